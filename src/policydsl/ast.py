@@ -1,0 +1,404 @@
+"""The abstract syntax tree: small frozen dataclasses, each with the span it was parsed from.
+
+Nodes hold exactly what the source said (names unresolved, types unchecked); `semantics` turns them into typed IR.
+Spans are excluded from equality so that `parse(format(ast)) == ast` compares meaning, not positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .diagnostics import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)
+
+
+# ------------------------------------------------------------------------------------------------ expressions
+
+@dataclass(frozen=True)
+class Expr:
+    """Base of all expression nodes."""
+
+
+@dataclass(frozen=True)
+class Literal(Expr):
+    """A constant. `kind` is one of int, decimal, percent, money, duration, date, text, bool.
+
+    `value` is int, Decimal (decimal, percent as a fraction, money in yuan), date, str, bool, or for durations a
+    (amount, unit) pair. `text` keeps the literal as written, for the formatter and explanations.
+    """
+
+    kind: str
+    value: object
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    """A reference to a field, fact, param, list, enum label or builtin value, resolved by `semantics`."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Attr(Expr):
+    """`obj.name`: a field of a record value."""
+
+    obj: Expr
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index(Expr):
+    """`list[key]`: lookup of a row by key."""
+
+    obj: Expr
+    key: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    """`-x` or `not x`."""
+
+    op: str
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    """Arithmetic (+ - * /), comparison (== != < <= > >=), logic (and or), membership (in, not in)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IfExpr(Expr):
+    """`if cond then a else b`."""
+
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Label:
+    """An enum label as written in a match arm."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MatchArm:
+    """`label | label -> value`."""
+
+    labels: tuple[Label, ...]
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MatchExpr(Expr):
+    """`match subject { arms… else -> default }`."""
+
+    subject: Expr
+    arms: tuple[MatchArm, ...]
+    default: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A builtin function or aggregate call; `where` only for aggregates."""
+
+    func: str
+    args: tuple[Expr, ...]
+    where: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListLit(Expr):
+    """`[a, b, c]`."""
+
+    items: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldInit:
+    """`name: value` inside a record literal."""
+
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordLit(Expr):
+    """`{ name: value, … }` — records in examples."""
+
+    fields: tuple[FieldInit, ...]
+    span: Span = _span()
+
+
+# ------------------------------------------------------------------------------------------------ types
+
+@dataclass(frozen=True)
+class TypeRef:
+    """Base of type expressions."""
+
+
+@dataclass(frozen=True)
+class NamedType(TypeRef):
+    """`int`, `money`, an enum or record name …"""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListType(TypeRef):
+    """`list of R [by FIELD]`: related records."""
+
+    element: str
+    by: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InlineEnum(TypeRef):
+    """`enum [Name] [ordered] { labels }` written in a field's type."""
+
+    name: str | None
+    ordered: bool
+    labels: tuple[Label, ...]
+    span: Span = _span()
+
+
+# ------------------------------------------------------------------------------------------------ annotations
+
+@dataclass(frozen=True)
+class Citation:
+    """`source "…"` (kind 'source') or `assumed "reason"` (kind 'assumed')."""
+
+    kind: str
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Explain:
+    """`explain zh "template"`: an author's explanation template in one language."""
+
+    lang: str
+    template: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """What may follow a value: citations and explanation templates."""
+
+    citations: tuple[Citation, ...] = ()
+    explains: tuple[Explain, ...] = ()
+
+    @property
+    def assumed(self) -> Citation | None:
+        return next((c for c in self.citations if c.kind == "assumed"), None)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(c.text for c in self.citations if c.kind == "source")
+
+
+# ------------------------------------------------------------------------------------------------ declarations
+
+@dataclass(frozen=True)
+class Decl:
+    """Base of declarations."""
+
+
+@dataclass(frozen=True)
+class PolicyHeader(Decl):
+    name: str
+    title: str | None
+    subject: str | None
+    source: str | None
+    effective: date | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Import(Decl):
+    path: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Extends(Decl):
+    path: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EnumDecl(Decl):
+    name: str
+    ordered: bool
+    labels: tuple[Label, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: str
+    type: TypeRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordDecl(Decl):
+    name: str
+    key: str | None
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListDecl(Decl):
+    """An external list loaded from CSV: `list 名 from "file.csv" key 编号 { fields }`."""
+
+    name: str
+    path: str
+    key: str | None
+    fields: tuple[FieldDecl, ...]
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    """One value of a parameter; `start` None means 'always'."""
+
+    start: date | None
+    value: Expr
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ParamDecl(Decl):
+    name: str
+    type: TypeRef
+    values: tuple[DatedValue, ...]
+    override: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ValueDecl(Decl):
+    """`fact` or `outcome NAME [: type] = expr`."""
+
+    name: str
+    type: TypeRef | None
+    expr: Expr
+    is_outcome: bool
+    override: bool
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """`when cond -> value` (cond None for `otherwise`)."""
+
+    condition: Expr | None
+    value: Expr
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TableDecl(Decl):
+    name: str
+    type: TypeRef | None
+    hit: str
+    rows: tuple[TableRow, ...]
+    is_outcome: bool
+    override: bool
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A named condition of an eligibility block."""
+
+    name: str
+    expr: Expr
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EligibilityDecl(Decl):
+    name: str
+    conditions: tuple[Condition, ...]
+    is_outcome: bool
+    override: bool
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SummaryDecl(Decl):
+    name: str
+    type: TypeRef | None
+    expr: Expr
+    override: bool
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Expectation:
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExampleDecl(Decl):
+    title: str
+    as_of: date | None
+    record_type: str | None
+    given: RecordLit
+    expects: tuple[Expectation, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Module:
+    """One parsed file."""
+
+    path: str
+    decls: tuple[Decl, ...]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Module) and self.decls == other.decls
+
+    def __hash__(self) -> int:
+        return hash(self.decls)

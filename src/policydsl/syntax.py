@@ -1,0 +1,480 @@
+"""Stage 1 — syntax: policy text → AST, or diagnostics.
+
+The grammar lives in `grammar/policydsl.lark` (shipped inside the package as `policydsl/grammar/`); lark's LALR
+parser with the contextual lexer reads it, and `_Builder` turns the parse tree into frozen `ast` nodes with spans.
+Parse errors become one diagnostic in words ("expected a name or a number"), never a lark exception.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .diagnostics import Diagnostic, Span, closest
+
+DURATION_UNITS = {"年": "year", "个月": "month", "月": "month", "季度": "quarter", "周": "week", "天": "day", "日": "day"}
+MONEY_SCALE = {"元": Decimal(1), "万元": Decimal(10000)}
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or, in a source checkout, from `grammar/`."""
+    packaged = resources.files("policydsl").joinpath("grammar/policydsl.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[2] / "grammar" / "policydsl.lark").read_text(encoding="utf-8")
+
+
+@functools.cache
+def parser() -> Lark:
+    """The LALR parser, built once per process."""
+    return Lark(grammar_text(), parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=True)
+
+
+class SyntaxFailure(Exception):
+    """Raised by `parse_module` with the diagnostics of a file that does not parse."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__("; ".join(d.message for d in diagnostics))
+
+
+def parse_module(text: str, path: str = "<text>") -> ast.Module:
+    """Parse one file's text into a Module; raises SyntaxFailure with diagnostics on any error."""
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as exc:
+        raise SyntaxFailure([_parse_diagnostic(exc, text, path)]) from None
+    builder = _Builder(path)
+    try:
+        module = builder.transform(tree)
+    except VisitError as exc:  # a literal the grammar accepts but that has no meaning, e.g. 2024-02-30
+        if isinstance(exc.orig_exc, _LiteralError):
+            raise SyntaxFailure([exc.orig_exc.diagnostic]) from None
+        raise
+    return module
+
+
+# ------------------------------------------------------------------------------------------------ errors in words
+
+_WORDS = {
+    "NAME": "a name", "STRING": "a quoted text", "NUMBER": "a number", "DATE": "a date (YYYY-MM-DD)",
+    "PERCENT": "a percentage", "COMP_OP": "a comparison (== != < <= > >=)", "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'", "_COLON": "':'", "_COMMA": "','", "_LPAR": "'('", "_RPAR": "')'", "$END": "the end of the file",
+}
+_DECL_KEYWORDS = {"POLICY", "IMPORT", "EXTENDS", "ENUM", "RECORD", "LIST", "PARAM", "FACT", "OUTCOME", "TABLE",
+                  "ELIGIBILITY", "SUMMARY", "EXAMPLE", "OVERRIDE"}
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _WORDS:
+        return _WORDS[terminal]
+    try:
+        pattern = parser().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return terminal.lower()
+
+
+def describe_expected(expected: set[str]) -> str:
+    """'a name, a number or ...' — the expected terminals in words, declarations summarised."""
+    names = set(expected)
+    words = []
+    if len(names & _DECL_KEYWORDS) >= 5:
+        names -= _DECL_KEYWORDS
+        words.append("a declaration (policy, record, param, fact, outcome, table, …)")
+    words.extend(sorted({_describe(t) for t in names}))
+    if not words:
+        return "something else"
+    if len(words) > 8:
+        words = words[:8] + ["…"]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    lines = text.splitlines() or [""]
+    if isinstance(exc, UnexpectedCharacters):
+        line, col = exc.line, exc.column
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        span = Span(path, line, col, line, col + 1)
+        if ch == '"':
+            return Diagnostic(span, "unterminated text", "a quoted text must end with \" on the same line")
+        hint = None
+        if ch in "；;":
+            hint = "no ';' is needed: declarations and rows are separated by line breaks"
+        elif ch == "=":
+            hint = "to compare, write '=='"
+        elif exc.allowed:
+            hint = "expected " + describe_expected(set(exc.allowed))
+        return Diagnostic(span, f"unexpected character '{ch}'", hint)
+    if isinstance(exc, UnexpectedEOF):
+        last = len(lines)
+        span = Span(path, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
+        return Diagnostic(span, "the file ends in the middle of a declaration",
+                          "expected " + describe_expected(set(exc.expected)) + " — is a '}' or a value missing?")
+    assert isinstance(exc, UnexpectedToken)
+    token = exc.token
+    expected = set(exc.expected)
+    if token.type == "$END":
+        last = len(lines)
+        span = Span(path, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
+        return Diagnostic(span, "the file ends in the middle of a declaration",
+                          "expected " + describe_expected(expected) + " — is a '}' or a value missing?")
+    span = Span(path, token.line, token.column, token.end_line or token.line,
+                token.end_column or token.column + len(str(token)))
+    return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected))
+
+
+def _token_words(token: Token) -> str:
+    if token.type == "NAME":
+        return f"name '{token}'"
+    if token.type in ("NUMBER", "PERCENT", "DATE"):
+        return f"{_WORDS[token.type].removeprefix('a ')} {token}"
+    if token.type == "STRING":
+        return f"text {token}"
+    return f"'{token}'"
+
+
+def _hint_for(token: Token, expected: set[str]) -> str:
+    text = str(token)
+    if token.type == "COMP_OP" and "COMP_OP" not in expected:
+        return "comparisons cannot be chained: write 'a < b and b < c'"
+    if text == "=" and "COMP_OP" in expected:
+        return "to compare, write '=='"
+    if expected & {"WHEN", "OTHERWISE"} and not expected & _DECL_KEYWORDS:
+        return "table rows start with 'when CONDITION -> VALUE' or 'otherwise -> VALUE'"
+    if expected == {"ELSE"}:
+        return "an if needs an else: 'if CONDITION then A else B'"
+    if expected == {"THEN"}:
+        return "write 'if CONDITION then A else B'"
+    if "_COLON" in expected and token.type == "NAME":
+        return "fields and conditions are written 'name: …'"
+    if expected & _DECL_KEYWORDS and len(expected & _DECL_KEYWORDS) >= 5:
+        keywords = [_describe(t).strip("'") for t in expected & _DECL_KEYWORDS]
+        if token.type == "NAME" and (near := closest(text, keywords)):
+            return f"did you mean '{near}'? A declaration starts with a keyword such as fact or outcome"
+        return "expected " + describe_expected(expected) + "; a declaration starts with a keyword such as fact or outcome"
+    return "expected " + describe_expected(expected)
+
+
+# ------------------------------------------------------------------------------------------------ tree → AST
+
+class _LiteralError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def unescape(raw: str) -> str:
+    """The value of a STRING token: quotes removed, backslash escapes resolved."""
+    body = raw[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _number(token: Token) -> int | Decimal:
+    return Decimal(str(token)) if "." in token else int(token)
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Turns lark's tree into AST nodes; every node gets the span of its text."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.path, 0, 0, 0, 0)
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> Span:
+        return Span(self.path, tok.line, tok.column, tok.end_line or tok.line,
+                    tok.end_column or tok.column + len(tok))
+
+    # -- module and header
+    def start(self, meta, children):
+        return ast.Module(self.path, tuple(children))
+
+    def policy_header(self, meta, children):
+        name, title, *clauses = children
+        fields = dict(clauses)
+        return ast.PolicyHeader(str(name), unescape(title) if title else None, fields.get("subject"),
+                                fields.get("source"), fields.get("effective"), self._span(meta))
+
+    def subject_clause(self, meta, children):
+        return ("subject", str(children[0]))
+
+    def source_clause(self, meta, children):
+        return ("source", unescape(children[0]))
+
+    def effective_clause(self, meta, children):
+        return ("effective", self._date(children[0]))
+
+    def import_decl(self, meta, children):
+        return ast.Import(unescape(children[0]), self._span(meta))
+
+    def extends_decl(self, meta, children):
+        return ast.Extends(unescape(children[0]), self._span(meta))
+
+    # -- schemas
+    def label(self, meta, children):
+        tok = children[0]
+        text = unescape(tok) if tok.type == "STRING" else str(tok)
+        return ast.Label(text, self._span(meta))
+
+    def label_list(self, meta, children):
+        return tuple(children)
+
+    def enum_decl(self, meta, children):
+        name, ordered, labels = children
+        return ast.EnumDecl(str(name), ordered is not None, labels, self._span(meta))
+
+    def key_clause(self, meta, children):
+        return str(children[0])
+
+    def field_decl(self, meta, children):
+        return ast.FieldDecl(str(children[0]), children[1], self._span(meta))
+
+    def record_decl(self, meta, children):
+        name, key, *fields = children
+        return ast.RecordDecl(str(name), key, tuple(fields), self._span(meta))
+
+    def list_decl(self, meta, children):
+        name, path, key, *rest = children
+        fields = tuple(c for c in rest if isinstance(c, ast.FieldDecl))
+        notes = self._notes([c for c in rest if not isinstance(c, ast.FieldDecl)])
+        return ast.ListDecl(str(name), unescape(path), key, fields, notes, self._span(meta))
+
+    def named_type(self, meta, children):
+        return ast.NamedType(str(children[0]), self._span(meta))
+
+    def list_type(self, meta, children):
+        return ast.ListType(str(children[0]), str(children[1]) if children[1] else None, self._span(meta))
+
+    def inline_enum(self, meta, children):
+        name, ordered, labels = children
+        return ast.InlineEnum(str(name) if name else None, ordered is not None, labels, self._span(meta))
+
+    # -- annotations
+    def source_note(self, meta, children):
+        return ast.Citation("source", unescape(children[0]), self._span(meta))
+
+    def assumed_note(self, meta, children):
+        return ast.Citation("assumed", unescape(children[0]), self._span(meta))
+
+    def explain_note(self, meta, children):
+        return ast.Explain(str(children[0]), unescape(children[1]), self._span(meta))
+
+    @staticmethod
+    def _notes(items) -> ast.Annotations:
+        return ast.Annotations(tuple(i for i in items if isinstance(i, ast.Citation)),
+                               tuple(i for i in items if isinstance(i, ast.Explain)))
+
+    # -- parameters and rules
+    def param_decl(self, meta, children):
+        override, name, type_, body = children
+        return ast.ParamDecl(str(name), type_, body, override is not None, self._span(meta))
+
+    def single_value(self, meta, children):
+        value, *notes = children
+        return (ast.DatedValue(None, value, self._notes(notes), self._span(meta)),)
+
+    def dated_values(self, meta, children):
+        return tuple(children)
+
+    def dated_value(self, meta, children):
+        start, value, *notes = children
+        return ast.DatedValue(self._date(start), value, self._notes(notes), self._span(meta))
+
+    def value_kind(self, meta, children):
+        return str(children[0])
+
+    def hit_policy(self, meta, children):
+        return str(children[0])
+
+    def value_decl(self, meta, children):
+        override, kind, name, type_, expr, *notes = children
+        return ast.ValueDecl(str(name), type_, expr, kind == "outcome", override is not None,
+                             self._notes(notes), self._span(meta))
+
+    def table_decl(self, meta, children):
+        override, outcome, name, type_, hit, *rest = children
+        rows = tuple(c for c in rest if isinstance(c, ast.TableRow))
+        notes = self._notes([c for c in rest if not isinstance(c, ast.TableRow)])
+        return ast.TableDecl(str(name), type_, hit, rows, outcome is not None, override is not None, notes,
+                             self._span(meta))
+
+    def when_row(self, meta, children):
+        cond, value, *notes = children
+        return ast.TableRow(cond, value, self._notes(notes), self._span(meta))
+
+    def otherwise_row(self, meta, children):
+        value, *notes = children
+        return ast.TableRow(None, value, self._notes(notes), self._span(meta))
+
+    def eligibility_decl(self, meta, children):
+        override, outcome, name, *rest = children
+        conditions = tuple(c for c in rest if isinstance(c, ast.Condition))
+        notes = self._notes([c for c in rest if not isinstance(c, ast.Condition)])
+        return ast.EligibilityDecl(str(name), conditions, outcome is not None, override is not None, notes,
+                                   self._span(meta))
+
+    def condition(self, meta, children):
+        name, expr, *notes = children
+        return ast.Condition(str(name), expr, self._notes(notes), self._span(meta))
+
+    def summary_decl(self, meta, children):
+        override, name, type_, expr, *notes = children
+        return ast.SummaryDecl(str(name), type_, expr, override is not None, self._notes(notes), self._span(meta))
+
+    # -- examples
+    def example_decl(self, meta, children):
+        title, as_of, given, *expects = children
+        record_type, record = given
+        flat = tuple(e for group in expects for e in group)
+        return ast.ExampleDecl(unescape(title), as_of, record_type, record, flat, self._span(meta))
+
+    def as_of_clause(self, meta, children):
+        return self._date(children[0])
+
+    def given_clause(self, meta, children):
+        return (str(children[0]) if children[0] else None, children[1])
+
+    def expect_clause(self, meta, children):
+        return tuple(children)
+
+    def expectation(self, meta, children):
+        return ast.Expectation(str(children[0]), children[1], self._span(meta))
+
+    # -- expressions
+    def if_expr(self, meta, children):
+        return ast.IfExpr(*children, span=self._span(meta))
+
+    def or_op(self, meta, children):
+        return ast.Binary("or", children[0], children[1], self._span(meta))
+
+    def and_op(self, meta, children):
+        return ast.Binary("and", children[0], children[1], self._span(meta))
+
+    def not_op(self, meta, children):
+        return ast.Unary("not", children[0], self._span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        op = {"≤": "<=", "≥": ">=", "≠": "!="}.get(str(op), str(op))
+        return ast.Binary(op, left, right, self._span(meta))
+
+    def in_op(self, meta, children):
+        return ast.Binary("in", children[0], children[1], self._span(meta))
+
+    def not_in_op(self, meta, children):
+        return ast.Binary("not in", children[0], children[1], self._span(meta))
+
+    def arith(self, meta, children):
+        left, op, right = children
+        op = {"×": "*", "÷": "/"}.get(str(op), str(op))
+        return ast.Binary(op, left, right, self._span(meta))
+
+    def neg(self, meta, children):
+        return ast.Unary("-", children[0], self._span(meta))
+
+    def attr(self, meta, children):
+        return ast.Attr(children[0], str(children[1]), self._span(meta))
+
+    def index(self, meta, children):
+        return ast.Index(children[0], children[1], self._span(meta))
+
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), self._span(meta))
+
+    def call(self, meta, children):
+        func, *rest = children
+        where = rest.pop() if rest else None
+        args = tuple(a for a in rest if a is not None)
+        return ast.Call(str(func), args, where, self._span(meta))
+
+    def where_clause(self, meta, children):
+        return children[0]
+
+    def list_lit(self, meta, children):
+        return ast.ListLit(tuple(c for c in children if c is not None), self._span(meta))
+
+    def match_expr(self, meta, children):
+        subject, *arms = children
+        default = arms.pop() if arms and not isinstance(arms[-1], ast.MatchArm) else None
+        return ast.MatchExpr(subject, tuple(arms), default, self._span(meta))
+
+    def match_arm(self, meta, children):
+        *labels, value = children
+        return ast.MatchArm(tuple(labels), value, self._span(meta))
+
+    def else_arm(self, meta, children):
+        return children[0]
+
+    def record_lit(self, meta, children):
+        return ast.RecordLit(tuple(c for c in children if c is not None), self._span(meta))
+
+    def field_init(self, meta, children):
+        return ast.FieldInit(str(children[0]), children[1], self._span(meta))
+
+    # -- literals
+    def number(self, meta, children):
+        tok = children[0]
+        return ast.Literal("decimal" if "." in tok else "int", _number(tok), str(tok), self._span(meta))
+
+    def percent(self, meta, children):
+        tok = children[0]
+        return ast.Literal("percent", Decimal(str(tok)[:-1]) / 100, str(tok), self._span(meta))
+
+    def money_unit(self, meta, children):
+        return str(children[0])
+
+    def duration_unit(self, meta, children):
+        return str(children[0])
+
+    def money(self, meta, children):
+        amount, unit = children
+        value = Decimal(str(amount)) * MONEY_SCALE[unit]
+        return ast.Literal("money", value, f"{amount} {unit}", self._span(meta))
+
+    def duration(self, meta, children):
+        amount, unit = children
+        if "." in amount:
+            raise _LiteralError(Diagnostic(self._span(meta), f"a duration must be a whole number, not {amount}",
+                                           "write e.g. '6 个月' instead of '0.5 年'"))
+        return ast.Literal("duration", (int(amount), DURATION_UNITS[unit]), f"{amount} {unit}", self._span(meta))
+
+    def date(self, meta, children):
+        return ast.Literal("date", self._date(children[0]), str(children[0]), self._span(meta))
+
+    def string(self, meta, children):
+        return ast.Literal("text", unescape(children[0]), str(children[0]), self._span(meta))
+
+    def boolean(self, meta, children):
+        return ast.Literal("bool", str(children[0]) == "true", str(children[0]), self._span(meta))
+
+    def _date(self, tok: Token) -> date:
+        try:
+            return date.fromisoformat(str(tok))
+        except ValueError:
+            raise _LiteralError(Diagnostic(self._tok_span(tok), f"'{tok}' is not a calendar date",
+                                           "dates are written YYYY-MM-DD with a real month and day")) from None
