@@ -1,0 +1,151 @@
+"""The Python API: everything the command line does, as functions a program can call.
+
+    from policydsl import api
+    policy = api.load_policy("policies/jinyuan/star_rating.policy")      # raises PolicyError with diagnostics
+    engine = api.compile_policy(policy)
+    result = engine.evaluate({"年度考核": "优秀", ...}, trace=True)
+    run = api.run_file(policy, "data/jinyuan/secretaries.csv")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from . import graph, ir
+from .diagnostics import Diagnostic, PolicyError, SourceCache, render_all
+from .evaluation import Engine, Result, RunReport
+from .records import DataError, LoadResult, load_records
+from .semantics import Loader
+
+
+@dataclass
+class CheckReport:
+    """Diagnostics of one or more policy files, and the policies that checked clean."""
+
+    sources: SourceCache
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    policies: dict[str, ir.Policy] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def render(self) -> str:
+        return render_all(self.diagnostics, self.sources)
+
+
+def check(paths: list[str | Path]) -> CheckReport:
+    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported."""
+    report = CheckReport(SourceCache())
+    seen: set[tuple] = set()
+    for path in paths:
+        loader = Loader(report.sources)
+        policy = loader.load(str(path))
+        found = list(loader.diags.items)
+        if policy is not None:
+            cycles = graph.cycle_diagnostics(policy, graph.build(policy))
+            found.extend(cycles)
+            if not cycles:
+                report.policies[str(path)] = policy
+        for d in found:  # a shared import's mistakes are reported once, not once per importing file
+            key = (d.span, d.message)
+            if key not in seen:
+                seen.add(key)
+                report.diagnostics.append(d)
+    return report
+
+
+def load_policy(path: str | Path) -> ir.Policy:
+    """Load and check one policy; raises PolicyError (with every diagnostic) if it has errors."""
+    report = check([path])
+    if not report.ok or str(path) not in report.policies:
+        raise PolicyError(report.errors, report.sources)
+    return report.policies[str(path)]
+
+
+def compile_policy(policy: ir.Policy) -> Engine:
+    """Compile a checked policy into an evaluator (do it once, evaluate many records)."""
+    return Engine(policy)
+
+
+@dataclass
+class RunOutcome:
+    """A whole run: the records that failed to load, the evaluation results, the summaries."""
+
+    policy: ir.Policy
+    loaded: LoadResult
+    report: RunReport
+
+    @property
+    def data_errors(self) -> list[DataError]:
+        return self.loaded.errors
+
+    @property
+    def evaluation_failures(self) -> list[Result]:
+        return self.report.failed
+
+    @property
+    def ok_count(self) -> int:
+        return len(self.report.results) - len(self.report.failed)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.loaded.failed_ids) + len(self.report.failed)
+
+    def rows(self) -> list[dict[str, object]]:
+        """One output row per successfully evaluated record: its id, then every outcome."""
+        key = self.policy.subject.key or "id"
+        return [{key: r.record_id, **r.values} for r in self.report.results if r.ok]
+
+
+def run_file(policy: ir.Policy, records_path: str | Path, as_of: date | None = None,
+             related: dict[str, str | Path] | None = None, trace: bool = False,
+             progress: Callable[[int], None] | None = None, engine: Engine | None = None) -> RunOutcome:
+    """Load records from a file (CSV, JSON, JSONL, XLSX), evaluate them all, compute summaries."""
+    loaded = load_records(records_path, policy.subject, policy.records, related or {})
+    engine = engine or Engine(policy)
+    report = engine.run(((r.id, r.values) for r in loaded.records), as_of, trace, progress)
+    return RunOutcome(policy, loaded, report)
+
+
+def output_types(policy: ir.Policy) -> dict[str, object]:
+    """The type of every output column, for formatting results."""
+    from .types import TEXT
+    key = policy.subject.key or "id"
+    return {key: TEXT, **{n.name: n.type for n in policy.outcomes}}
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    """One `example` block run: which expectations failed, with expected and actual values."""
+
+    example: ir.Example
+    mismatches: tuple[tuple[str, object, object], ...]  # (name, expected, actual)
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.mismatches
+
+
+def run_examples(policy: ir.Policy, engine: Engine | None = None) -> list[ExampleOutcome]:
+    """Evaluate every example block of a policy and compare the expected values."""
+    from .evaluation import EvaluationError
+    engine = engine or Engine(policy)
+    outcomes = []
+    for ex in policy.examples:
+        try:
+            values = engine.all_values(ex.given, ex.as_of)
+        except (EvaluationError, KeyError) as exc:
+            outcomes.append(ExampleOutcome(ex, (), str(exc)))
+            continue
+        wrong = tuple((e.name, e.value, values[e.name]) for e in ex.expects if values[e.name] != e.value)
+        outcomes.append(ExampleOutcome(ex, wrong))
+    return outcomes

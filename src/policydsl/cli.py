@@ -1,0 +1,182 @@
+"""Stage 7 — the command line: a thin layer over `policydsl.api`.
+
+click gives commands, `--help` and argument errors; rich draws the progress bar on long runs (to stderr, so results
+on stdout stay clean). Exit codes: 0 success, 1 policy errors / failed records, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from . import api, graph
+from .evaluation import SetupError
+from .records import DataSetupError, write_results
+from .types import format_value
+
+PROGRESS_THRESHOLD = 5000  # records; smaller runs finish before a bar would be worth drawing
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="policydsl")
+def main() -> None:
+    """policydsl — check, graph and run grassroots-governance policy files."""
+
+
+def _load_or_exit(path: str):
+    report = api.check([path])
+    if not report.ok:
+        click.echo(report.render(), err=True)
+        click.echo(f"\n{len(report.errors)} error(s) in {path}", err=True)
+        sys.exit(1)
+    return report.policies[path]
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--quiet", "-q", is_flag=True, help="Do not list the assumptions.")
+def check(files: tuple[str, ...], quiet: bool) -> None:
+    """Check policy FILES: syntax, names, types, cycles. Lists every `assumed` figure.
+
+    Exit code 0 when all files are clean, 1 when any has an error.
+    """
+    report = api.check(list(files))
+    if report.diagnostics:
+        click.echo(report.render(), err=True)
+        click.echo("", err=True)
+    if not quiet:
+        seen = set()
+        for path, policy in report.policies.items():
+            for a in policy.assumptions:
+                if (a.span, a.name) in seen:
+                    continue
+                seen.add((a.span, a.name))
+                click.echo(f"{a.span}: note: assumed {a.name}: {a.reason}")
+    errors = len(report.errors)
+    click.echo(f"checked {len(files)} file(s): {errors} error(s), {len(report.policies)} policy file(s) clean",
+               err=True)
+    sys.exit(1 if errors else 0)
+
+
+def _parse_related(values: tuple[str, ...]) -> dict[str, str]:
+    related = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"'{item}' should be FIELD=FILE, e.g. 网格=data/grids.csv",
+                                     param_hint="--related")
+        name, path = item.split("=", 1)
+        related[name.strip()] = path.strip()
+    return related
+
+
+@main.command()
+@click.argument("policy_file", type=click.Path(dir_okay=False))
+@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
+              help="Records to evaluate: .csv, .json, .jsonl or .xlsx.")
+@click.option("--related", multiple=True, metavar="FIELD=FILE",
+              help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evaluation date (selects dated params). Default: the policy's effective date.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write results to .csv, .json or .jsonl.")
+def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, out: str | None) -> None:
+    """Evaluate POLICY_FILE on every record; report bad records; print a summary.
+
+    Exit code 1 when any record failed to load or evaluate (the others still run).
+    """
+    policy = _load_or_exit(policy_file)
+    when: date | None = as_of.date() if as_of else None
+    try:
+        outcome = _run_with_progress(policy, records_file, when, _parse_related(related))
+    except (DataSetupError, SetupError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for err in outcome.data_errors:
+        click.echo(err.render(), err=True)
+    for failure in outcome.evaluation_failures:
+        click.echo(f"{records_file}: record {failure.record_id}: evaluation error: {failure.error}", err=True)
+    types = api.output_types(policy)
+    rows = outcome.rows()
+    if out:
+        write_results(out, rows, types)
+    else:
+        _print_table(rows, types)
+    for name, value in outcome.report.summaries.items():
+        click.echo(f"summary {name} = {format_value(value, policy.summaries[name].type)}")
+    click.echo(f"{outcome.ok_count} ok, {outcome.failed_count} failed"
+               f" ({len(outcome.loaded.failed_ids)} bad record(s), {len(outcome.evaluation_failures)} evaluation "
+               f"error(s))" + (f"; results in {out}" if out else ""), err=True)
+    sys.exit(1 if outcome.failed_count else 0)
+
+
+def _run_with_progress(policy, records_file, when, related):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    engine = api.compile_policy(policy)
+    size = Path(records_file).stat().st_size if Path(records_file).exists() else 0
+    if size < PROGRESS_THRESHOLD * 40 or not sys.stderr.isatty():
+        return api.run_file(policy, records_file, when, related, engine=engine)
+    with Progress(TextColumn("evaluating"), BarColumn(), TextColumn("{task.completed} records"),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task("run", total=None)
+        return api.run_file(policy, records_file, when, related, engine=engine,
+                            progress=lambda n: bar.advance(task, n))
+
+
+def _print_table(rows, types) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join(format_value(row[c], types.get(c)) for c in columns))
+
+
+@main.command(name="graph")
+@click.argument("policy_file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+def graph_cmd(policy_file: str, fmt: str, out: str | None) -> None:
+    """Print the dependency graph of POLICY_FILE (inputs, params, facts, outcomes) as DOT, Mermaid or JSON."""
+    policy = _load_or_exit(policy_file)
+    g = graph.build(policy)
+    text = {"dot": lambda: graph.to_dot(g, policy.name), "mermaid": lambda: graph.to_mermaid(g),
+            "json": lambda: graph.to_json(g)}[fmt]()
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def test(files: tuple[str, ...]) -> None:
+    """Run every `example` block in FILES; show expected and actual values of each failure.
+
+    Exit code 1 when any example fails or a file has errors.
+    """
+    failures = total = 0
+    report = api.check(list(files))
+    if not report.ok:
+        click.echo(report.render(), err=True)
+        sys.exit(1)
+    for path, policy in report.policies.items():
+        for outcome in api.run_examples(policy):
+            total += 1
+            if outcome.passed:
+                continue
+            failures += 1
+            ex = outcome.example
+            click.echo(f"{ex.span}: FAILED example \"{ex.title}\"")
+            if outcome.error:
+                click.echo(f"  evaluation error: {outcome.error}")
+            for name, expected, actual in outcome.mismatches:
+                t = policy.nodes[name].type
+                click.echo(f"  {name}: expected {format_value(expected, t)}, got {format_value(actual, t)}")
+    click.echo(f"{total - failures} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

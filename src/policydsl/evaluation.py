@@ -1,0 +1,554 @@
+"""Stage 4 — evaluation: compile a checked policy once into Python closures, then run records through them.
+
+Every value lives in a flat list `v` (one slot per param, input field and node, in evaluation order); a compiled
+expression is a closure `f(v, e)` where `e` is the current element inside an aggregate. No AST is walked per record
+and no policy text is ever passed to `eval`.
+
+With `trace=True` a second set of closures (compiled from the same IR by the same code) also records, per node, the
+branch, table row or failed conditions that decided it and the inputs it read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal,
+                     InvalidOperation)
+from typing import Callable, Iterable
+
+from . import ir
+from .graph import build, evaluation_order
+from .types import DATE, DURATION, INT, MONEY, TEXT, Duration, EnumType, Type, format_value, round_money
+
+Fn = Callable[[list, object], object]
+ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN, "up": ROUND_UP,
+            "floor": ROUND_FLOOR, "ceiling": ROUND_CEILING}
+
+
+class EvaluationError(Exception):
+    """A rule could not be applied to one record (no table row matched, two unique rows matched, …)."""
+
+    def __init__(self, message: str, node: str | None = None):
+        self.node = node
+        super().__init__(message)
+
+
+class SetupError(Exception):
+    """The run as a whole cannot start (e.g. no value of a param is in force on the evaluation date)."""
+
+
+# ------------------------------------------------------------------------------------------------ traces
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """One named condition of an eligibility block, with the values it read."""
+
+    name: str
+    passed: bool
+    inputs: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """How one node got its value."""
+
+    name: str
+    kind: str
+    value: object
+    type: Type
+    inputs: tuple[tuple[str, object], ...]
+    row: int | None = None                         # the deciding table row (1-based)
+    decisions: tuple[str, ...] = ()                # if/match branches taken, in order
+    conditions: tuple[ConditionResult, ...] = ()   # eligibility: every condition
+
+
+@dataclass(frozen=True)
+class Trace:
+    steps: dict[str, Step]
+    params: dict[str, ir.ParamValue]
+    as_of: date
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome values of one record, its trace if asked for, or the error that stopped it."""
+
+    record_id: str
+    values: dict[str, object]
+    trace: Trace | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class RunReport:
+    results: list[Result] = field(default_factory=list)
+    summaries: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if not r.ok]
+
+
+# ------------------------------------------------------------------------------------------------ engine
+
+class Engine:
+    """A policy compiled for evaluation. Build once, evaluate many records."""
+
+    def __init__(self, policy: ir.Policy):
+        self.policy = policy
+        self.order = evaluation_order(policy, build(policy))
+        names = list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
+        self.slots = {name: i for i, name in enumerate(names)}
+        self._log: list[str] = []
+        self.fast = [(self.slots[n], n, self._compile_node(policy.nodes[n], traced=False)) for n in self.order]
+        self.traced = [(self.slots[n], n, self._compile_node(policy.nodes[n], traced=True)) for n in self.order]
+        self.summaries = {n: self._compile(s.expr, False) for n, s in policy.summaries.items()}
+        self.field_slots = [(self.slots[n], n) for n in policy.subject.field_names]
+        self.outcome_slots = [(n.name, self.slots[n.name]) for n in policy.outcomes]
+        self._bases: dict[date, tuple[list, dict]] = {}
+
+    # -------------------------------------------------------------------------------------------- running
+    def default_as_of(self) -> date:
+        return self.policy.effective or date(2000, 1, 1)
+
+    def _base(self, as_of: date) -> tuple[list, dict]:
+        """The value list with params filled in for `as_of` (cached per date)."""
+        if as_of not in self._bases:
+            v = [None] * len(self.slots)
+            chosen = {}
+            for name, param in self.policy.params.items():
+                pv = param.value_at(as_of)
+                if pv is None:
+                    first = min(x.start for x in param.values if x.start)
+                    raise SetupError(f"param '{name}' has no value in force on {as_of} (its first value starts "
+                                     f"{first}); choose a later --as-of or add a value")
+                v[self.slots[name]] = pv.value
+                chosen[name] = pv
+            v[self.slots["<as_of>"]] = as_of
+            self._bases[as_of] = (v, chosen)
+        return self._bases[as_of]
+
+    def evaluate(self, values: dict[str, object], as_of: date | None = None, trace: bool = False,
+                 record_id: str = "") -> Result:
+        """Evaluate one record (field values in runtime form). Errors become `Result.error`, never exceptions."""
+        as_of = as_of or self.default_as_of()
+        base, chosen = self._base(as_of)
+        v = base.copy()
+        try:
+            for slot, name in self.field_slots:
+                v[slot] = values[name]
+        except KeyError as exc:
+            return Result(record_id, {}, error=f"missing field {exc.args[0]}")
+        current = None
+        try:
+            if not trace:
+                for slot, current, fn in self.fast:
+                    v[slot] = fn(v, None)
+                return Result(record_id, {n: v[s] for n, s in self.outcome_slots})
+            steps = {}
+            for slot, current, fn in self.traced:
+                self._log = []
+                v[slot], step = fn(v, None)
+                steps[current] = step
+            return Result(record_id, {n: v[s] for n, s in self.outcome_slots}, Trace(steps, chosen, as_of))
+        except EvaluationError as exc:
+            return Result(record_id, {}, error=f"{exc.node or current}: {exc}")
+        except (ZeroDivisionError, InvalidOperation):
+            return Result(record_id, {}, error=f"{current}: division by zero")
+
+    def all_values(self, values: dict[str, object], as_of: date | None = None) -> dict[str, object]:
+        """Every field and node value of one record (for summaries and examples); raises EvaluationError."""
+        base, _ = self._base(as_of or self.default_as_of())
+        v = base.copy()
+        for slot, name in self.field_slots:
+            v[slot] = values[name]
+        for slot, current, fn in self.fast:
+            try:
+                v[slot] = fn(v, None)
+            except (ZeroDivisionError, InvalidOperation):
+                raise EvaluationError("division by zero", current) from None
+        return {n: v[self.slots[n]] for n in list(self.policy.subject.field_names) + self.order}
+
+    def run(self, records: Iterable[tuple[str, dict]], as_of: date | None = None, trace: bool = False,
+            progress: Callable[[int], None] | None = None) -> RunReport:
+        """Evaluate many (id, values) records, then the summaries over the ones that succeeded."""
+        report = RunReport()
+        rows_for_summary = []
+        for record_id, values in records:
+            result = self.evaluate(values, as_of, trace, record_id)
+            report.results.append(result)
+            if result.ok and self.summaries:
+                rows_for_summary.append(self.all_values(values, as_of))
+            if progress:
+                progress(1)
+        if self.summaries:
+            base, _ = self._base(as_of or self.default_as_of())
+            v = base.copy()
+            v[self.slots["<records>"]] = tuple(rows_for_summary)
+            for name, fn in self.summaries.items():
+                try:
+                    report.summaries[name] = _finish(fn(v, None), self.policy.summaries[name].type)
+                except (EvaluationError, ZeroDivisionError, InvalidOperation) as exc:
+                    report.summaries[name] = f"error: {exc}"
+        return report
+
+    # -------------------------------------------------------------------------------------------- nodes
+    def _compile_node(self, node: ir.Node, traced: bool) -> Fn:
+        if isinstance(node.body, ir.TableBody):
+            fn = self._compile_table(node, traced)
+        elif isinstance(node.body, ir.EligibilityBody):
+            fn = self._compile_eligibility(node, traced)
+        else:
+            expr = self._compile(node.body, traced)
+            if node.type == MONEY:
+                fn = lambda v, e, expr=expr: round_money(expr(v, e))
+            else:
+                fn = expr
+            if traced:
+                fn = self._traced_plain(node, fn)
+        return fn
+
+    def _inputs(self, names: tuple[str, ...]) -> Callable[[list], tuple]:
+        slots = [(n, self.slots[n]) for n in names if n in self.slots]
+        return lambda v: tuple((n, v[s]) for n, s in slots)
+
+    def _traced_plain(self, node: ir.Node, fn: Fn) -> Fn:
+        inputs = self._inputs(node.reads)
+
+        def run(v, e):
+            value = fn(v, e)
+            return value, Step(node.name, node.kind, value, node.type, inputs(v), decisions=tuple(self._log))
+        return run
+
+    def _compile_table(self, node: ir.Node, traced: bool) -> Fn:
+        body: ir.TableBody = node.body
+        rows = [(r.number, r.span.line, self._compile(r.condition, traced) if r.condition else None,
+                 self._compile(r.value, traced)) for r in body.rows]
+        name, money = node.name, node.type == MONEY
+        finish = round_money if money else (lambda x: x)
+        inputs = self._inputs(node.reads)
+        unique = body.hit == "unique"
+
+        def pick(v, e):
+            if unique:
+                hits = [(num, line, val) for num, line, cond, val in rows if cond is not None and cond(v, e)]
+                if len(hits) > 1:
+                    (n1, l1, _), (n2, l2, _) = hits[:2]
+                    raise EvaluationError(f"unique table: rows {n1} (line {l1}) and {n2} (line {l2}) both apply",
+                                          name)
+                if hits:
+                    return hits[0][0], hits[0][2]
+                for num, line, cond, val in rows:
+                    if cond is None:
+                        return num, val
+            else:
+                for num, line, cond, val in rows:
+                    if cond is None or cond(v, e):
+                        return num, val
+            raise EvaluationError("no row of the table applies and it has no 'otherwise' row", name)
+
+        if not traced:
+            return lambda v, e: finish(pick(v, e)[1](v, e))
+
+        def run(v, e):
+            number, val = pick(v, e)
+            value = finish(val(v, e))
+            return value, Step(name, "table", value, node.type, inputs(v), row=number, decisions=tuple(self._log))
+        return run
+
+    def _compile_eligibility(self, node: ir.Node, traced: bool) -> Fn:
+        conds = [(c.name, self._compile(c.expr, traced), self._inputs(c.reads)) for c in node.body.conditions]
+        if not traced:
+            fns = [fn for _, fn, _ in conds]
+            return lambda v, e: all([fn(v, e) for fn in fns])  # every condition runs, as in the traced form
+        inputs = self._inputs(node.reads)
+
+        def run(v, e):
+            results = tuple(ConditionResult(name, bool(fn(v, e)), read(v)) for name, fn, read in conds)
+            value = all(r.passed for r in results)
+            return value, Step(node.name, "eligibility", value, node.type, inputs(v), conditions=results,
+                               decisions=tuple(self._log))
+        return run
+
+    # -------------------------------------------------------------------------------------------- expressions
+    def _compile(self, x: ir.IExpr, traced: bool) -> Fn:
+        return getattr(self, "_c_" + type(x).__name__)(x, traced)
+
+    def _c_Const(self, x: ir.Const, traced):
+        value = x.value
+        return lambda v, e: value
+
+    def _c_Ref(self, x: ir.Ref, traced):
+        if x.kind == "list":
+            rows = self.policy.lists[x.name].rows
+            return lambda v, e: rows
+        slot = self.slots[x.name]
+        return lambda v, e: v[slot]
+
+    def _c_ElemRef(self, x: ir.ElemRef, traced):
+        name = x.name
+        return lambda v, e: e[name]
+
+    def _c_AsOf(self, x, traced):
+        slot = self.slots["<as_of>"]
+        return lambda v, e: v[slot]
+
+    def _c_RecordsRef(self, x, traced):
+        slot = self.slots["<records>"]
+        return lambda v, e: v[slot]
+
+    def _c_UnaryOp(self, x: ir.UnaryOp, traced):
+        f = self._compile(x.operand, traced)
+        if x.op == "not":
+            return lambda v, e: not f(v, e)
+        if x.type == DURATION:
+            return lambda v, e: Duration(-f(v, e).months, -f(v, e).days)
+        return lambda v, e: -f(v, e)
+
+    def _c_BinaryOp(self, x: ir.BinaryOp, traced):
+        a, b = self._compile(x.left, traced), self._compile(x.right, traced)
+        op = x.op
+        if op == "and":
+            return lambda v, e: a(v, e) and b(v, e)
+        if op == "or":
+            return lambda v, e: a(v, e) or b(v, e)
+        if op in ("in", "notin"):
+            return self._membership(x, a, op == "notin", traced)
+        if op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            return _comparison(op, a, b, x.operand_type)
+        return _arithmetic(op, a, b, x.left.type, x.right.type, x.type)
+
+    def _membership(self, x: ir.BinaryOp, a: Fn, negate: bool, traced) -> Fn:
+        if isinstance(x.right, ir.ListItems):
+            if all(isinstance(i, ir.Const) for i in x.right.items):
+                pool = frozenset(i.value for i in x.right.items)
+                return (lambda v, e: a(v, e) not in pool) if negate else (lambda v, e: a(v, e) in pool)
+            items = [self._compile(i, traced) for i in x.right.items]
+            test = lambda v, e: a(v, e) in [f(v, e) for f in items]
+        else:
+            keys = self.policy.lists[x.right.name].by_key
+            test = lambda v, e: a(v, e) in keys
+        return (lambda v, e: not test(v, e)) if negate else test
+
+    def _c_If(self, x: ir.If, traced):
+        c, t, o = (self._compile(p, traced) for p in (x.cond, x.then, x.otherwise))
+        if not traced:
+            return lambda v, e: t(v, e) if c(v, e) else o(v, e)
+        line = x.span.line
+
+        def run(v, e):
+            if c(v, e):
+                self._log.append(f"if (line {line}): condition holds → then")
+                return t(v, e)
+            self._log.append(f"if (line {line}): condition does not hold → else")
+            return o(v, e)
+        return run
+
+    def _c_Match(self, x: ir.Match, traced):
+        subject = self._compile(x.subject, traced)
+        table = {}
+        for labels, value in x.arms:
+            fn = self._compile(value, traced)
+            for label in labels:
+                table.setdefault(label, fn)
+        default = self._compile(x.default, traced) if x.default is not None else None
+        if not traced:
+            if default is None:
+                return lambda v, e: table[subject(v, e)](v, e)
+            return lambda v, e: table.get(subject(v, e), default)(v, e)
+
+        def run(v, e):
+            label = subject(v, e)
+            if label in table:
+                self._log.append(f"match: {label}")
+                return table[label](v, e)
+            self._log.append(f"match: {label} → else")
+            return default(v, e)
+        return run
+
+    def _c_Builtin(self, x: ir.Builtin, traced):
+        args = [self._compile(a, traced) for a in x.args]
+        f = x.func
+        if f in ("min", "max"):
+            pick = min if f == "min" else max
+            return lambda v, e: pick(g(v, e) for g in args)
+        if f == "clamp":
+            val, lo, hi = args
+            return lambda v, e: min(max(val(v, e), lo(v, e)), hi(v, e))
+        if f == "abs":
+            return lambda v, e: abs(args[0](v, e))
+        if f == "round":
+            return _rounding(args[0], x.args[1].value, ROUNDING[x.mode], x.type)
+        if f in ("floor", "ceil"):
+            op = math.floor if f == "floor" else math.ceil
+            return lambda v, e: op(args[0](v, e))
+        if f == "text":
+            t = x.args[0].type
+            return lambda v, e: format_value(args[0](v, e), t)
+        return _date_function(f, args)
+
+    def _c_Aggregate(self, x: ir.Aggregate, traced):
+        source = self._compile(x.source, traced)
+        elem = self._compile(x.element, traced) if x.element is not None else None
+        where = self._compile(x.where, traced) if x.where is not None else None
+        selected = (lambda v, e: [item for item in source(v, e) if where(v, item)]) if where else source
+        func, what = x.func, str(x.span)
+        if func == "count":
+            return lambda v, e: len(selected(v, e))
+        if func == "any":
+            return lambda v, e: any(elem(v, item) for item in selected(v, e))
+        if func == "all":
+            return lambda v, e: all(elem(v, item) for item in selected(v, e))
+        if func == "distinct":
+            return lambda v, e: len({elem(v, item) for item in selected(v, e)})
+        if func == "sum":
+            zero = Decimal(0) if x.type != INT else 0
+            return lambda v, e: sum((elem(v, item) for item in selected(v, e)), zero)
+        pick = min if func == "min" else max
+
+        def extreme(v, e):
+            values = [elem(v, item) for item in selected(v, e)]
+            if not values:
+                raise EvaluationError(f"{func} of no records ({what})")
+            return pick(values)
+        return extreme
+
+    def _c_ListItems(self, x, traced):
+        items = [self._compile(i, traced) for i in x.items]
+        return lambda v, e: [f(v, e) for f in items]
+
+    def _c_Lookup(self, x: ir.Lookup, traced):
+        rows = self.policy.lists[x.list_name].by_key
+        key, name = self._compile(x.key, traced), x.list_name
+
+        def lookup(v, e):
+            k = key(v, e)
+            try:
+                return rows[k]
+            except KeyError:
+                raise EvaluationError(f"'{k}' is not in list {name}") from None
+        return lookup
+
+    def _c_GetField(self, x: ir.GetField, traced):
+        obj, name = self._compile(x.obj, traced), x.name
+        return lambda v, e: obj(v, e)[name]
+
+
+# ------------------------------------------------------------------------------------------------ operators
+
+def _comparison(op: str, a: Fn, b: Fn, t: Type) -> Fn:
+    if isinstance(t, EnumType) and op not in ("eq", "ne"):
+        rank = {label: i for i, label in enumerate(t.labels)}
+        a0, b0 = a, b
+        a, b = (lambda v, e: rank[a0(v, e)]), (lambda v, e: rank[b0(v, e)])
+    if t == DURATION and op not in ("eq", "ne"):
+        a0, b0 = a, b
+        a, b = (lambda v, e: _duration_key(a0(v, e))), (lambda v, e: _duration_key(b0(v, e)))
+    return {
+        "eq": lambda v, e: a(v, e) == b(v, e),
+        "ne": lambda v, e: a(v, e) != b(v, e),
+        "lt": lambda v, e: a(v, e) < b(v, e),
+        "le": lambda v, e: a(v, e) <= b(v, e),
+        "gt": lambda v, e: a(v, e) > b(v, e),
+        "ge": lambda v, e: a(v, e) >= b(v, e),
+    }[op]
+
+
+def _duration_key(d: Duration) -> tuple[int, int]:
+    if d.months and d.days:
+        raise EvaluationError(f"cannot order the duration {d}: it mixes months and days")
+    return (d.months, d.days)
+
+
+def _arithmetic(op: str, a: Fn, b: Fn, lt: Type, rt: Type, result: Type) -> Fn:
+    if result == DATE:
+        sign = 1 if op == "add" else -1
+        return lambda v, e: add_duration(a(v, e), b(v, e), sign)
+    if result == DURATION and lt == rt == DURATION:
+        sign = 1 if op == "add" else -1
+        return lambda v, e: _dur(a(v, e), b(v, e), sign)
+    if result == DURATION:  # duration × int
+        return lambda v, e: _dur_scale(a(v, e), b(v, e))
+    if op == "add":
+        return lambda v, e: a(v, e) + b(v, e)
+    if op == "sub":
+        return lambda v, e: a(v, e) - b(v, e)
+    if op == "mul":
+        return lambda v, e: a(v, e) * b(v, e)
+    if lt == INT and rt == INT:
+        return lambda v, e: Decimal(a(v, e)) / b(v, e)
+    return lambda v, e: a(v, e) / b(v, e)
+
+
+def _dur(x: Duration, y: Duration, sign: int) -> Duration:
+    return Duration(x.months + sign * y.months, x.days + sign * y.days)
+
+
+def _dur_scale(x, y) -> Duration:
+    d, n = (x, y) if isinstance(x, Duration) else (y, x)
+    return Duration(d.months * n, d.days * n)
+
+
+def add_duration(d: date, dur: Duration, sign: int = 1) -> date:
+    """`d` moved by whole months (clamped to the month's last day), then by days."""
+    from datetime import timedelta
+    months = d.year * 12 + d.month - 1 + sign * dur.months
+    year, month = divmod(months, 12)
+    month += 1
+    day = min(d.day, _days_in_month(year, month))
+    return date(year, month, day) + timedelta(days=sign * dur.days)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - date(year, month, 1)).days
+
+
+def whole_months(a: date, b: date) -> int:
+    """Completed months from a to b (negative if b is before a)."""
+    months = (b.year - a.year) * 12 + b.month - a.month
+    if months > 0 and b.day < a.day:
+        months -= 1
+    elif months < 0 and b.day > a.day:
+        months += 1
+    return months
+
+
+def _date_function(f: str, args: list[Fn]) -> Fn:
+    if f == "years_between":
+        return lambda v, e: int(whole_months(args[0](v, e), args[1](v, e)) / 12)
+    if f == "months_between":
+        return lambda v, e: whole_months(args[0](v, e), args[1](v, e))
+    if f == "days_between":
+        return lambda v, e: (args[1](v, e) - args[0](v, e)).days
+    if f == "year":
+        return lambda v, e: args[0](v, e).year
+    if f == "month":
+        return lambda v, e: args[0](v, e).month
+    if f == "quarter":
+        return lambda v, e: (args[0](v, e).month - 1) // 3 + 1
+    if f == "same_year":
+        return lambda v, e: args[0](v, e).year == args[1](v, e).year
+    if f == "same_month":
+        return lambda v, e: (args[0](v, e).year, args[0](v, e).month) == (args[1](v, e).year, args[1](v, e).month)
+    if f == "same_quarter":
+        def q(d):
+            return d.year, (d.month - 1) // 3
+        return lambda v, e: q(args[0](v, e)) == q(args[1](v, e))
+    raise AssertionError(f"unknown builtin {f}")
+
+
+def _rounding(arg: Fn, places: int, mode: str, result: Type) -> Fn:
+    exp = Decimal(1).scaleb(-places)
+    if result == INT:
+        return lambda v, e: int(Decimal(arg(v, e)).quantize(exp, rounding=mode))
+    return lambda v, e: Decimal(arg(v, e)).quantize(exp, rounding=mode)
+
+
+def _finish(value: object, t: Type) -> object:
+    return round_money(value) if t == MONEY and isinstance(value, Decimal) else value

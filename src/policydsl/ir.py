@@ -1,0 +1,290 @@
+"""The typed intermediate representation produced by `semantics` and compiled by `evaluation`.
+
+Every expression carries its type and span; names are resolved to what they refer to. The IR is backend-neutral:
+nothing here knows about closures, so a columnar (SQL) backend can compile the same tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from .ast import Annotations
+from .diagnostics import NO_SPAN, Span
+from .types import RecordType, Type
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class IExpr:
+    """Base of typed expressions."""
+
+    type: Type
+
+
+@dataclass(frozen=True)
+class Const(IExpr):
+    value: object
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ref(IExpr):
+    """A subject field (`kind` 'field'), param, fact/outcome/table/eligibility ('node'), or list ('list')."""
+
+    name: str
+    kind: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ElemRef(IExpr):
+    """A field (or, in summaries, a node value) of the current element inside an aggregate."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AsOf(IExpr):
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordsRef(IExpr):
+    """All evaluated records (only inside summaries)."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class UnaryOp(IExpr):
+    op: str  # 'neg' | 'not'
+    operand: IExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BinaryOp(IExpr):
+    """op: add sub mul div | eq ne lt le gt ge | and or | in notin. `operand_type` drives comparisons."""
+
+    op: str
+    left: IExpr
+    right: IExpr
+    operand_type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If(IExpr):
+    cond: IExpr
+    then: IExpr
+    otherwise: IExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Match(IExpr):
+    subject: IExpr
+    arms: tuple[tuple[tuple[str, ...], IExpr], ...]
+    default: IExpr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Builtin(IExpr):
+    """min max clamp abs round floor ceil years_between … text; `mode` for round."""
+
+    func: str
+    args: tuple[IExpr, ...]
+    mode: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Aggregate(IExpr):
+    """count sum min max any all distinct over a collection; `element` and `where` see the element's fields."""
+
+    func: str
+    source: IExpr
+    element: IExpr | None
+    where: IExpr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListItems(IExpr):
+    items: tuple[IExpr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Lookup(IExpr):
+    """`清单[key]`: the row of an external list."""
+
+    list_name: str
+    key: IExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GetField(IExpr):
+    obj: IExpr
+    name: str
+    span: Span = _span()
+
+
+# ------------------------------------------------------------------------------------------------ node bodies
+
+@dataclass(frozen=True)
+class Row:
+    """A table row; `condition` None is `otherwise`. `number` counts rows from 1."""
+
+    number: int
+    condition: IExpr | None
+    value: IExpr
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TableBody:
+    hit: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Cond:
+    name: str
+    expr: IExpr
+    reads: tuple[str, ...]
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EligibilityBody:
+    conditions: tuple[Cond, ...]
+
+
+@dataclass(frozen=True)
+class Node:
+    """A fact, outcome, table or eligibility: one vertex of the dependency graph.
+
+    `kind` is 'fact', 'table' or 'eligibility'; `is_outcome` says whether results report it. `reads` names the
+    fields, params and nodes its body refers to directly.
+    """
+
+    name: str
+    kind: str
+    type: Type
+    body: IExpr | TableBody | EligibilityBody
+    reads: tuple[str, ...]
+    is_outcome: bool
+    notes: Annotations
+    origin: str  # the file that defined (or last overrode) it
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    start: date | None
+    value: object
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    values: tuple[ParamValue, ...]
+    origin: str
+    span: Span = _span()
+
+    def value_at(self, when: date) -> ParamValue | None:
+        """The value in force on `when`: the latest `from` date on or before it."""
+        chosen = None
+        for v in sorted(self.values, key=lambda v: v.start or date.min):
+            if v.start is None or v.start <= when:
+                chosen = v
+        return chosen
+
+
+@dataclass(frozen=True)
+class ExternalList:
+    name: str
+    path: str
+    row_type: RecordType
+    rows: tuple[dict, ...]
+    notes: Annotations
+    span: Span = _span()
+
+    @property
+    def by_key(self) -> dict:
+        key = self.row_type.key
+        return {row[key]: row for row in self.rows} if key else {}
+
+
+@dataclass(frozen=True)
+class Summary:
+    name: str
+    type: Type
+    expr: IExpr
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Expect:
+    name: str
+    value: object
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Example:
+    """An `example` block, checked: the given record in runtime form and the expected values."""
+
+    title: str
+    as_of: date | None
+    given: dict
+    expects: tuple[Expect, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A figure the sources do not give, and why the policy chose it."""
+
+    name: str
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A checked policy: everything evaluation, graph, explanations and comparisons need."""
+
+    name: str
+    title: str | None
+    source: str | None
+    effective: date | None
+    path: str
+    subject: RecordType
+    records: dict[str, RecordType]
+    enums: dict[str, Type]
+    params: dict[str, Param]
+    lists: dict[str, ExternalList]
+    nodes: dict[str, Node]
+    summaries: dict[str, Summary]
+    examples: tuple[Example, ...]
+    assumptions: tuple[Assumption, ...]
+    extends: str | None = None
+
+    @property
+    def outcomes(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.is_outcome]

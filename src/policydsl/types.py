@@ -1,0 +1,142 @@
+"""The value types of the language and the runtime form of each value.
+
+| type      | Python value at run time                              |
+|-----------|-------------------------------------------------------|
+| int       | int                                                   |
+| decimal   | Decimal                                               |
+| money     | Decimal, yuan (fen precision after rounding)          |
+| percent   | Decimal fraction (30% → Decimal('0.3'))              |
+| bool      | bool                                                  |
+| date      | datetime.date                                         |
+| duration  | Duration                                              |
+| text      | str                                                   |
+| enum E    | str (the label)                                       |
+| record R  | dict field → value                                    |
+| list of R | tuple of dicts                                        |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+FEN = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """Base of all types; `name` is how messages print it."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class EnumType(Type):
+    """An enum with Chinese (or any) labels; `ordered` enums compare by declaration order."""
+
+    labels: tuple[str, ...]
+    ordered: bool = False
+
+    def rank(self, label: str) -> int:
+        return self.labels.index(label)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordType(Type):
+    """A record schema (also the row type of an external list)."""
+
+    fields: tuple[tuple[str, Type], ...]
+    key: str | None = None
+
+    def field(self, name: str) -> Type | None:
+        return next((t for n, t in self.fields if n == name), None)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf(Type):
+    """Related records (a relation field, an external list, or all evaluated records)."""
+
+    element: str  # record type name; resolved through the policy's record table
+    by: str | None = None
+
+
+INT = Type("int")
+DECIMAL = Type("decimal")
+MONEY = Type("money")
+PERCENT = Type("percent")
+BOOL = Type("bool")
+DATE = Type("date")
+DURATION = Type("duration")
+TEXT = Type("text")
+#: The type of an expression that already failed to check; it matches everything so one mistake gives one error.
+ERROR = Type("<error>")
+
+PRIMITIVES = {t.name: t for t in (INT, DECIMAL, MONEY, PERCENT, BOOL, DATE, DURATION, TEXT)}
+PRIMITIVES.update({"整数": INT, "小数": DECIMAL, "金额": MONEY, "百分比": PERCENT, "布尔": BOOL, "日期": DATE,
+                   "期限": DURATION, "文本": TEXT})
+NUMERIC = (INT, DECIMAL)
+
+
+def is_numeric(t: Type) -> bool:
+    return t in NUMERIC
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Duration:
+    """A length of time in whole months or whole days (a year is 12 months, a quarter 3, a week 7 days).
+
+    Months and days are not converted into each other: a month has no fixed number of days.
+    """
+
+    months: int = 0
+    days: int = 0
+
+    UNITS = {"year": (12, 0), "quarter": (3, 0), "month": (1, 0), "week": (0, 7), "day": (0, 1)}
+
+    @classmethod
+    def of(cls, amount: int, unit: str) -> "Duration":
+        months, days = cls.UNITS[unit]
+        return cls(amount * months, amount * days)
+
+    def __str__(self) -> str:
+        if self.months and self.months % 12 == 0 and not self.days:
+            return f"{self.months // 12} 年"
+        parts = []
+        if self.months:
+            parts.append(f"{self.months} 个月")
+        if self.days or not parts:
+            parts.append(f"{self.days} 天")
+        return " ".join(parts)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Money is kept to the fen, rounded half up (四舍五入)."""
+    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def format_value(value: object, type_: Type | None = None) -> str:
+    """A value as text for results files and messages: money with two decimals, percent with %."""
+    if value is None:
+        return ""
+    if type_ == MONEY and isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if type_ == PERCENT and isinstance(value, Decimal):
+        pct = (value * 100).normalize()
+        return f"{pct:f}%"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value == value.to_integral_value() else f"{value:f}"
+    return str(value)
+
+
+def list_of(element: str, by: str | None = None) -> ListOf:
+    """The type of related `element` records."""
+    return ListOf(f"list of {element}", element, by)
