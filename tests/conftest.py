@@ -1,0 +1,47 @@
+"""Shared helpers: write a policy text to a temporary file and check or compile it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from policydsl import api
+from policydsl.evaluation import Engine
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(text, name="p.policy") → path of the file, dedented."""
+
+    def _write(text: str, name: str = "p.policy") -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return str(path)
+
+    return _write
+
+
+@pytest.fixture
+def engine(write):
+    """engine(text) → Engine for a policy that must check clean."""
+
+    def _engine(text: str) -> Engine:
+        return Engine(api.load_policy(write(text)))
+
+    return _engine
+
+
+@pytest.fixture
+def errors(write):
+    """errors(text) → list of error messages `check` reports."""
+
+    def _errors(text: str) -> list[str]:
+        report = api.check([write(text)])
+        return [d.message for d in report.errors]
+
+    return _errors
