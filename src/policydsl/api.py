@@ -12,13 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import graph, ir
 from .diagnostics import Diagnostic, PolicyError, SourceCache, render_all
 from .evaluation import Engine, Result, RunReport
-from .records import DataError, LoadResult, load_records
 from .semantics import Loader
+
+if TYPE_CHECKING:
+    from .records import DataError, LoadResult
 
 
 @dataclass
@@ -80,11 +82,11 @@ class RunOutcome:
     """A whole run: the records that failed to load, the evaluation results, the summaries."""
 
     policy: ir.Policy
-    loaded: LoadResult
+    loaded: "LoadResult"
     report: RunReport
 
     @property
-    def data_errors(self) -> list[DataError]:
+    def data_errors(self) -> list["DataError"]:
         return self.loaded.errors
 
     @property
@@ -109,6 +111,7 @@ def run_file(policy: ir.Policy, records_path: str | Path, as_of: date | None = N
              related: dict[str, str | Path] | None = None, trace: bool = False,
              progress: Callable[[int], None] | None = None, engine: Engine | None = None) -> RunOutcome:
     """Load records from a file (CSV, JSON, JSONL, XLSX), evaluate them all, compute summaries."""
+    from .records import load_records  # the data layer is needed only when records are run
     loaded = load_records(records_path, policy.subject, policy.records, related or {})
     engine = engine or Engine(policy)
     report = engine.run(((r.id, r.values) for r in loaded.records), as_of, trace, progress)

@@ -14,7 +14,6 @@ import click
 
 from . import api, graph
 from .evaluation import SetupError
-from .records import DataSetupError, write_results
 from .types import format_value
 
 PROGRESS_THRESHOLD = 5000  # records; smaller runs finish before a bar would be worth drawing
@@ -86,6 +85,7 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
 
     Exit code 1 when any record failed to load or evaluate (the others still run).
     """
+    from .records import DataSetupError, write_results
     policy = _load_or_exit(policy_file)
     when: date | None = as_of.date() if as_of else None
     try:

@@ -11,6 +11,7 @@ branch, table row or failed conditions that decided it and the inputs it read.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal,
@@ -22,6 +23,8 @@ from .graph import build, evaluation_order
 from .types import DATE, DURATION, INT, MONEY, TEXT, Duration, EnumType, Type, format_value, round_money
 
 Fn = Callable[[list, object], object]
+OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+             "ge": operator.ge, "add": operator.add, "sub": operator.sub, "mul": operator.mul}
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN, "up": ROUND_UP,
             "floor": ROUND_FLOOR, "ceiling": ROUND_CEILING}
 
@@ -311,8 +314,15 @@ class Engine:
         return lambda v, e: -f(v, e)
 
     def _c_BinaryOp(self, x: ir.BinaryOp, traced):
-        a, b = self._compile(x.left, traced), self._compile(x.right, traced)
         op = x.op
+        ordered_specially = (isinstance(x.operand_type, EnumType) or x.operand_type == DURATION) and op in (
+            "lt", "le", "gt", "ge")
+        exact_division = op == "div" or x.type in (DATE, DURATION)
+        if op in OPERATORS and not ordered_specially and not exact_division:
+            fast = self._direct(OPERATORS[op], x, traced)
+            if fast is not None:
+                return fast
+        a, b = self._compile(x.left, traced), self._compile(x.right, traced)
         if op == "and":
             return lambda v, e: a(v, e) and b(v, e)
         if op == "or":
@@ -322,6 +332,44 @@ class Engine:
         if op in ("eq", "ne", "lt", "le", "gt", "ge"):
             return _comparison(op, a, b, x.operand_type)
         return _arithmetic(op, a, b, x.left.type, x.right.type, x.type)
+
+    def _leaf(self, x: ir.IExpr) -> tuple[str, object] | None:
+        """A slot read or a constant, which a closure can inline instead of calling another closure."""
+        if isinstance(x, ir.Const):
+            return "const", x.value
+        if isinstance(x, ir.Ref) and x.kind != "list":
+            return "slot", self.slots[x.name]
+        return None
+
+    def _direct(self, fn, x: ir.BinaryOp, traced: bool) -> Fn | None:
+        """`fn(left, right)` with slot reads and constants inlined: one Python call where three would be."""
+        left, right = self._leaf(x.left), self._leaf(x.right)
+        if left is None and right is None:
+            return None
+        if left and right:
+            if left[0] == "slot" and right[0] == "slot":
+                i, j = left[1], right[1]
+                return lambda v, e: fn(v[i], v[j])
+            if left[0] == "slot":
+                i, c = left[1], right[1]
+                return lambda v, e: fn(v[i], c)
+            if right[0] == "slot":
+                c, j = left[1], right[1]
+                return lambda v, e: fn(c, v[j])
+            return None
+        if left:
+            g = self._compile(x.right, traced)
+            if left[0] == "slot":
+                i = left[1]
+                return lambda v, e: fn(v[i], g(v, e))
+            c = left[1]
+            return lambda v, e: fn(c, g(v, e))
+        g = self._compile(x.left, traced)
+        if right[0] == "slot":
+            j = right[1]
+            return lambda v, e: fn(g(v, e), v[j])
+        c = right[1]
+        return lambda v, e: fn(g(v, e), c)
 
     def _membership(self, x: ir.BinaryOp, a: Fn, negate: bool, traced) -> Fn:
         if isinstance(x.right, ir.ListItems):

@@ -39,7 +39,9 @@ def cycle_diagnostics(policy: ir.Policy, g: nx.DiGraph) -> list[Diagnostic]:
         members = sorted(component)
         if len(members) == 1 and not g.has_edge(members[0], members[0]):
             continue
-        cycle = [u for u, _ in nx.find_cycle(g.subgraph(members), source=members[0])]
+        found = [u for u, _ in nx.find_cycle(g.subgraph(members), source=members[0])]
+        # edges run from what is read to its reader; say it the drafter's way: a reads b reads c reads a
+        cycle = [found[0]] + found[:0:-1]
         path = " → ".join(cycle + [cycle[0]])
         first = policy.nodes[cycle[0]]
         related = tuple((policy.nodes[n].span, f"'{n}' is defined here") for n in cycle[1:])

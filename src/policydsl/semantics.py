@@ -48,6 +48,7 @@ class Loader:
         self.sources = sources or SourceCache()
         self.diags = DiagnosticBag()
         self._modules: dict[str, ast.Module | None] = {}
+        self.overridden: dict[str, ast.Decl] = {}  # name → the inherited declaration an override replaced
 
     # -------------------------------------------------------------------------------------------- files
     def module(self, path: str, span: Span | None = None) -> ast.Module | None:
@@ -150,6 +151,8 @@ class Loader:
                              "an override must be the same kind of declaration",
                              related=((inherited[0].span, "overridden definition"),))
             return
+        if is_override:
+            self.overridden[name] = inherited[0]
         table[name] = (decl, origin)
 
 
@@ -190,6 +193,7 @@ class _Checker:
     def check(self) -> ir.Policy | None:
         self._declare_types()
         self._pick_subject()
+        self._check_override_types()
         for name, (decl, origin) in self.decls.values.items():
             if isinstance(decl, ast.ListDecl):
                 self._check_list(decl)
@@ -214,6 +218,18 @@ class _Checker:
             path=self.path, subject=self.subject, records=self.records, enums=dict(self.enums),
             params=self.params, lists=self.lists, nodes=self.nodes, summaries=summaries, examples=examples,
             assumptions=self._assumptions(), extends=self.decls.extends)
+
+    def _check_override_types(self) -> None:
+        """An override keeps the type of what it replaces, so everything reading it still type-checks."""
+        for name, old in self.loader.overridden.items():
+            new = self.decls.values.get(name, (None,))[0]
+            if new is None or getattr(new, "type", None) is None or getattr(old, "type", None) is None:
+                continue
+            new_type, old_type = self._type(new.type, name), self._type(old.type, name)
+            if ERROR not in (new_type, old_type) and new_type != old_type:
+                self.diags.error(new.type.span, f"override of '{name}' changes its type from {old_type} to {new_type}",
+                                 "an override must keep the type of the definition it replaces",
+                                 related=((old.span, "the overridden definition"),))
 
     def _assumptions(self) -> tuple[ir.Assumption, ...]:
         found = []
