@@ -68,6 +68,12 @@ def generate(n: int, seed: int) -> list[dict]:
         # most secretaries kept their education; ~15% moved up one or two levels since the last rating
         previous = EDUCATION[max(0, rank - rng.choice((1, 1, 2)))] if rng.random() < 0.15 else education
         last_stars = rng.randint(0, 7)
+        # 30,000.00 .. 70,000.00 yuan in fen; one in five carries a tenth of a fen (a standard derived upstream),
+        # without which no 60%/40%/band product ever lands exactly on half a fen and ROUND_HALF_UP would go untested
+        if rng.random() < 0.2:
+            standard = Decimal(rng.randint(30_000_000, 70_000_000)).scaleb(-3)
+        else:
+            standard = Decimal(rng.randint(3_000_000, 7_000_000)).scaleb(-2)
         records.append({
             "编号": f"S{i:07d}",
             "村社类型": UNIT_KIND[0] if rng.random() < 0.7 else UNIT_KIND[1],
@@ -82,7 +88,7 @@ def generate(n: int, seed: int) -> list[dict]:
             "严重问题": rng.random() < 0.02,
             "上年星级": last_stars,
             "初评星级": rng.randint(0, last_stars),
-            "年报酬标准": Decimal(rng.randint(3_000_000, 7_000_000)).scaleb(-2),  # 30,000.00 .. 70,000.00 yuan
+            "年报酬标准": standard,
             "正常离任": rng.random() < 0.1,
         })
     return records

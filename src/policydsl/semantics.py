@@ -7,6 +7,7 @@ Every problem becomes a diagnostic with a span; checking goes on after an error 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,15 +54,18 @@ class Loader:
     # -------------------------------------------------------------------------------------------- files
     def module(self, path: str, span: Span | None = None) -> ast.Module | None:
         """Parse a file once; report it missing or unparsable (at `span`, where it was referenced)."""
-        key = str(Path(path))
+        key = os.path.normpath(path)
         if key in self._modules:
             return self._modules[key]
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            where = span or Span(key, 0, 0, 0, 0)
-            reason = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
-            self.diags.error(where, f"file '{key}' {reason}", "check the path (relative to the referencing file)")
+            where = span or Span(key, 1, 1, 1, 1)
+            if isinstance(exc, UnicodeDecodeError):
+                self.diags.error(where, f"file '{key}' is not UTF-8 text", "save the file as UTF-8")
+            else:
+                hint = "paths are relative to the referencing file" if span else "check the file name"
+                self.diags.error(where, f"file '{key}' cannot be read", hint)
             self._modules[key] = None
             return None
         self.sources.add(key, text)
@@ -88,9 +92,9 @@ class Loader:
         visiting = visiting + [module.path]
         for decl in module.decls:
             if isinstance(decl, (ast.Import, ast.Extends)):
-                target = str(here / decl.path)
-                if str(Path(target)) in visiting:
-                    chain = " → ".join(visiting + [str(Path(target))])
+                target = os.path.normpath(here / decl.path)
+                if target in visiting:
+                    chain = " → ".join(visiting + [target])
                     self.diags.error(decl.span, f"'{decl.path}' is already being loaded: {chain}",
                                      "files cannot import or extend each other in a circle")
                     continue
@@ -194,11 +198,13 @@ class _Checker:
         self._declare_types()
         self._pick_subject()
         self._check_override_types()
-        for name, (decl, origin) in self.decls.values.items():
+        for name, (decl, origin) in self.decls.values.items():  # lists first: params may test keys in them
             if isinstance(decl, ast.ListDecl):
                 self._check_list(decl)
-            elif isinstance(decl, ast.ParamDecl):
+        for name, (decl, origin) in self.decls.values.items():
+            if isinstance(decl, ast.ParamDecl):
                 self._check_param(decl, origin)
+        self._check_shadowing()
         for name, (decl, origin) in self.decls.values.items():
             if isinstance(decl, (ast.ValueDecl, ast.TableDecl, ast.EligibilityDecl)):
                 self._node(name)
@@ -218,6 +224,16 @@ class _Checker:
             path=self.path, subject=self.subject, records=self.records, enums=dict(self.enums),
             params=self.params, lists=self.lists, nodes=self.nodes, summaries=summaries, examples=examples,
             assumptions=self._assumptions(), extends=self.decls.extends)
+
+    def _check_shadowing(self) -> None:
+        """A rule named like an input field or a built-in would silently lose to it: refuse the ambiguity."""
+        fields = set(self.subject.field_names) if self.subject else set()
+        for name, (decl, _) in self.decls.values.items():
+            if name in fields:
+                self.diags.error(decl.span, f"'{name}' is also a field of {self.subject.name}",
+                                 "give the rule another name, so each name means one thing")
+            elif name in ("as_of", "records"):
+                self.diags.error(decl.span, f"'{name}' is a built-in name", "choose another name")
 
     def _check_override_types(self) -> None:
         """An override keeps the type of what it replaces, so everything reading it still type-checks."""
@@ -612,6 +628,10 @@ class _Checker:
                 return ir.Const(ERROR, None, e.span)
             self._read(name)
             return ir.Ref(self._node(name), name, "node", e.span)
+        if scope.in_summary and self.subject is not None and self.subject.field(name) is not None:
+            self.diags.error(e.span, f"'{name}' is a field of each record; a summary reads it through an aggregate",
+                             f"e.g. sum(records, {name}) or count(records where …)")
+            return ir.Const(ERROR, None, e.span)
         if name == "as_of":
             return ir.AsOf(DATE, e.span)
         if name == "records":
@@ -843,6 +863,13 @@ class _Checker:
         return ir.Const(ERROR, None, e.span)
 
     def _e_Call(self, e: ast.Call, scope: _Scope, expected) -> ir.IExpr:
+        if e.func in AGGREGATES and not e.args:
+            form = "count(RELATION [where CONDITION])" if e.func == "count" else f"{e.func}(RELATION, EXPRESSION)"
+            self.diags.error(e.span, f"{e.func} needs the related records to go over", f"write {form}")
+            return ir.Const(ERROR, None, e.span)
+        if e.func in self.decls.values or (self.subject and e.func in self.subject.field_names):
+            self.diags.error(e.span, f"'{e.func}' is a value, not a function", f"write just '{e.func}'")
+            return ir.Const(ERROR, None, e.span)
         if e.func in AGGREGATES and e.args:
             source = self._expr(e.args[0], scope)
             if isinstance(source.type, ListOf) or e.func not in ("min", "max"):

@@ -92,7 +92,13 @@ def describe_expected(expected: set[str]) -> str:
     if len(names & _DECL_KEYWORDS) >= 5:
         names -= _DECL_KEYWORDS
         words.append("a declaration (policy, record, param, fact, outcome, table, …)")
-    words.extend(sorted({_describe(t) for t in names}))
+    value_starts = {"NAME", "NUMBER", "STRING", "DATE", "PERCENT", "LSQB", "LBRACE", "MINUS", "MATCH", "TRUE",
+                    "FALSE", "_LPAR", "IF", "NOT"}
+    if {"NAME", "NUMBER", "STRING"} <= names:  # an expression may start here: say so instead of listing 14 tokens
+        names -= value_starts
+        words.append("a value (a name, number, text, date, '(' …)")
+    described = {_describe(t) for t in names}
+    words.extend(sorted(described, key=lambda w: (not w.startswith("a "), w)))  # "a name", "a number" first
     if not words:
         return "something else"
     if len(words) > 8:
@@ -117,21 +123,28 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
             hint = "expected " + describe_expected(set(exc.allowed))
         return Diagnostic(span, f"unexpected character '{ch}'", hint)
     if isinstance(exc, UnexpectedEOF):
-        last = len(lines)
-        span = Span(path, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
+        span = _end_of_code(lines, path)
         return Diagnostic(span, "the file ends in the middle of a declaration",
                           "expected " + describe_expected(set(exc.expected)) + " — is a '}' or a value missing?")
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
     expected = set(exc.expected)
     if token.type == "$END":
-        last = len(lines)
-        span = Span(path, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
+        span = _end_of_code(lines, path)
         return Diagnostic(span, "the file ends in the middle of a declaration",
                           "expected " + describe_expected(expected) + " — is a '}' or a value missing?")
     span = Span(path, token.line, token.column, token.end_line or token.line,
                 token.end_column or token.column + len(str(token)))
     return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected))
+
+
+def _end_of_code(lines: list[str], path: str) -> Span:
+    """Just after the last code on the last line that has any (trailing comments and blank lines skipped)."""
+    for number in range(len(lines), 0, -1):
+        code = lines[number - 1].split("#", 1)[0].rstrip() if '"' not in lines[number - 1] else lines[number - 1].rstrip()
+        if code:
+            return Span(path, number, len(code) + 1, number, len(code) + 2)
+    return Span(path, 1, 1, 1, 2)
 
 
 def _token_words(token: Token) -> str:
