@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal,
                      InvalidOperation)
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from . import ir
 from .graph import build, evaluation_order
-from .types import DATE, DURATION, INT, MONEY, TEXT, Duration, EnumType, Type, format_value, round_money
+from .types import DATE, DURATION, FEN, INT, MONEY, TEXT, Duration, EnumType, Type, format_value, round_money
 
 Fn = Callable[[list, object], object]
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
@@ -52,9 +52,8 @@ class ConditionResult:
     inputs: tuple[tuple[str, object], ...]
 
 
-@dataclass(frozen=True)
-class Step:
-    """How one node got its value."""
+class Step(NamedTuple):
+    """How one node got its value. A NamedTuple (immutable, and cheap to build: one per node per record)."""
 
     name: str
     kind: str
@@ -155,7 +154,8 @@ class Engine:
                 return Result(record_id, {n: v[s] for n, s in self.outcome_slots})
             steps = {}
             for slot, current, fn in self.traced:
-                self._log = []
+                if self._log:
+                    self._log = []
                 v[slot], step = fn(v, None)
                 steps[current] = step
             return Result(record_id, {n: v[s] for n, s in self.outcome_slots}, Trace(steps, chosen, as_of))
@@ -209,7 +209,7 @@ class Engine:
         else:
             expr = self._compile(node.body, traced)
             if node.type == MONEY:
-                fn = lambda v, e, expr=expr: round_money(expr(v, e))
+                fn = lambda v, e, expr=expr: _quantize_fen(expr(v, e))
             else:
                 fn = expr
             if traced:
@@ -217,15 +217,31 @@ class Engine:
         return fn
 
     def _inputs(self, names: tuple[str, ...]) -> Callable[[list], tuple]:
-        slots = [(n, self.slots[n]) for n in names if n in self.slots]
-        return lambda v: tuple((n, v[s]) for n, s in slots)
+        """A function giving the (name, value) pairs a node read, fetched in one C-level call."""
+        pairs = [(n, self.slots[n]) for n in names if n in self.slots]
+        if not pairs:
+            return lambda v: ()
+        labels = tuple(n for n, _ in pairs)
+        if len(pairs) == 1:
+            (name, slot), = pairs
+            return lambda v: ((name, v[slot]),)
+        fetch = operator.itemgetter(*(s for _, s in pairs))
+        return lambda v: tuple(zip(labels, fetch(v)))
+
+    def _decisions(self, has_branches: bool) -> Callable[[], tuple]:
+        """The if/match log of the node just evaluated; nodes without branches skip the bookkeeping."""
+        if not has_branches:
+            return lambda: ()
+        return lambda: tuple(self._log)
 
     def _traced_plain(self, node: ir.Node, fn: Fn) -> Fn:
         inputs = self._inputs(node.reads)
+        name, kind, type_ = node.name, node.kind, node.type
+        decisions = self._decisions(_has_branches(node.body))
 
         def run(v, e):
             value = fn(v, e)
-            return value, Step(node.name, node.kind, value, node.type, inputs(v), decisions=tuple(self._log))
+            return value, Step(name, kind, value, type_, inputs(v), None, decisions())
         return run
 
     def _compile_table(self, node: ir.Node, traced: bool) -> Fn:
@@ -233,7 +249,7 @@ class Engine:
         rows = [(r.number, r.span.line, self._compile(r.condition, traced) if r.condition else None,
                  self._compile(r.value, traced)) for r in body.rows]
         name, money = node.name, node.type == MONEY
-        finish = round_money if money else (lambda x: x)
+        finish = _quantize_fen if money else (lambda x: x)
         inputs = self._inputs(node.reads)
         unique = body.hit == "unique"
 
@@ -257,11 +273,12 @@ class Engine:
 
         if not traced:
             return lambda v, e: finish(pick(v, e)[1](v, e))
+        decisions = self._decisions(_has_branches(body))
 
         def run(v, e):
             number, val = pick(v, e)
             value = finish(val(v, e))
-            return value, Step(name, "table", value, node.type, inputs(v), row=number, decisions=tuple(self._log))
+            return value, Step(name, "table", value, node.type, inputs(v), number, decisions())
         return run
 
     def _compile_eligibility(self, node: ir.Node, traced: bool) -> Fn:
@@ -270,12 +287,13 @@ class Engine:
             fns = [fn for _, fn, _ in conds]
             return lambda v, e: all([fn(v, e) for fn in fns])  # every condition runs, as in the traced form
         inputs = self._inputs(node.reads)
+        decisions = self._decisions(_has_branches(node.body))
 
         def run(v, e):
             results = tuple(ConditionResult(name, bool(fn(v, e)), read(v)) for name, fn, read in conds)
             value = all(r.passed for r in results)
             return value, Step(node.name, "eligibility", value, node.type, inputs(v), conditions=results,
-                               decisions=tuple(self._log))
+                               decisions=decisions())
         return run
 
     # -------------------------------------------------------------------------------------------- expressions
@@ -596,6 +614,25 @@ def _rounding(arg: Fn, places: int, mode: str, result: Type) -> Fn:
     if result == INT:
         return lambda v, e: int(Decimal(arg(v, e)).quantize(exp, rounding=mode))
     return lambda v, e: Decimal(arg(v, e)).quantize(exp, rounding=mode)
+
+
+_quantize_fen = operator.methodcaller("quantize", FEN, ROUND_HALF_UP)  # == round_money, one C call
+
+
+def _has_branches(body) -> bool:
+    """Whether an IR subtree contains an if or a match (whose choices the trace logs)."""
+    if isinstance(body, (ir.If, ir.Match)):
+        return True
+    if isinstance(body, ir.TableBody):
+        return any(_has_branches(r.value) or (r.condition is not None and _has_branches(r.condition))
+                   for r in body.rows)
+    if isinstance(body, ir.EligibilityBody):
+        return any(_has_branches(c.expr) for c in body.conditions)
+    children = [getattr(body, f) for f in ("operand", "left", "right", "cond", "then", "otherwise", "subject",
+                                           "default", "source", "element", "where", "key", "obj") if hasattr(body, f)]
+    children += list(getattr(body, "args", ())) + list(getattr(body, "items", ()))
+    children += [value for _, value in getattr(body, "arms", ())]
+    return any(_has_branches(c) for c in children if isinstance(c, ir.IExpr))
 
 
 def _finish(value: object, t: Type) -> object:

@@ -403,6 +403,9 @@ class _Checker:
         from .records import convert_value  # data conversion lives with the record loader
         row = {}
         for fname, ftype in row_type.fields:
+            if ftype == TEXT and raw.get(fname) == "":
+                row[fname] = ""  # reference lists may leave a text cell empty on purpose (e.g. a post abolished)
+                continue
             try:
                 row[fname] = convert_value(raw.get(fname), ftype, self.records)
             except ValueError as exc:

@@ -1,0 +1,702 @@
+"""Reading records from data files and writing results files.
+
+Input files (chosen by suffix): ``.csv`` (UTF-8, header row), ``.json`` (an array of objects, or
+``{"records": [...]}``), ``.jsonl`` (one object a line) and ``.xlsx`` (first sheet, header row).
+Every raw value is converted to the runtime form of its declared type (see `policydsl.types`);
+nothing is silently defaulted, and every record either loads or is listed as failed with all its
+problems, so no record ever vanishes.
+
+Relation fields (``list of R by f``) come inline in JSON; in flat files (CSV/XLSX) they come from a
+separate file of R records, grouped by R's ``f`` field matched against the parent's key.
+
+Problems of a whole file raise `DataSetupError`; problems of single records become `DataError`s.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .diagnostics import closest
+from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
+                    RecordType, Type, format_value, round_money)
+
+READ_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx")
+WRITE_SUFFIXES = (".csv", ".json", ".jsonl")
+#: Files whose cells are flat text: relations must come from separate files.
+FLAT_SUFFIXES = (".csv", ".xlsx")
+
+
+class DataSetupError(Exception):
+    """A problem with a whole data file or with how the files were given; the message is for users."""
+
+
+@dataclass(frozen=True)
+class DataError:
+    """One problem with one record (or with one related row of it)."""
+
+    location: str  # "data/x.csv:17", "data/x.json:[3]", "data/x.xlsx:Sheet1!5"
+    record_id: str  # the key field's raw value, else "#<1-based row number>"
+    field: str | None  # "年龄", or "网格[2].人口" for a field of a related record
+    value: object  # the offending raw value; None when missing
+    message: str
+
+    def render(self) -> str:
+        """One line: ``data/x.csv:17: record S017: field 年龄: expected an integer, got 'abc'``."""
+        parts = [self.location, f"record {self.record_id}"]
+        if self.field:
+            parts.append(f"field {self.field}")
+        text = self.message
+        shown = _show(self.value)
+        # Messages such as the enum one already quote the value; don't say it twice.
+        if self.value is not None and shown not in text:
+            text += f", got {shown}"
+        return ": ".join(parts + [text])
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """A record that converted without error; `values` are in runtime form, in schema field order."""
+
+    id: str
+    location: str
+    values: dict[str, object]
+
+
+@dataclass
+class LoadResult:
+    """The outcome of loading one file: good records, all errors, and the ids of failed records."""
+
+    records: list[InputRecord] = field(default_factory=list)
+    errors: list[DataError] = field(default_factory=list)
+    # One entry per subject record with at least one error. Errors about orphan related rows
+    # (rows of a related file that belong to no record) are in `errors` only.
+    failed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Subject records read: loaded plus failed."""
+        return len(self.records) + len(self.failed_ids)
+
+
+# --------------------------------------------------------------------------- reading files
+
+def read_rows(path: str | Path) -> Iterator[tuple[str, dict[str, object]]]:
+    """The raw rows of a data file as (location, row); the format is chosen by suffix.
+
+    Raises DataSetupError at once for a missing file or an unsupported suffix; malformed
+    content raises it while iterating. JSON items that are not objects are yielded as they are
+    (the caller reports them), so that one bad item does not hide the others.
+    """
+    path = Path(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
+    if not path.is_file():
+        raise DataSetupError(f"{path}: no such file")
+    return reader(path, str(path))
+
+
+def _read_text(path: Path, name: str) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DataSetupError(f"{name}:{line}: file is not UTF-8 text "
+                             "(from Excel, save as 'CSV UTF-8')") from None
+
+
+def _read_csv(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    text = _read_text(path, name)
+    # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    next_line = 1
+    try:
+        for cells in reader:
+            line, next_line = next_line, reader.line_num + 1
+            if all(_is_blank(c) for c in cells):
+                continue
+            if header is None:
+                header = _header(cells, f"{name}:{line}")
+                continue
+            yield f"{name}:{line}", _row(header, cells)
+    except csv.Error as exc:
+        raise DataSetupError(f"{name}:{reader.line_num}: malformed CSV: {exc}") from None
+    if header is None:
+        raise DataSetupError(f"{name}: empty file; expected a header row naming the fields")
+
+
+def _read_json(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    data = _parse_json(_read_text(path, name), name, 0)
+    if isinstance(data, dict) and isinstance(data.get("records"), list):
+        items = data["records"]
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise DataSetupError(f'{name}: expected a JSON array of records or an object with a "records" array')
+    for index, item in enumerate(items):
+        yield f"{name}:[{index}]", item
+
+
+def _read_jsonl(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    for number, line in enumerate(_read_text(path, name).splitlines(), start=1):
+        if line.strip():
+            yield f"{name}:{number}", _parse_json(line, name, number - 1)
+
+
+def _parse_json(text: str, name: str, line_offset: int) -> object:
+    try:
+        # Decimal keeps JSON numbers such as 1234.10 exact instead of rounding through float.
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise DataSetupError(f"{name}:{exc.lineno + line_offset}:{exc.colno}: malformed JSON: {exc.msg}") from None
+
+
+def _read_xlsx(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    import openpyxl  # imported here: only spreadsheet users pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        # data_only: a formula cell gives its last computed value, not the formula text.
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        raise DataSetupError(f"{name}: not a readable .xlsx workbook ({exc})") from None
+    try:
+        sheet = book.worksheets[0]
+        header: list[str] | None = None
+        # read_only sheets yield gap rows as empty rows, so counting gives the real row number.
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if all(_is_blank(c) for c in cells):
+                continue
+            where = f"{name}:{sheet.title}!{number}"
+            if header is None:
+                header = _header(cells, where)
+                continue
+            yield where, _row(header, cells)
+        if header is None:
+            raise DataSetupError(f"{name}: sheet {sheet.title} is empty; expected a header row naming the fields")
+    finally:
+        book.close()
+
+
+def _header(cells: Iterable[object], where: str) -> list[str]:
+    names = ["" if c is None else str(c).strip() for c in cells]
+    seen: set[str] = set()
+    for n in names:
+        if n and n in seen:
+            raise DataSetupError(f"{where}: column '{n}' appears twice in the header row")
+        seen.add(n)
+    return names
+
+
+def _row(header: list[str], cells: tuple | list) -> dict[str, object]:
+    # Short rows leave their last cells missing; unnamed columns are dropped.
+    return {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(header) if h}
+
+
+_READERS: dict[str, Callable[[Path, str], Iterator[tuple[str, dict[str, object]]]]] = {
+    ".csv": _read_csv, ".json": _read_json, ".jsonl": _read_jsonl, ".xlsx": _read_xlsx,
+}
+
+
+# --------------------------------------------------------------------------- converting values
+
+def convert_value(raw: object, type_: Type, record_types: dict[str, RecordType]) -> object:
+    """`raw` (from a file) in the runtime form of `type_`; raises ValueError(message) if it doesn't fit."""
+    if _is_blank(raw):
+        raise ValueError("missing field")
+    if isinstance(type_, EnumType):
+        return _to_enum(raw, type_)
+    if isinstance(type_, (ListOf, RecordType)) or type_.name in record_types:
+        value, errors = _convert_compound(raw, type_, record_types, "", "?", "")
+        if errors:
+            raise ValueError("; ".join(f"{e.field}: {e.message}" for e in errors))
+        return value
+    converter = _CONVERTERS.get(type_)
+    if converter is None:
+        raise TypeError(f"records cannot hold values of type {type_}")
+    return converter(raw)
+
+
+def _nfkc(text: str) -> str:
+    # Full-width digits, ％ and ，are common in Chinese spreadsheets; NFKC maps them to ASCII.
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _is_number(raw: object) -> bool:
+    return isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool)
+
+
+def _integral(raw: object) -> int | None:
+    """An int for ints and for whole floats/Decimals (spreadsheets store 12 as 12.0), else None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, (float, Decimal)) and _finite(raw) and raw == int(raw):
+        return int(raw)
+    return None
+
+
+def _finite(x: float | Decimal) -> bool:
+    return x.is_finite() if isinstance(x, Decimal) else x - x == 0
+
+
+def _to_int(raw: object) -> int:
+    if isinstance(raw, str) and re.fullmatch(r"[+-]?[0-9]+", _nfkc(raw)):
+        return int(_nfkc(raw))
+    value = _integral(raw)
+    if value is None:
+        raise ValueError("expected an integer")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _decimal(raw: object, message: str) -> Decimal:
+    """A finite Decimal from a number or the text of one; str() of a float keeps its short form."""
+    if _is_number(raw):
+        value = raw if isinstance(raw, Decimal) else Decimal(str(raw))
+        if not value.is_finite():
+            raise ValueError(message + " (not a finite number)")
+        return value
+    if isinstance(raw, str) and _NUMBER.fullmatch(_nfkc(raw)):
+        return Decimal(_nfkc(raw))
+    raise ValueError(message)
+
+
+def _to_decimal(raw: object) -> Decimal:
+    return _decimal(raw, "expected a number")
+
+
+_MONEY_TEXT = re.compile(r"([+-]?)\s*¥?\s*([0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)\s*(万)?\s*(元)?")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_MONEY_MSG = "expected an amount of money (e.g. 1234.50, 1,234.50, 1000元, 3.5万元)"
+
+
+def _to_money(raw: object) -> Decimal:
+    if isinstance(raw, str):
+        value = _money_text(_nfkc(raw))
+    else:
+        value = _decimal(raw, _MONEY_MSG)
+    if value.normalize().as_tuple().exponent < -2:
+        raise ValueError("more precise than a fen (at most 2 decimal places)")
+    return round_money(value)  # exact here: only pins the fen scale
+
+
+def _money_text(text: str) -> Decimal:
+    m = _MONEY_TEXT.fullmatch(text)
+    if not m:
+        raise ValueError(_MONEY_MSG)
+    sign, digits, wan, _ = m.groups()
+    if "," in digits:
+        # Commas only as thousands separators: "1,234.50" yes, "12,34" (a typo?) no.
+        if not _GROUPED.fullmatch(digits):
+            raise ValueError(_MONEY_MSG + " (misplaced thousands separator)")
+        digits = digits.replace(",", "")
+    value = Decimal(sign + digits)
+    return value * 10000 if wan else value
+
+
+def _to_percent(raw: object) -> Decimal:
+    message = "expected a percentage (e.g. 30% or the fraction 0.3)"
+    if isinstance(raw, str) and _nfkc(raw).endswith("%"):
+        return _decimal(_nfkc(raw)[:-1].strip(), message).scaleb(-2)
+    return _decimal(raw, message)
+
+
+_TRUE = {"true", "1", "是", "yes", "y"}
+_FALSE = {"false", "0", "否", "no", "n"}
+
+
+def _to_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if _integral(raw) in (0, 1):
+        return bool(_integral(raw))
+    if isinstance(raw, str):
+        text = _nfkc(raw).lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    raise ValueError("expected yes or no (true/false, 1/0, 是/否, yes/no, y/n)")
+
+
+_DATE_FORMS = (re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})"),
+               re.compile(r"([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日"))
+_DATE_MSG = "expected a date (e.g. 2024-01-05, 2024/1/5, 2024年1月5日)"
+
+
+def _to_date(raw: object) -> date:
+    if isinstance(raw, datetime):
+        # Spreadsheets store dates as midnight datetimes; a real time of day would be lost.
+        if raw.time() != time(0):
+            raise ValueError(_DATE_MSG + " without a time of day")
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        text = _nfkc(raw)
+        for form in _DATE_FORMS:
+            m = form.fullmatch(text)
+            if m:
+                try:
+                    return date(*map(int, m.groups()))
+                except ValueError:
+                    raise ValueError(f"no such date: {text}") from None
+    raise ValueError(_DATE_MSG)
+
+
+_UNIT_WORDS = {"年": "year", "个季度": "quarter", "季度": "quarter", "季": "quarter", "个月": "month", "月": "month",
+               "个星期": "week", "星期": "week", "周": "week", "天": "day", "日": "day",
+               "years": "year", "year": "year", "quarters": "quarter", "quarter": "quarter", "months": "month",
+               "month": "month", "weeks": "week", "week": "week", "days": "day", "day": "day"}
+# Longest words first, so "个月" wins over "月" and "years" over "year".
+_UNIT_RE = "|".join(sorted(map(re.escape, _UNIT_WORDS), key=len, reverse=True))
+_DURATION_PART = re.compile(rf"\s*([0-9]+(?:\.[0-9]+)?)\s*({_UNIT_RE})\s*")
+_DURATION_MSG = "expected a duration (e.g. 3 年, 6 个月, 2 季度, 1 周, 10 天)"
+
+
+def _to_duration(raw: object) -> Duration:
+    if isinstance(raw, Duration):
+        return raw
+    if not isinstance(raw, str):
+        raise ValueError(_DURATION_MSG + " with a unit")
+    text = _nfkc(raw).lower()
+    parts = list(_DURATION_PART.finditer(text))
+    # The parts must cover the whole text: "3 年 abc" is an error, not 3 years.
+    if not parts or "".join(m.group(0) for m in parts) != text:
+        raise ValueError(_DURATION_MSG)
+    total = Duration()
+    for m in parts:
+        if "." in m.group(1):
+            raise ValueError("a duration needs whole numbers (write 18 个月, not 1.5 年)")
+        d = Duration.of(int(m.group(1)), _UNIT_WORDS[m.group(2)])
+        total = Duration(total.months + d.months, total.days + d.days)
+    return total
+
+
+def _to_text(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    if _integral(raw) is not None:
+        return str(_integral(raw))  # a spreadsheet number 123.0 in a text column means "123"
+    if _is_number(raw) and _finite(raw):
+        return str(raw)
+    raise ValueError("expected text")
+
+
+def _to_enum(raw: object, enum: EnumType) -> str:
+    label = raw.strip() if isinstance(raw, str) else (str(_integral(raw)) if _integral(raw) is not None else None)
+    if label in enum.labels:
+        return label
+    shown = label if label is not None else raw
+    message = f"unknown label '{shown}' for enum {enum.name} (labels: {', '.join(enum.labels)})"
+    best = closest(str(shown), enum.labels)
+    raise ValueError(message + (f"; did you mean '{best}'?" if best else ""))
+
+
+_CONVERTERS: dict[Type, Callable[[object], object]] = {
+    INT: _to_int, DECIMAL: _to_decimal, MONEY: _to_money, PERCENT: _to_percent, BOOL: _to_bool,
+    DATE: _to_date, DURATION: _to_duration, TEXT: _to_text,
+}
+
+
+# --------------------------------------------------------------------------- converting records
+
+#: For each relation field: parent key text → the related rows (location, raw row).
+Related = dict[str, dict[str, list[tuple[str, dict]]]]
+
+
+def convert_record(raw: dict, rtype: RecordType, record_types: dict[str, RecordType], location: str,
+                   related: Related | None = None, *, row_number: int | None = None
+                   ) -> tuple[InputRecord | None, list[DataError]]:
+    """Convert one raw row; on failure return (None, errors) with an error for EVERY bad field.
+
+    Relation fields named in `related` are filled from those rows (grouped by this record's key);
+    others are read from the row itself (JSON). `row_number` gives the id "#<n>" of a record
+    whose key is missing.
+    """
+    record_id = _record_id(raw, rtype, row_number)
+    if not isinstance(raw, dict):
+        return None, [DataError(location, record_id, None, raw, f"expected an object with the fields of {rtype.name}")]
+    values, errors = _convert_fields(raw, rtype, record_types, location, record_id, "", related or {})
+    if errors:
+        return None, errors
+    return InputRecord(record_id, location, values), []
+
+
+def _record_id(raw: object, rtype: RecordType, row_number: int | None) -> str:
+    key = _key_text(raw.get(rtype.key)) if isinstance(raw, dict) and rtype.key else None
+    if key is not None:
+        return key
+    return f"#{row_number}" if row_number is not None else "#?"
+
+
+def _key_text(raw: object) -> str | None:
+    """A key value as text, so "12" in a CSV matches 12 in JSON and 12.0 in a spreadsheet."""
+    if _is_blank(raw):
+        return None
+    if isinstance(raw, str):
+        return raw.strip()
+    whole = _integral(raw)
+    return str(whole) if whole is not None else str(raw)
+
+
+def _convert_fields(raw: dict, rtype: RecordType, record_types: dict[str, RecordType], location: str,
+                    record_id: str, prefix: str, related: Related) -> tuple[dict[str, object], list[DataError]]:
+    values: dict[str, object] = {}
+    errors: list[DataError] = []
+    for name, ftype in rtype.fields:
+        path = prefix + name
+        if name in related:
+            key = _key_text(raw.get(rtype.key)) if rtype.key else None
+            rows = related[name].get(key, []) if key is not None else []
+            value, errs = _convert_related(rows, ftype, record_types, record_id, path)
+        else:
+            value, errs = _convert_field(raw.get(name), ftype, record_types, location, record_id, path)
+        values[name] = value
+        errors.extend(errs)
+    return values, errors
+
+
+def _convert_field(raw: object, ftype: Type, record_types: dict[str, RecordType], location: str,
+                   record_id: str, path: str) -> tuple[object, list[DataError]]:
+    if not _is_blank(raw) and (isinstance(ftype, (ListOf, RecordType)) or ftype.name in record_types):
+        return _convert_compound(raw, ftype, record_types, location, record_id, path)
+    try:
+        return convert_value(raw, ftype, record_types), []
+    except ValueError as exc:
+        return None, [DataError(location, record_id, path, raw, str(exc))]
+
+
+def _element_type(ftype: Type, record_types: dict[str, RecordType]) -> RecordType:
+    name = ftype.element if isinstance(ftype, ListOf) else ftype.name
+    if isinstance(ftype, RecordType):
+        return ftype
+    if name not in record_types:
+        raise DataSetupError(f"record type {name} is not declared")
+    return record_types[name]
+
+
+def _convert_compound(raw: object, ftype: Type, record_types: dict[str, RecordType], location: str,
+                      record_id: str, path: str) -> tuple[object, list[DataError]]:
+    """A nested record (a dict) or an inline relation (a list of dicts), with per-field errors."""
+    element = _element_type(ftype, record_types)
+    if not isinstance(ftype, ListOf):
+        if not isinstance(raw, dict):
+            return None, [DataError(location, record_id, path, raw, f"expected an object with the fields of {element.name}")]
+        return _convert_fields(raw, element, record_types, location, record_id, path + ".", {})
+    if not isinstance(raw, (list, tuple)):
+        return None, [DataError(location, record_id, path, raw, f"expected a list of {element.name} records")]
+    return _convert_related([(location, item) for item in raw], ftype, record_types, record_id, path)
+
+
+def _convert_related(rows: list[tuple[str, object]], ftype: Type, record_types: dict[str, RecordType],
+                     record_id: str, path: str) -> tuple[tuple[dict, ...], list[DataError]]:
+    """Related rows as a tuple of dicts; their errors belong to the parent record `record_id`."""
+    element = _element_type(ftype, record_types)
+    items: list[dict] = []
+    errors: list[DataError] = []
+    for index, (where, item) in enumerate(rows):
+        item_path = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            errors.append(DataError(where, record_id, item_path, item, f"expected an object with the fields of {element.name}"))
+            continue
+        values, errs = _convert_fields(item, element, record_types, where, record_id, item_path + ".", {})
+        items.append(values)
+        errors.extend(errs)
+    return tuple(items), errors
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+# --------------------------------------------------------------------------- loading files
+
+def load_records(path: str | Path, subject: RecordType, record_types: dict[str, RecordType],
+                 related_files: dict[str, str | Path] | None = None) -> LoadResult:
+    """Load every record of `subject` from `path`; relation fields may come from `related_files`.
+
+    `related_files` maps a relation field name to a file of its element records. A CSV/XLSX file
+    must be given one for each relation field (DataSetupError otherwise, before anything is read).
+    """
+    related_files = dict(related_files or {})
+    _check_related_setup(Path(path), subject, record_types, related_files)
+    rows = list(read_rows(path))
+    _check_header(Path(path), subject, rows)
+    parent_keys = {_key_text(raw.get(subject.key)) for _, raw in rows if isinstance(raw, dict) and subject.key}
+    result = LoadResult()
+    related: Related = {}
+    orphans: list[DataError] = []
+    for name, file in related_files.items():
+        related[name], lost = _group_related(file, subject, subject.field(name), record_types, parent_keys)
+        orphans.extend(lost)
+    _convert_all(rows, subject, record_types, related, result)
+    result.errors.extend(orphans)
+    return result
+
+
+def _convert_all(rows: list[tuple[str, dict]], subject: RecordType, record_types: dict[str, RecordType],
+                 related: Related, result: LoadResult) -> None:
+    first_seen: dict[str, str] = {}
+    for number, (where, raw) in enumerate(rows, start=1):
+        record, errors = convert_record(raw, subject, record_types, where, related, row_number=number)
+        errors += _duplicate_key(raw, subject, where, first_seen)
+        if errors:
+            result.errors.extend(errors)
+            result.failed_ids.append(errors[0].record_id)
+        else:
+            result.records.append(record)
+
+
+def _duplicate_key(raw: object, subject: RecordType, where: str, first_seen: dict[str, str]) -> list[DataError]:
+    # Two records with one key would make results ambiguous; the later one is refused.
+    key = _key_text(raw.get(subject.key)) if isinstance(raw, dict) and subject.key else None
+    if key is None:
+        return []
+    if key in first_seen:
+        return [DataError(where, key, subject.key, raw.get(subject.key),
+                          f"duplicate key: {subject.key} {key} is already used at {first_seen[key]}")]
+    first_seen[key] = where
+    return []
+
+
+def _check_related_setup(path: Path, subject: RecordType, record_types: dict[str, RecordType],
+                         related_files: dict[str, str | Path]) -> None:
+    relations = [name for name, t in subject.fields if isinstance(t, ListOf)]
+    for name in related_files:
+        if name not in relations:
+            best = closest(name, relations)
+            hint = f"; did you mean '{best}'?" if best else f" (relation fields: {', '.join(relations) or 'none'})"
+            raise DataSetupError(f"--related {name}=...: {subject.name} has no relation field {name}{hint}")
+        ftype = subject.field(name)
+        if ftype.by is None:
+            raise DataSetupError(f"--related {name}=...: relation {name} of {subject.name} has no 'by' field "
+                                 "to match related rows with their record")
+        _element_type(ftype, record_types)
+    if path.suffix.lower() in FLAT_SUFFIXES:
+        for name in relations:
+            if name not in related_files:
+                element = subject.field(name).element
+                raise DataSetupError(f"{path}: records of {subject.name} have the relation field {name} "
+                                     f"(a list of {element}); a {path.suffix} file cannot hold it, so give "
+                                     f"its rows in a separate file: --related {name}=FILE")
+
+
+def _check_header(path: Path, subject: RecordType, rows: list[tuple[str, dict]]) -> None:
+    # A flat file whose columns match no field at all most likely lacks its header row.
+    if path.suffix.lower() not in FLAT_SUFFIXES or not rows:
+        return
+    columns = set(rows[0][1])
+    if not columns & set(subject.field_names):
+        raise DataSetupError(f"{path}: no column matches a field of {subject.name} "
+                             f"(fields: {', '.join(subject.field_names)}); is the header row missing?")
+
+
+def _group_related(file: str | Path, subject: RecordType, ftype: ListOf, record_types: dict[str, RecordType],
+                   parent_keys: set[str | None]) -> tuple[dict[str, list[tuple[str, dict]]], list[DataError]]:
+    """Rows of a related file grouped by their `by` value; rows matching no parent become errors."""
+    element = _element_type(ftype, record_types)
+    _check_related_element(Path(file), element)
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    orphans: list[DataError] = []
+    for number, (where, raw) in enumerate(read_rows(file), start=1):
+        key = _key_text(raw.get(ftype.by)) if isinstance(raw, dict) else None
+        if key is not None and key in parent_keys:
+            groups.setdefault(key, []).append((where, raw))
+            continue
+        own_id = _record_id(raw, element, number)
+        value = raw.get(ftype.by) if isinstance(raw, dict) else raw
+        problem = "missing field" if key is None else f"'{key}' matches no {subject.name} record"
+        orphans.append(DataError(where, own_id, ftype.by, value,
+                                 f"{problem}; this {element.name} row belongs to no {subject.name} record"))
+    return groups, orphans
+
+
+def _check_related_element(file: Path, element: RecordType) -> None:
+    nested = [name for name, t in element.fields if isinstance(t, ListOf)]
+    if nested and file.suffix.lower() in FLAT_SUFFIXES:
+        raise DataSetupError(f"{file}: {element.name} has relation fields ({', '.join(nested)}), which a "
+                             f"{file.suffix} file cannot hold; give these rows as JSON with the lists inline")
+
+
+# --------------------------------------------------------------------------- writing results
+
+def write_results(path: str | Path, rows: list[dict[str, object]], types: dict[str, Type]) -> None:
+    """Write result rows as .csv, .json or .jsonl (by suffix), UTF-8, deterministic byte for byte.
+
+    Columns keep the rows' dict order; `types` tells how to format each column (money "1234.50",
+    percent "30%"). In JSON, money/decimal/percent are strings so no digit is lost.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        text = _csv_text(rows, types)
+    elif suffix == ".json":
+        text = json.dumps([_json_row(r, types) for r in rows], ensure_ascii=False, indent=2) + "\n"
+    elif suffix == ".jsonl":
+        text = "".join(json.dumps(_json_row(r, types), ensure_ascii=False) + "\n" for r in rows)
+    else:
+        raise DataSetupError(f"{path}: cannot write results as '{path.suffix}' (use {', '.join(WRITE_SUFFIXES)})")
+    path.write_text(text, encoding="utf-8", newline="")
+
+
+def _csv_text(rows: list[dict[str, object]], types: dict[str, Type]) -> str:
+    columns = list(dict.fromkeys(name for row in rows for name in row))  # first-seen order
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c), types.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def _cell(value: object, type_: Type | None) -> str:
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(_json_value(value, type_), ensure_ascii=False)
+    return format_value(_as_decimal(value, type_), type_)
+
+
+def _json_row(row: dict[str, object], types: dict[str, Type]) -> dict[str, object]:
+    return {name: _json_value(value, types.get(name)) for name, value in row.items()}
+
+
+def _json_value(value: object, type_: Type | None) -> object:
+    value = _as_decimal(value, type_)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v, None) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v, None) for k, v in value.items()}
+    return format_value(value, type_)  # Decimal, date, Duration: exact text
+
+
+def _as_decimal(value: object, type_: Type | None) -> object:
+    # An int or float in a money/decimal/percent column is still written as that type ("100.00").
+    if type_ in (MONEY, DECIMAL, PERCENT) and _is_number(value) and not isinstance(value, Decimal):
+        return Decimal(str(value))
+    return value
+
+
+def _show(value: object) -> str:
+    """A raw value as quoted in messages."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
