@@ -398,7 +398,8 @@ def _to_text(raw: object) -> str:
 
 
 def _to_enum(raw: object, enum: EnumType) -> str:
-    label = raw.strip() if isinstance(raw, str) else (str(_integral(raw)) if _integral(raw) is not None else None)
+    whole = _integral(raw)
+    label = raw.strip() if isinstance(raw, str) else (str(whole) if whole is not None else None)
     if label in enum.labels:
         return label
     shown = label if label is not None else raw
@@ -430,7 +431,8 @@ def convert_record(raw: dict, rtype: RecordType, record_types: dict[str, RecordT
     """
     record_id = _record_id(raw, rtype, row_number)
     if not isinstance(raw, dict):
-        return None, [DataError(location, record_id, None, raw, f"expected an object with the fields of {rtype.name}")]
+        message = f"expected an object with the fields of {rtype.name}"
+        return None, [DataError(location, record_id, None, raw, message)]
     values, errors = _convert_fields(raw, rtype, record_types, location, record_id, "", related or {})
     if errors:
         return None, errors
@@ -478,7 +480,7 @@ def _convert_field(raw: object, ftype: Type, record_types: dict[str, RecordType]
     try:
         return convert_value(raw, ftype, record_types), []
     except ValueError as exc:
-        return None, [DataError(location, record_id, path, raw, str(exc))]
+        return None, [DataError(location, record_id, path, None if _is_blank(raw) else raw, str(exc))]
 
 
 def _element_type(ftype: Type, record_types: dict[str, RecordType]) -> RecordType:
@@ -496,7 +498,8 @@ def _convert_compound(raw: object, ftype: Type, record_types: dict[str, RecordTy
     element = _element_type(ftype, record_types)
     if not isinstance(ftype, ListOf):
         if not isinstance(raw, dict):
-            return None, [DataError(location, record_id, path, raw, f"expected an object with the fields of {element.name}")]
+            message = f"expected an object with the fields of {element.name}"
+            return None, [DataError(location, record_id, path, raw, message)]
         return _convert_fields(raw, element, record_types, location, record_id, path + ".", {})
     if not isinstance(raw, (list, tuple)):
         return None, [DataError(location, record_id, path, raw, f"expected a list of {element.name} records")]
@@ -512,7 +515,8 @@ def _convert_related(rows: list[tuple[str, object]], ftype: Type, record_types: 
     for index, (where, item) in enumerate(rows):
         item_path = f"{path}[{index}]"
         if not isinstance(item, dict):
-            errors.append(DataError(where, record_id, item_path, item, f"expected an object with the fields of {element.name}"))
+            message = f"expected an object with the fields of {element.name}"
+            errors.append(DataError(where, record_id, item_path, item, message))
             continue
         values, errs = _convert_fields(item, element, record_types, where, record_id, item_path + ".", {})
         items.append(values)
@@ -618,12 +622,20 @@ def _group_related(file: str | Path, subject: RecordType, ftype: ListOf, record_
         if key is not None and key in parent_keys:
             groups.setdefault(key, []).append((where, raw))
             continue
-        own_id = _record_id(raw, element, number)
-        value = raw.get(ftype.by) if isinstance(raw, dict) else raw
-        problem = "missing field" if key is None else f"'{key}' matches no {subject.name} record"
-        orphans.append(DataError(where, own_id, ftype.by, value,
-                                 f"{problem}; this {element.name} row belongs to no {subject.name} record"))
+        orphans.append(_orphan(where, raw, element, ftype.by, subject, number))
     return groups, orphans
+
+
+def _orphan(where: str, raw: object, element: RecordType, by: str, subject: RecordType, number: int) -> DataError:
+    """A related row that belongs to no subject record: reported, so it doesn't vanish."""
+    own_id = _record_id(raw, element, number)
+    if not isinstance(raw, dict):
+        return DataError(where, own_id, None, raw, f"expected an object with the fields of {element.name}")
+    value = raw.get(by)
+    if _is_blank(value):
+        return DataError(where, own_id, by, None, f"missing field, so this {element.name} row belongs to no "
+                                                  f"{subject.name} record")
+    return DataError(where, own_id, by, value, f"matches no {subject.name} record ({subject.key})")
 
 
 def _check_related_element(file: Path, element: RecordType) -> None:
