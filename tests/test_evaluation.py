@@ -297,3 +297,25 @@ def test_durations_and_dates(engine):
     r = e.evaluate({"id": "a", "任职日期": date(2023, 8, 31), "出生日期": date(1990, 4, 1)})
     assert r.values == {"任期届满": date(2028, 8, 31), "试用期满": date(2024, 2, 29), "季度": 1,
                         "满一年": False, "年龄": 33}
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_STAR_ENGINE = None  # compiled once for all hypothesis examples
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["优秀", "称职", "基本称职", "不称职"]), st.integers(0, 40), st.integers(0, 6),
+       st.integers(0, 5), st.decimals(min_value=0, max_value=200000, places=2))
+def test_traced_and_untraced_evaluation_agree(tmp_path_factory, grade, years, negatives, last, pay):
+    global _STAR_ENGINE
+    if _STAR_ENGINE is None:
+        path = tmp_path_factory.mktemp("star") / "star.policy"
+        path.write_text(STAR_POLICY, encoding="utf-8")
+        _STAR_ENGINE = Engine(api.load_policy(str(path)))
+    record = secretary(年度考核=grade, 任职年限=years, 负面情形=negatives, 上年星级=last, 基础年薪=pay)
+    fast, traced = _STAR_ENGINE.evaluate(record), _STAR_ENGINE.evaluate(record, trace=True)
+    assert fast.values == traced.values
+    assert {name: step.value for name, step in traced.trace.steps.items() if name in fast.values} == fast.values
+    assert 0 <= fast.values["星级"] <= 5

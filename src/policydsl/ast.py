@@ -34,7 +34,7 @@ class Literal(Expr):
 
     kind: str
     value: object
-    text: str
+    text: str = field(compare=False)  # how it was written (3.5 万元): kept for the formatter, not part of meaning
     span: Span = _span()
 
 

@@ -133,7 +133,7 @@ def format_value(value: object, type_: Type | None = None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value == value.to_integral_value() else f"{value:f}"
+        return f"{value:f}"  # as computed: round(x, 4) always shows four places
     return str(value)
 
 
