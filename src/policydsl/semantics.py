@@ -490,8 +490,6 @@ class _Checker:
                 else:
                     result = joined if declared is None else declared
             rows.append(ir.Row(number, cond, value, row.notes, row.span))
-        if decl.hit == "unique" and sum(r.condition is None for r in rows) > 0:
-            pass  # `otherwise` in a unique table applies only when no row holds; overlap is checked at run time
         return ir.TableBody(decl.hit, tuple(rows)), (result or ERROR)
 
     def _eligibility(self, decl: ast.EligibilityDecl) -> ir.EligibilityBody:
@@ -805,11 +803,17 @@ class _Checker:
     def _join_or_report(self, a: ir.IExpr, b: ir.IExpr, span: Span, what_b: str, what_a: str) -> Type:
         if ERROR in (a.type, b.type):
             return ERROR
-        joined = _join(a.type, b.type)
+        return self._join_reported(a.type, b.type, span, f"{what_b} gives {b.type}, but {what_a} gives {a.type}",
+                                   "both must give the same type", fallback=ERROR)
+
+    def _join_reported(self, a: Type, b: Type, span: Span, message: str, hint: str, fallback: Type) -> Type:
+        """The common type of two branches, or an error at `span` (and `fallback`) when they have none."""
+        joined = _join(a, b)
         if joined is None:
-            self.diags.error(span, f"{what_b} gives {b.type}, but {what_a} gives {a.type}",
-                             "both must give the same type")
-            return ERROR
+            hint = "write the amount with its unit, e.g. '0 元'" if MONEY in (a, b) and (
+                is_numeric(a) or is_numeric(b)) else hint
+            self.diags.error(span, message, hint)
+            return fallback
         return joined
 
     def _e_MatchExpr(self, e: ast.MatchExpr, scope, expected) -> ir.IExpr:
@@ -818,7 +822,7 @@ class _Checker:
         if enum is None and subject.type is not ERROR:
             self.diags.error(e.subject.span, f"'match' needs an enum value, but this is {subject.type}",
                              "use 'if … then … else …' or a table for other values")
-        arms, seen, result, first = [], {}, expected, None
+        arms, seen, result = [], {}, expected
         for arm in e.arms:
             labels = []
             for label in arm.labels:
@@ -831,13 +835,12 @@ class _Checker:
                 seen.setdefault(label.name, label.span)
                 labels.append(label.name)
             value = self._expr(arm.value, scope, result)
-            result = self._unify(result, value, arm.value.span, first)
-            first = first or value
+            result = self._unify(result, value, arm.value.span)
             arms.append((tuple(labels), value))
         default = None
         if e.default is not None:
             default = self._expr(e.default, scope, result)
-            result = self._unify(result, default, e.default.span, first)
+            result = self._unify(result, default, e.default.span)
         elif enum is not None:
             missing = [label for label in enum.labels if label not in seen]
             if missing:
@@ -845,17 +848,14 @@ class _Checker:
                                  "add arms for them or an 'else -> …' arm")
         return ir.Match(result or ERROR, subject, tuple(arms), default, e.span)
 
-    def _unify(self, result: Type | None, value: ir.IExpr, span: Span, first: ir.IExpr | None) -> Type:
+    def _unify(self, result: Type | None, value: ir.IExpr, span: Span) -> Type:
         if result is None or result is ERROR:
             return value.type
         if value.type is ERROR:
             return result
-        joined = _join(result, value.type)
-        if joined is None:
-            self.diags.error(span, f"this arm gives {value.type}, but earlier arms give {result}",
-                             "every arm must give the same type")
-            return result
-        return joined
+        return self._join_reported(result, value.type, span,
+                                   f"this arm gives {value.type}, but earlier arms give {result}",
+                                   "every arm must give the same type", fallback=result)
 
     def _e_ListLit(self, e: ast.ListLit, scope, expected) -> ir.IExpr:
         self.diags.error(e.span, "a list [ … ] can only follow 'in' (or give related records in an example)")
@@ -967,8 +967,6 @@ class _Checker:
             self.diags.error(e.args[0].span, f"{e.func} needs related records, a list or 'records', "
                                              f"not {source.type}")
             return ir.Const(ERROR, None, e.span)
-        if scope.element is not None and not isinstance(source, (ir.ElemRef,)) and source.type.element == "records":
-            pass
         inner = self._element_scope(source, scope)
         element = None
         want_args = 1 if e.func == "count" else 2
