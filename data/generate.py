@@ -214,7 +214,6 @@ def longshan(out: Path, seed: int, scale: int) -> None:
                           yuan(rng.choice([200, 300, 500, 700, 1000, 2000])), yuan(rng.choice([220, 250, 280])),
                           b(False), b(rng.random() < 0.03)])
     staff[0][13] = "true"  # one death on duty (因公抚恤金)
-    staff[0][3] = "书记"
     staff[1][6:8] = ["优秀", 1]  # clerk at grade 1: pay capped at 42,300
     staff[2][6:8] = ["不称职", 10]  # stays at the lowest grade
     write_csv(out / "longshan" / "staff.csv", header, staff)
@@ -237,7 +236,7 @@ def longshan(out: Path, seed: int, scale: int) -> None:
     # One of each step already reached by the default evaluation date (2019-03-01): incidents in Jan–Feb.
     for times, idx in ((1, 10), (2, 11), (3, 12)):
         for d in range(times):
-            absences.append([staff[idx][0], date(2019, 1, 7 + 14 * d)])
+            absences.append([staff[idx][0], date(2019, 1, 7) + timedelta(days=14 * d)])
     aw = width(len(absences))
     write_csv(out / "longshan" / "absences.csv", ["记录编号", "干部编号", "发现日期"],
               [[f"LSA{j + 1:0{aw}d}", wk, d.isoformat()] for j, (wk, d) in enumerate(absences)])
@@ -311,7 +310,7 @@ def jiangbei(out: Path, seed: int, scale: int) -> None:
     for i in range(n):
         r = i % 137
         kinds.append(("城镇", "产业集聚") if r % 11 == 5 else ("乡村", "农业农村") if r % 5 == 3 else ("城镇", "居住服务"))
-    pops = [rng.randint(1200, 3300) if k[1] == "农业农村" else rng.randint(1400, 4200) for k in kinds]
+    pops = [rng.randint(1200, 3000) if k[1] == "农业农村" else rng.randint(1400, 3600) for k in kinds]
     for i in rng.sample(range(n), 6 * scale):
         pops[i] = rng.randint(6000, 8000)  # a few very large communities (特大社区 by index)
     target = 348130 * scale  # the district total; 348,130 × 21.4 / 10,000 = 744.998 → 745 places
@@ -463,7 +462,7 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
         pop = u[4]
         lo = max(1, -(-pop // 2000))
         hi = max(lo, pop // 1000)
-        count = min(hi, max(lo, round(pop / 1100)))
+        count = min(hi, max(lo, round(pop / 1070)))
         r = rng.random()
         if r < 0.04 and lo > 1:
             count = lo - 1
@@ -478,10 +477,11 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
     # 733 full-time workers: one per counted grid, the rest spread; some communities short, some over the cap.
     total = 733 * scale
     per = list(counted)
-    for i in rng.sample(range(n), 6 * scale):
+    short = set(rng.sample(range(n), 6 * scale))
+    for i in sorted(short):
         per[i] = max(0, per[i] - 1)  # short
     left = total - sum(per)
-    order = list(range(n))
+    order = [i for i in range(n) if i not in short]
     while left > 0:
         rng.shuffle(order)
         for i in order:
@@ -616,7 +616,7 @@ BAD_FILES: dict[str, tuple[list[str], list[list[object]]]] = {
         [
             ["LSB01", "彭秀兰", "LS001", "书记", "1970-04-12", "大专", "优秀", 4, 9, "1250.00", 5, "500.00", "250.00", "false", "false"],
             ["LSB02", "田志军", "LS001", "秘书", "1992-08-30", "本科", "忧秀", 7, 2, "1100.00", 6, "300.00", "250.00", "false", "false"],
-            ["LSB03", "向春花", "LS002", "辅警", "1985-1-32", "高中", "称职", 8, 4, "1200.00", 5, "300.00", "220.00", "false", "false"],
+            ["LSB03", "向春花", "LS002", "辅警", "1985-01-30", "高中", "称职", 8, 4, "1200.00", 5, "300.00", "220元/年", "false", "false"],
             ["LSB04", "彭德华", "LS002", "书记", "1968-11-02", "中专", "称职", "九", 12, "1300.00", 5, "1000.00", "250.00", "false", "false"],
             ["LSB05", "杨小红", "LS003", "秘书", "1994-02-15", "大专", "称职", 9, "", "1050.00", 5, "200.00", "250.00", "false", "false"],
             ["LSB06", "王勇", "LS003", "辅警", "1988-07-07", "高中", "称职", 6, 5, "1200.00", 5, "300.125", "220.00", "false", "false"],
@@ -660,6 +660,8 @@ BAD_FILES: dict[str, tuple[list[str], list[list[object]]]] = {
             ["XACB04", "洪丽华", "大专", "XA004", "", "70.0", "68.0", "翔安区民政局", "金海街道办事处", "false"],
             ["XACB05", "吴文斌", "本科", "XA005", "true", "81.0", "79.0", "翔安区委组织部", "民安街道办事处", "有"],
             ["XACB06", "蔡雅婷", "研究生", "XA006", "true", "88.0", "90.0", "翔安区委组织部", "凤翔街道办事处", "false"],
+            ["XACB07", "许志伟", "本科", "XA007", "true", "72.0", "92.5分", "翔安区民政局", "马巷街道办事处", "false"],
+            ["XACB08", "苏婉清", "大专", "XA008", "true", "64.5", "71.0", "翔安区民政局", "新店街道办事处", "false"],
         ],
     ),
     "xinmi/bad_tasks.csv": (
