@@ -80,19 +80,21 @@ def weighted(rng: random.Random, pairs: list[tuple[object, int]]):
 
 
 def split(rng: random.Random, total: int, parts: int, jitter: float = 0.25) -> list[int]:
-    """`total` split into `parts` positive integers of roughly equal size."""
+    """`total` split into `parts` positive integers of roughly equal size (largest remainders get the rest)."""
     if parts <= 0:
         return []
     raw = [1 + rng.uniform(-jitter, jitter) for _ in range(parts)]
     s = sum(raw)
-    out = [max(1, int(total * r / s)) for r in raw]
-    out[-1] += total - sum(out)
+    exact = [total * r / s for r in raw]
+    out = [max(1, int(x)) for x in exact]
+    by_remainder = sorted(range(parts), key=lambda i: exact[i] - int(exact[i]), reverse=True)
     i = 0
-    while out[-1] < 1:  # give back from the others if the last part went below one
-        if out[i] > 1:
-            out[i] -= 1
-            out[-1] += 1
-        i = (i + 1) % (parts - 1)
+    while sum(out) < total:
+        out[by_remainder[i % parts]] += 1
+        i += 1
+    while sum(out) > total:  # only when total < parts forced some ones up
+        j = max(range(parts), key=lambda k: out[k])
+        out[j] -= 1
     return out
 
 
@@ -346,8 +348,8 @@ def jiangbei(out: Path, seed: int, scale: int) -> None:
             shares[max(range(3), key=lambda s: shares[s] if s != kind else -1)] -= 50
         shares = [max(0, s) for s in shares]
         prev = int(pop * rng.uniform(0.95, 1.04))
-        situation = weighted(rng, [("无周转情形", 85), ("融合型大社区建设", 3), ("阶段性重点工作", 4), ("区划调整", 2),
-                                   ("开发新建", 3), ("撤并整合", 1), ("规模类型较大变化", 2)])
+        situation = weighted(rng, [("无周转情形", 92), ("融合型大社区建设", 1), ("阶段性重点工作", 2), ("区划调整", 1),
+                                   ("开发新建", 2), ("撤并整合", 1), ("规模类型较大变化", 1)])
         ask = 0 if situation == "无周转情形" else rng.randint(1, 3)
         micro_lo, micro_hi = max(1, -(-households // 80)), max(1, households // 50)
         micro = rng.randint(micro_lo, micro_hi) if rng.random() < 0.9 else rng.choice([micro_lo - 1, micro_hi + 2])
@@ -440,17 +442,25 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
     units = []
     for i in range(n):
         village = i % 128 >= 98
-        pop = rng.randint(900, 4500) if village else rng.randint(1500, 8000)
+        # Populations sit a little above a whole thousand, so that grids of about 1,000–1,100 residents fit.
+        pop = (rng.randint(1, 4) if village else rng.randint(2, 7)) * 1000 + rng.randint(0, 600)
         units.append([f"XA{i + 1:0{w}d}", place(rng) + ("村" if village else "社区"), "行政村" if village else "城镇社区",
                       towns[7 + i % 2] if village else towns[i % 7], pop])
     target = 610000 * scale
     diff = target - sum(u[4] for u in units)
     j = 0
+    while abs(diff) >= 1000:  # whole thousands first, then hundreds
+        u = units[rng.randrange(n)]
+        step = 1000 if diff > 0 else -1000
+        lo, hi = (900, 4800) if u[2] == "行政村" else (1500, 8800)
+        if lo <= u[4] + step <= hi:
+            u[4] += step
+            diff -= step
     while diff:
         u = units[j % n]
-        step = max(-300, min(300, diff))
-        lo, hi = (900, 4500) if u[2] == "行政村" else (1500, 8000)
-        if lo <= u[4] + step <= hi:
+        step = max(-100, min(100, diff))
+        lo, hi = (900, 4800) if u[2] == "行政村" else (1500, 8800)
+        if lo <= u[4] + step <= hi and (u[4] + step) % 1000 <= 800:
             u[4] += step
             diff -= step
         j += 1
@@ -462,7 +472,7 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
         pop = u[4]
         lo = max(1, -(-pop // 2000))
         hi = max(lo, pop // 1000)
-        count = min(hi, max(lo, round(pop / 1070)))
+        count = hi
         r = rng.random()
         if r < 0.04 and lo > 1:
             count = lo - 1
@@ -480,8 +490,11 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
     short = set(rng.sample(range(n), 6 * scale))
     for i in sorted(short):
         per[i] = max(0, per[i] - 1)  # short
+    over = [i for i in rng.sample(range(n), 10 * scale) if i not in short][:4 * scale]
+    for i in over:
+        per[i] = 2 * counted[i] + 1  # above the assumed cap of two per grid
     left = total - sum(per)
-    order = [i for i in range(n) if i not in short]
+    order = [i for i in range(n) if i not in short and i not in over]
     while left > 0:
         rng.shuffle(order)
         for i in order:

@@ -61,3 +61,26 @@ def test_generated_expressions_round_trip(e):
     module = ast.Module("g.policy", (ast.ValueDecl("x", None, e, False, False, ast.Annotations()),))
     text = format_module(module)
     assert parse_module(text) == module, text
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "policies").rglob("*.policy")), ids=lambda p: p.name)
+def test_formatting_keeps_every_comment_and_is_idempotent(path):
+    from policydsl.formatter import format_source
+    from policydsl.syntax import parse_comments
+    text = path.read_text(encoding="utf-8")
+    once = format_source(text, str(path))
+    assert sorted(c for _, c in parse_comments(once)) == sorted(c for _, c in parse_comments(text))
+    assert format_source(once, str(path)) == once
+    assert parse_module(once) == parse_module(text)
+
+
+def test_fmt_check_and_rewrite(tmp_path):
+    from click.testing import CliRunner
+    from policydsl.cli import main
+    f = tmp_path / "p.policy"
+    f.write_text("# stars\nrecord R key id {id: text   # the id\n}\nfact x=1+2 # sum\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["fmt", "--check", str(f)]).exit_code == 1
+    assert runner.invoke(main, ["fmt", str(f)]).exit_code == 0
+    assert f.read_text(encoding="utf-8") == "# stars\nrecord R key id {\n  id: text  # the id\n}\n\nfact x = 1 + 2  # sum\n"
+    assert runner.invoke(main, ["fmt", "--check", str(f)]).exit_code == 0

@@ -178,5 +178,34 @@ def test(files: tuple[str, ...]) -> None:
     sys.exit(1 if failures else 0)
 
 
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if any file is not formatted.")
+def fmt(files: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite policy FILES in the one canonical layout (comments kept; running it twice changes nothing)."""
+    from .formatter import format_source
+    from .syntax import SyntaxFailure
+    from .diagnostics import SourceCache, render_all
+    unformatted = 0
+    for path in files:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            formatted = format_source(text, path)
+        except SyntaxFailure as failure:
+            sources = SourceCache()
+            sources.add(path, text)
+            click.echo(render_all(failure.diagnostics, sources), err=True)
+            sys.exit(1)
+        if formatted != text:
+            unformatted += 1
+            if check_only:
+                click.echo(f"would reformat {path}")
+            else:
+                Path(path).write_text(formatted, encoding="utf-8")
+                click.echo(f"reformatted {path}")
+    if check_only and unformatted:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -62,6 +62,27 @@ def parse_module(text: str, path: str = "<text>") -> ast.Module:
     return module
 
 
+def parse_comments(text: str) -> list[tuple[int, str]]:
+    """(line, comment) for every `#` comment outside a quoted text, for the formatter to keep."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        in_string = escaped = False
+        for i, ch in enumerate(line):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#":
+                found.append((number, line[i:].rstrip()))
+                break
+    return found
+
+
 # ------------------------------------------------------------------------------------------------ errors in words
 
 _WORDS = {
