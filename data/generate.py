@@ -350,7 +350,7 @@ def jiangbei(out: Path, seed: int, scale: int) -> None:
         prev = int(pop * rng.uniform(0.95, 1.04))
         situation = weighted(rng, [("无周转情形", 92), ("融合型大社区建设", 1), ("阶段性重点工作", 2), ("区划调整", 1),
                                    ("开发新建", 2), ("撤并整合", 1), ("规模类型较大变化", 1)])
-        ask = 0 if situation == "无周转情形" else rng.randint(1, 3)
+        ask = 0 if situation == "无周转情形" else rng.randint(1, 2)
         micro_lo, micro_hi = max(1, -(-households // 80)), max(1, households // 50)
         micro = rng.randint(micro_lo, micro_hi) if rng.random() < 0.9 else rng.choice([micro_lo - 1, micro_hi + 2])
         communities.append([f"JB{i + 1:0{w}d}", place(rng) + ("村" if rural else "社区"), street_code,
