@@ -319,3 +319,15 @@ def test_traced_and_untraced_evaluation_agree(tmp_path_factory, grade, years, ne
     assert fast.values == traced.values
     assert {name: step.value for name, step in traced.trace.steps.items() if name in fast.values} == fast.values
     assert 0 <= fast.values["星级"] <= 5
+
+
+def test_a_summary_can_read_earlier_and_later_summaries(engine):
+    e = engine("""
+    policy s subject R
+    record R key id { id: text, 人次: int }
+    summary 降幅: decimal = round(1 - 整合后 / 整合前, 4)
+    summary 整合前: int = sum(records, 人次)
+    summary 整合后: int = 2008
+    """)
+    report = e.run([("a", {"id": "a", "人次": 7000}), ("b", {"id": "b", "人次": 42})])
+    assert report.summaries == {"整合前": 7042, "整合后": 2008, "降幅": Decimal("0.7149")}

@@ -154,18 +154,13 @@ class _Analyser:
         if isinstance(e, ir.Builtin) and _numeric(t):
             args = [self.range(a) for a in e.args]
             if e.func in ("min", "max") and args:
-                pick = min if e.func == "min" else max
-                lo = None if (e.func == "min" and any(a.lo is None for a in args)) else \
-                    pick(a.lo for a in args if a.lo is not None) if any(a.lo is not None for a in args) else None
-                hi = None if (e.func == "max" and any(a.hi is None for a in args)) else \
-                    pick(a.hi for a in args if a.hi is not None) if any(a.hi is not None for a in args) else None
-                return Range(lo, hi, deps=deps)
+                return Range(*_min_max(e.func, args), deps=deps)
             if e.func == "clamp":
                 x, lo_r, hi_r = args
-                lo, hi = lo_r.lo, hi_r.hi
-                free = (x.free and lo_r.lo is not None and lo_r.lo == lo_r.hi and hi_r.lo == hi_r.hi
-                        and hi_r.hi is not None and x.lo is None and x.hi is None and lo <= hi)
-                return Range(lo, hi, free=free, deps=deps)
+                lo = None if lo_r.lo is None or hi_r.lo is None else min(lo_r.lo, hi_r.lo)
+                free = (x.free and x.lo is None and x.hi is None and lo_r.lo is not None and lo_r.lo == lo_r.hi
+                        and hi_r.hi is not None and hi_r.lo == hi_r.hi and lo_r.lo <= hi_r.hi)
+                return Range(lo, hi_r.hi, free=free, deps=deps)
             if e.func == "abs":
                 return Range(0, None, deps=deps)
             if e.func == "month":
@@ -402,7 +397,7 @@ class _Analyser:
             if body.hit != "first" or i == 0:
                 continue
             earlier = [b for j in range(i) for b in under[j]]
-            if _subtract_all(over[i], earlier, doms):
+            if _subtract_all(over[i], earlier, doms) != []:
                 continue
             takers = [rows[j] for j in range(i) if under[j] and any(_meet(a, b, doms) is not None
                                                                    for a in over[i] for b in under[j])]
@@ -425,7 +420,7 @@ class _Analyser:
         # gaps
         if not any(r.condition is None for r in rows):
             left = _subtract_all([{}], [b for bs in over for b in bs], doms)
-            witness = self._witness(left, doms)
+            witness = self._witness(left, doms) if left is not None else None
             if witness is not None:
                 out.append(Diagnostic(node.span, f"table '{node.name}': no row applies when {witness}",
                                       "add a row for these inputs or an 'otherwise' row (evaluation fails for "
@@ -435,8 +430,9 @@ class _Analyser:
     def _witness(self, boxes: list[dict], doms: dict) -> str | None:
         """An example input in one of the boxes, if its values can occur together; else None."""
         for box in boxes:
-            keys = [k for k in doms if k in box and len(box[k]) < len(doms[k][0])] or \
-                   [k for k in doms if k in box]
+            keys = [k for k in doms if k in box and len(box[k]) < len(doms[k][0])]
+            if not keys:
+                return "any input"
             ranges = [doms[k][1] for k in keys]
             if not all(r.free for r in ranges):
                 continue
@@ -467,9 +463,8 @@ class _Analyser:
             roots |= {x.name for x in _walk(s.expr) if isinstance(x, (ir.Ref, ir.ElemRef))}
         for n in p.outcomes:
             for ex in n.notes.explains:
-                roots |= set(re.findall(r"[^\W\d]\w*", " ".join(re.findall(r"{{(.*?)}}|{%(.*?)%}", ex.template)
-                                                                 and [a + b for a, b in re.findall(
-                                                                     r"{{(.*?)}}|{%(.*?)%}", ex.template)])))
+                for a, b in re.findall(r"{{(.*?)}}|{%(.*?)%}", ex.template, re.S):
+                    roots |= set(re.findall(r"[^\W\d]\w*", a + b))
         for r in roots:
             if r in self.graph:
                 used.add(r)
@@ -511,8 +506,6 @@ class _Analyser:
         if atom is None:
             return None, ""
         key, op, c = atom
-        if key.type == BOOL and op not in ("in", "notin") and not isinstance(x, ir.BinaryOp):
-            return None, ""
         doms = self.domains([atom])
         cells, r = doms[key]
         if not cells:
@@ -564,8 +557,17 @@ def _keyable(e: ir.IExpr) -> bool:
 
 
 def _pure(e: ir.IExpr) -> bool:
-    """Expressions that mean the same value wherever they appear in one record's evaluation."""
-    return not any(isinstance(x, (ir.ElemRef, ir.RecordsRef)) for x in _walk(e))
+    """Expressions that mean one value per record: no element field outside the aggregate that binds it."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (ir.ElemRef, ir.RecordsRef)):
+            return False
+        if isinstance(x, ir.Aggregate):
+            stack.append(x.source)
+        else:
+            stack.extend(_children(x))
+    return True
 
 
 def _arith(op: str, a: Range, b: Range) -> tuple:
@@ -583,6 +585,15 @@ def _arith(op: str, a: Range, b: Range) -> tuple:
     if a.lo is not None and b.lo is not None and a.lo >= 0 and b.lo >= 0:
         return a.lo * b.lo, None
     return None, None
+
+
+def _min_max(func: str, args: list[Range]) -> tuple:
+    """Bounds of min(a, b, …) / max(a, b, …) from the bounds of the arguments."""
+    los, his = [a.lo for a in args], [a.hi for a in args]
+    known_lo, known_hi = [v for v in los if v is not None], [v for v in his if v is not None]
+    if func == "min":
+        return (min(los) if None not in los else None), (min(known_hi) if known_hi else None)
+    return (max(known_lo) if known_lo else None), (max(his) if None not in his else None)
 
 
 def _hull(parts: list[Range], t: Type, deps: frozenset) -> Range:
@@ -673,13 +684,13 @@ def _subtract(a: dict, b: dict, doms: dict) -> list[dict]:
     return out
 
 
-def _subtract_all(boxes: list[dict], minus: list[dict], doms: dict) -> list[dict]:
+def _subtract_all(boxes: list[dict], minus: list[dict], doms: dict) -> list[dict] | None:
     for b in minus:
         boxes = [piece for a in boxes for piece in _subtract(a, b, doms)]
         if not boxes:
             break
         if len(boxes) > MAX_BOXES * 8:
-            return boxes  # too fine to finish: callers only use a non-empty result as "not covered", see _witness
+            return None  # too fine to finish: the caller cannot conclude anything
     return boxes
 
 

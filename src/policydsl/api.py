@@ -56,6 +56,9 @@ def check(paths: list[str | Path]) -> CheckReport:
             found.extend(cycles)
             if not cycles:
                 report.policies[str(path)] = policy
+                if not any(d.severity == "error" for d in found):
+                    from .analysis import analyse  # warnings only: they never make a file fail `check`
+                    found.extend(analyse(policy, report.sources))
         for d in found:  # a shared import's mistakes are reported once, not once per importing file
             key = (d.span, d.message)
             if key not in seen:

@@ -207,5 +207,68 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
         sys.exit(1)
 
 
+@main.command(name="compare")
+@click.argument("policy_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
+              help="Records to run through every policy: .csv, .json, .jsonl or .xlsx.")
+@click.option("--related", multiple=True, metavar="FIELD=FILE",
+              help="Related records for a 'list of' field; each policy uses the ones it declares.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evaluation date for every policy. Default: each policy's effective date.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the report to .html, .md or .json (default: Markdown on stdout).")
+def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple[str, ...], as_of,
+                out: str | None) -> None:
+    """Compare POLICY_FILES (two or more; the first is the baseline) on the same records.
+
+    Reports the outcomes that differ per record and why, totals (money, counts, decisions), and the params and
+    rules that differ between the files. A policy needing a field the records lack is reported, not guessed.
+    Exit code 1 when a file has errors, a policy could not be compared, or a record failed under any policy.
+    """
+    from . import compare as comparing
+    from .records import DataSetupError
+    if len(policy_files) < 2:
+        raise click.UsageError("compare needs at least two policy files (the first is the baseline)")
+    if out and Path(out).suffix.lower() not in comparing.REPORT_SUFFIXES:
+        raise click.BadParameter(f"'{out}': use {', '.join(comparing.REPORT_SUFFIXES)}", param_hint="--out")
+    report = api.check(list(policy_files))
+    if not report.ok:
+        click.echo(report.render(), err=True)
+        click.echo(f"\n{len(report.errors)} error(s)", err=True)
+        sys.exit(1)
+    policies = [report.policies[p] for p in policy_files]
+    when: date | None = as_of.date() if as_of else None
+    try:
+        result = _compare_with_progress(comparing, policies, records_file, _parse_related(related), when)
+    except (DataSetupError, SetupError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for problem in comparing.problems(result):
+        click.echo(problem, err=True)
+    if out:
+        written = result.write(out)
+        where = f"; report in {', '.join(str(p) for p in written)}"
+    else:
+        click.echo(result.to_markdown(), nl=False)
+        where = ""
+    left_out = [r.label for r in result.runs if not r.runnable]
+    click.echo(f"{result.records_compared} of {result.records_total} record(s) compared, "
+               f"{result.records_differing} differ" + (f"; not compared: {', '.join(left_out)}" if left_out else "")
+               + where, err=True)
+    sys.exit(1 if comparing.problems(result) else 0)
+
+
+def _compare_with_progress(comparing, policies, records_file, related, when):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    size = Path(records_file).stat().st_size if Path(records_file).exists() else 0
+    if size < PROGRESS_THRESHOLD * 40 or not sys.stderr.isatty():
+        return comparing.compare(policies, records_file, related=related, as_of=when)
+    with Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed} records"),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("compare", total=None)
+        return comparing.compare(policies, records_file, related=related, as_of=when,
+                                 progress=lambda n: bar.advance(task, n))
+
+
 if __name__ == "__main__":
     main()

@@ -34,6 +34,7 @@ import html
 import io
 import json
 import logging
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -757,7 +758,7 @@ def _markdown(c: Comparison, charts_prefix: str | None, max_records: int,
         (r.label + (" (baseline)" if c.compared and r is c.compared[0] else ""), r.path,
          f"{r.policy.name}" + (f" — {r.policy.title}" if r.policy.title else ""), r.as_of.isoformat(),
          _status(r)) for r in c.runs])
-    notes = _problems(c)
+    notes = problems(c)
     if notes:
         out += ["", "## Not compared", ""] + [f"- {_md_cell(n)}" for n in notes]
     if c.only_in or c.type_mismatch:
@@ -837,7 +838,8 @@ def _status(r: PolicyRun) -> str:
     return f"{r.loaded} loaded" + (f", {bad} failed" if bad else "")
 
 
-def _problems(c: Comparison) -> list[str]:
+def problems(c: Comparison) -> list[str]:
+    """Every reason something was not compared: missing fields, setup errors, bad records, evaluation errors."""
     out = []
     for r in c.runs:
         out += [m.message for m in r.missing]
@@ -895,7 +897,19 @@ def _svg(title: str, draw: Callable, number: int) -> str:
             logger.setLevel(level)
     text = buf.getvalue()
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    return _prefix_ids(text[start:] if start >= 0 else text, f"c{number}-")
+
+
+def _prefix_ids(svg: str, prefix: str) -> str:
+    """Give every id inside one chart a prefix, so that several charts in one HTML page never share an id."""
+    root = "policydsl-chart-"
+
+    def fix(m: re.Match) -> str:
+        name = m.group(2)
+        return m.group(1) + (name if name.startswith(root) else prefix + name) + m.group(3)
+    svg = re.sub(r'(\bid=")([^"]+)(")', fix, svg)
+    svg = re.sub(r'(url\(#)([^)]+)(\))', fix, svg)
+    return re.sub(r'(href="#)([^"]+)(")', fix, svg)
 
 
 def _hist(ax, c: Comparison, t: NumericTotals) -> None:
@@ -955,7 +969,7 @@ def _html(c: Comparison, max_records: int) -> str:
     env.filters["signed"] = _signed
     template = env.from_string(_HTML)
     charts = [(title, Markup(svg)) for title, svg in c.charts()]  # matplotlib's own SVG output, not user text
-    return template.render(c=c, css=_CSS, problems=_problems(c), totals=_total_rows(c), total_header=TOTAL_HEADER,
+    return template.render(c=c, css=_CSS, problems=problems(c), totals=_total_rows(c), total_header=TOTAL_HEADER,
                            charts=charts, diffs=c.diffs[:max_records], more=max(0, len(c.diffs) - max_records),
                            cause_text=_cause_text, status=_status, INT=INT,
                            moved=[t.outcome for t in c.numeric if t.type == INT and t.change != 0

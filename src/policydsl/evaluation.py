@@ -104,7 +104,8 @@ class Engine:
     def __init__(self, policy: ir.Policy):
         self.policy = policy
         self.order = evaluation_order(policy, build(policy))
-        names = list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
+        names = (list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
+                 + list(policy.summaries))
         self.slots = {name: i for i, name in enumerate(names)}
         self._log: list[str] = []
         self.fast = [(self.slots[n], n, self._compile_node(policy.nodes[n], traced=False)) for n in self.order]
@@ -193,11 +194,14 @@ class Engine:
             base, _ = self._base(as_of or self.default_as_of())
             v = base.copy()
             v[self.slots["<records>"]] = tuple(rows_for_summary)
-            for name, fn in self.summaries.items():
+            for name, fn in self.summaries.items():  # in dependency order: semantics checked them that way
                 try:
-                    report.summaries[name] = _finish(fn(v, None), self.policy.summaries[name].type)
+                    value = _finish(fn(v, None), self.policy.summaries[name].type)
                 except (EvaluationError, ZeroDivisionError, InvalidOperation) as exc:
-                    report.summaries[name] = f"error: {exc}"
+                    value = f"error: {exc}"
+                report.summaries[name] = v[self.slots[name]] = value
+            in_file_order = sorted(report.summaries, key=lambda n: self.policy.summaries[n].span.line)
+            report.summaries = {n: report.summaries[n] for n in in_file_order}
         return report
 
     # -------------------------------------------------------------------------------------------- nodes

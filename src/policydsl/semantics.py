@@ -189,6 +189,7 @@ class _Checker:
         self.lists: dict[str, ir.ExternalList] = {}
         self.nodes: dict[str, ir.Node] = {}
         self.node_types: dict[str, Type] = {}
+        self.summaries: dict[str, ir.Summary] = {}
         self._in_progress: set[str] = set()
         self._reads: list[set[str]] = []
         self.subject: RecordType | None = None
@@ -208,10 +209,10 @@ class _Checker:
         for name, (decl, origin) in self.decls.values.items():
             if isinstance(decl, (ast.ValueDecl, ast.TableDecl, ast.EligibilityDecl)):
                 self._node(name)
-        summaries = {}
         for name, (decl, origin) in self.decls.values.items():
             if isinstance(decl, ast.SummaryDecl):
-                summaries[name] = self._check_summary(decl)
+                self._summary(name)
+        summaries = self.summaries
         examples = tuple(self._check_example(ex) for ex in self.decls.examples)
         header = self.decls.header or self.decls.base_header
         if self.subject is None:
@@ -506,13 +507,24 @@ class _Checker:
             conds.append(ir.Cond(c.name, expr, tuple(sorted(reads)), c.notes, c.span))
         return ir.EligibilityBody(tuple(conds))
 
-    def _check_summary(self, decl: ast.SummaryDecl) -> ir.Summary:
+    def _summary(self, name: str, span: Span | None = None) -> Type:
+        """Check a summary on first use; `self.summaries` fills in dependency order (what a summary reads first)."""
+        if name in self.summaries:
+            return self.summaries[name].type
+        if name in self._in_progress:
+            self.diags.error(span or self.decls.values[name][0].span, f"summary '{name}' depends on itself",
+                             "a summary cannot read itself, directly or through other summaries")
+            return ERROR
+        decl = self.decls.values[name][0]
+        self._in_progress.add(name)
         self._reads.append(set())
         expr = self._expr(decl.expr, _Scope(in_summary=True))
         self._reads.pop()
+        self._in_progress.discard(name)
         declared = self._type(decl.type, decl.name) if decl.type else None
-        return ir.Summary(decl.name, self._declared(declared, expr.type, decl.expr.span, decl.name), expr,
-                          decl.notes, decl.span)
+        self.summaries[name] = ir.Summary(decl.name, self._declared(declared, expr.type, decl.expr.span, decl.name),
+                                          expr, decl.notes, decl.span)
+        return self.summaries[name].type
 
     def _check_example(self, ex: ast.ExampleDecl) -> ir.Example:
         if ex.record_type and self.subject and ex.record_type != self.subject.name:
@@ -621,7 +633,10 @@ class _Checker:
             if isinstance(decl, ast.ListDecl):
                 return ir.Ref(list_of(name), name, "list", e.span)
             if isinstance(decl, ast.SummaryDecl):
-                self.diags.error(e.span, f"'{name}' is a summary over all records; a rule cannot read it")
+                if scope.in_summary:
+                    return ir.Ref(self._summary(name, e.span), name, "summary", e.span)
+                self.diags.error(e.span, f"'{name}' is a summary over all records; a per-record rule cannot read it",
+                                 "only another summary can read a summary")
                 return ir.Const(ERROR, None, e.span)
             if scope.in_summary:
                 self.diags.error(e.span, f"'{name}' is a per-record value; inside a summary read it through "

@@ -1,0 +1,1080 @@
+"""Stage 5 — explain: turn one record's evaluation trace into an explanation a citizen can read.
+
+    from policydsl import api, explain
+    policy = api.load_policy("policies/longshan/eligibility.policy")
+    x = explain.explain_record(policy, values, record_id="LS-001", lang="zh")   # an Explanation (frozen)
+    print(explain.render(x, "text"))                                            # or "md", "html"
+
+The model (`Explanation` → `OutcomeExplanation` → `Reason`, `Figure`, `Suggestion`) is built from the IR and the
+trace; it already holds every sentence in the chosen language, so the jinja2 templates under `templates/` only lay
+it out. Sentences come from, in order of preference:
+
+* the policy author's `explain LANG "template"` on the node, table row or eligibility condition — rendered in
+  jinja2's `ImmutableSandboxedEnvironment` with the record's fields, the params and every fact/outcome value in
+  scope (and `value`, the node's own value). Templates are checked when an `Explainer` is built: one that reaches
+  for an attribute or item starting with `_` (Python internals) or names something not in scope is refused with
+  an `ExplainError` citing its position; it is never rendered.
+* otherwise a sentence generated from the expression: a comparison `年龄 <= 57` reads "年龄 58 ≤ 57?否" /
+  "年龄 58 ≤ 57? no", a formula is shown with its figures substituted ("星级变化 = 星级 − 上年星级 = 3 − 1 = 2").
+
+Only what mattered is shown: the if/match branch taken, the table row chosen (for a first-hit table also the rows
+above it that did not apply), the operands of `and`/`or` that decided the result, every failed eligibility
+condition; and the facts those read, recursively (other outcomes are explained in their own section).
+
+"Why not / what would change it" (`Suggestion`) is computed, never written by hand: for an outcome decided by
+comparisons or matches, each input field that feeds one of them is changed alone, by the smallest step that changes
+the decision (int ±1, money ±0.01, percent ±0.01%, date ±1 day, the neighbouring enum label, a flipped bool); the
+smallest such change is found by an exponential probe and a bisection, and every reported change has been
+re-evaluated by the engine. (The bisection assumes the decision is monotone in the field between the two probes; a
+non-monotone rule can hide a smaller change, never produce a wrong one.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Callable, Iterable
+
+import jinja2
+from jinja2 import meta, nodes as jnodes
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from . import ir
+from .evaluation import Engine, EvaluationError, Result, whole_months
+from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf, Type
+
+LANGS = ("zh", "en")
+FORMATS = ("text", "md", "html")
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+class ExplainError(Exception):
+    """An explanation cannot be produced (a refused or broken author template, an unknown language, …)."""
+
+
+# ------------------------------------------------------------------------------------------------ formatting
+
+class Money(Decimal):
+    """A money value inside author templates: prints as ¥1,000.00 / 1,000.00 元 (arithmetic gives plain Decimal)."""
+
+
+class Percent(Decimal):
+    """A percent value inside author templates: prints as 60%."""
+
+
+WORDS = {
+    "zh": {"yes": "是", "no": "否", "met": "符合", "not_met": "不符合", "q": "?", "as_of": "评估日",
+           "records": "全部记录", "and": "且", "or": "或", "not": "并非", "then": "则", "else": "否则",
+           "if": "若", "in": "属于", "notin": "不属于", "sep": "、", "semi": ";", "records_n": "{n} 条记录",
+           "approx": "约 "},
+    "en": {"yes": "yes", "no": "no", "met": "met", "not_met": "not met", "q": "? ", "as_of": "the evaluation date",
+           "records": "all records", "and": "and", "or": "or", "not": "not", "then": "then", "else": "else",
+           "if": "if", "in": "is one of", "notin": "is not one of", "sep": ", ", "semi": "; ",
+           "records_n": "{n} records", "approx": "≈ "},
+}
+
+#: Units of int figures, guessed from the end of the name (the language has no unit on int). zh unit, en (1, many).
+UNITS = (("年龄", "岁", ("", "")), ("党龄", "年", ("year", "years")), ("年限", "年", ("year", "years")),
+         ("星级", "星", ("star", "stars")), ("星", "星", ("star", "stars")), ("人数", "人", ("person", "people")),
+         ("员额", "人", ("person", "people")), ("户数", "户", ("household", "households")))
+
+
+def format_date(d: date, lang: str) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.isoformat()
+
+
+def format_money(value: Decimal, lang: str) -> str:
+    text = f"{abs(value):,.2f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{text} 元" if lang == "zh" else f"{sign}¥{text}"
+
+
+def format_duration(d: Duration, lang: str) -> str:
+    if lang == "zh":
+        return str(d)
+    parts = []
+    if d.months and d.months % 12 == 0:
+        parts.append(_plural(d.months // 12, "year", "years"))
+    elif d.months:
+        parts.append(_plural(d.months, "month", "months"))
+    if d.days or not parts:
+        parts.append(_plural(d.days, "day", "days"))
+    return " ".join(parts)
+
+
+def _plural(n, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def format_value(value: object, type_: Type | None, lang: str) -> str:
+    """A value for a reader: money ¥1,000.00 / 1,000.00 元, dates 2024-01-01 / 2024年1月1日, 是/否 / yes/no."""
+    w = WORDS[lang]
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return w["yes"] if value else w["no"]
+    if (type_ == MONEY or isinstance(value, Money)) and isinstance(value, Decimal):
+        return format_money(value, lang)
+    if (type_ == PERCENT or isinstance(value, Percent)) and isinstance(value, Decimal):
+        pct = (value * 100).normalize()
+        return f"{pct:f}%"
+    if isinstance(value, date):
+        return format_date(value, lang)
+    if isinstance(value, Duration):
+        return format_duration(value, lang)
+    if isinstance(value, Decimal):
+        if value.as_tuple().exponent < -4 if isinstance(value.as_tuple().exponent, int) else False:
+            return w["approx"] + f"{value.quantize(Decimal('0.0001')).normalize():f}"
+        return f"{value:f}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, (tuple, list)):
+        return w["records_n"].format(n=len(value))
+    if isinstance(value, dict):
+        return str(next(iter(value.values()), ""))
+    return str(value)
+
+
+def unit_of(name: str, type_: Type | None, value: object, lang: str) -> str:
+    if type_ != INT or not isinstance(value, int) or isinstance(value, bool):
+        return ""
+    for suffix, zh, (one, many) in UNITS:
+        if name.endswith(suffix):
+            unit = zh if lang == "zh" else (one if value == 1 else many)
+            return f" {unit}" if unit else ""
+    return ""
+
+
+def with_unit(name: str, value: object, type_: Type | None, lang: str) -> str:
+    return format_value(value, type_, lang) + unit_of(name, type_, value, lang)
+
+
+# ------------------------------------------------------------------------------------------------ the model
+
+@dataclass(frozen=True)
+class Figure:
+    """A parameter an explanation used: its value, the date it is in force from, its citation or assumption."""
+
+    name: str
+    value: str
+    effective: str | None
+    sources: tuple[str, ...]
+    assumed: str | None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One sentence of the chain of reasons. kind: formula | branch | row | skipped-row | fail | pass | summary."""
+
+    text: str
+    kind: str
+    node: str
+    depth: int = 0
+    sources: tuple[str, ...] = ()
+    assumed: str | None = None
+    passed: bool | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A single input change, re-evaluated, that would change the decision."""
+
+    field: str
+    old: str
+    new: str
+    change: str        # "2 more", "1 day later", "" for enums and bools
+    effect: str        # the sentence's consequence part
+    text: str          # the whole sentence
+
+
+@dataclass(frozen=True)
+class OutcomeExplanation:
+    name: str
+    kind: str
+    type: str
+    value: object
+    value_text: str
+    headline: str
+    author: bool                      # the headline comes from the author's template
+    reasons: tuple[Reason, ...]
+    figures: tuple[Figure, ...]
+    sources: tuple[str, ...]
+    assumed: str | None
+    suggestions: tuple[Suggestion, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything a reader is told about one record, in one language."""
+
+    lang: str
+    policy_name: str
+    policy_title: str | None
+    policy_source: str | None
+    policy_path: str
+    record_id: str
+    record_label: str | None
+    as_of: str
+    inputs: tuple[tuple[str, str], ...]
+    outcomes: tuple[OutcomeExplanation, ...]
+    figures: tuple[Figure, ...]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# ------------------------------------------------------------------------------------------------ author templates
+
+def _author_env(lang: str) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                        finalize=lambda x: format_value(x, None, lang))
+    return env
+
+
+def _unsafe_parts(tree: jnodes.Template) -> list[str]:
+    bad = []
+    for node in tree.find_all((jnodes.Getattr, jnodes.Getitem, jnodes.Name)):
+        name = getattr(node, "attr", None) or getattr(node, "name", None)
+        if isinstance(node, jnodes.Getitem) and isinstance(node.arg, jnodes.Const):
+            name = node.arg.value
+        if isinstance(name, str) and name.startswith("_"):
+            bad.append(name)
+    return bad
+
+
+# ------------------------------------------------------------------------------------------------ the builder
+
+class Explainer:
+    """Builds explanations for one policy (compile once, explain many records). Author templates are checked here."""
+
+    def __init__(self, policy: ir.Policy, engine: Engine | None = None, lang: str = "zh", why_not: bool = True):
+        if lang not in LANGS:
+            raise ExplainError(f"unknown language '{lang}': choose one of {', '.join(LANGS)}")
+        self.policy = policy
+        self.engine = engine or Engine(policy)
+        self.lang = lang
+        self.w = WORDS[lang]
+        self.why_not = why_not
+        self.env = _author_env(lang)
+        self._fns: dict[int, Callable] = {}
+        self._templates: dict[int, tuple[jinja2.Template, object]] = {}
+        self._decision_fields: dict[str, tuple[str, ...]] = {}
+        self._cone: dict[str, frozenset[str]] = {}
+        self._check_templates()
+
+    # -------------------------------------------------------------------------------------------- templates
+    def _annotated(self) -> Iterable[tuple[str, object]]:
+        """(where, notes) of everything that may carry an `explain`."""
+        for node in self.policy.nodes.values():
+            yield node.name, node.notes
+            if isinstance(node.body, ir.TableBody):
+                for row in node.body.rows:
+                    yield f"{node.name} row {row.number}", row.notes
+            if isinstance(node.body, ir.EligibilityBody):
+                for cond in node.body.conditions:
+                    yield f"{node.name}.{cond.name}", cond.notes
+
+    def _check_templates(self) -> None:
+        scope = set(self.policy.params) | set(self.policy.subject.field_names) | set(self.policy.nodes)
+        scope |= {"value", "as_of"}
+        problems = []
+        for where, notes in self._annotated():
+            for ex in notes.explains:
+                try:
+                    tree = self.env.parse(ex.template)
+                except TemplateError as exc:
+                    problems.append(f"{ex.span}: explain template of {where} does not parse: {exc}")
+                    continue
+                bad = _unsafe_parts(tree)
+                if bad:
+                    problems.append(f"{ex.span}: explain template of {where} refused: it reaches for Python "
+                                    f"internals ('{bad[0]}'); a template may only use the policy's values")
+                    continue
+                unknown = sorted(meta.find_undeclared_variables(tree) - scope)
+                if unknown:
+                    problems.append(f"{ex.span}: explain template of {where} uses '{unknown[0]}', which is not a "
+                                    f"field, param, fact or outcome of this policy")
+                    continue
+                if ex.lang == self.lang:
+                    self._templates[id(notes)] = (self.env.from_string(ex.template), ex)
+        if problems:
+            raise ExplainError("\n".join(problems))
+
+    def _author(self, notes, scope: dict) -> str | None:
+        found = self._templates.get(id(notes))
+        if found is None:
+            return None
+        template, ex = found
+        try:
+            return template.render(scope).strip()
+        except SecurityError as exc:
+            raise ExplainError(f"{ex.span}: explain template refused: {exc}") from None
+        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            raise ExplainError(f"{ex.span}: explain template failed: {exc}") from None
+
+    # -------------------------------------------------------------------------------------------- entry points
+    def explain(self, result: Result, values: dict | None = None) -> Explanation:
+        """The explanation of one evaluated record (`result` must carry a trace unless it failed)."""
+        p = self.policy
+        label = self._label(values, result)
+        if not result.ok:
+            return Explanation(self.lang, p.name, p.title, p.source, p.path, result.record_id, label, "", (), (), (),
+                               result.error)
+        if result.trace is None:
+            raise ExplainError("the result has no trace: evaluate with trace=True")
+        trace = result.trace
+        values = self._inputs(values, trace)
+        v = self._value_list(values, trace)
+        scope = self._scope(values, trace)
+        outcomes = []
+        all_figures: dict[str, Figure] = {}
+        for node in p.outcomes:
+            out = self._outcome(node, trace, v, scope, values)
+            outcomes.append(out)
+            for f in out.figures:
+                all_figures.setdefault(f.name, f)
+        inputs = tuple((n, format_value(values.get(n), t, self.lang) + unit_of(n, t, values.get(n), self.lang))
+                       for n, t in p.subject.fields if n in values)
+        return Explanation(self.lang, p.name, p.title, p.source, p.path, result.record_id, label,
+                           format_date(trace.as_of, self.lang), inputs, tuple(outcomes),
+                           tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))))
+
+    def explain_values(self, values: dict, record_id: str = "", as_of: date | None = None) -> Explanation:
+        return self.explain(self.engine.evaluate(values, as_of, trace=True, record_id=record_id), values)
+
+    # -------------------------------------------------------------------------------------------- record state
+    def _label(self, values, result) -> str | None:
+        source = values or {}
+        if not source and result.trace:
+            source = {n: val for s in result.trace.steps.values() for n, val in s.inputs}
+        for name in ("姓名", "名称", "name", "title"):
+            if isinstance(source.get(name), str) and source.get(name):
+                return source[name]
+        return None
+
+    def _inputs(self, values: dict | None, trace) -> dict:
+        """The record's field values; without them, the fields the trace shows were read."""
+        if values is not None:
+            return dict(values)
+        fields = set(self.policy.subject.field_names)
+        found = {n: None for n in fields}
+        for step in trace.steps.values():
+            for n, val in step.inputs:
+                if n in fields:
+                    found[n] = val
+            for c in step.conditions:
+                for n, val in c.inputs:
+                    if n in fields:
+                        found[n] = val
+        return found
+
+    def _value_list(self, values: dict, trace) -> list:
+        e = self.engine
+        base, _ = e._base(trace.as_of)
+        v = base.copy()
+        for slot, name in e.field_slots:
+            v[slot] = values.get(name)
+        for name, step in trace.steps.items():
+            v[e.slots[name]] = step.value
+        return v
+
+    def _scope(self, values: dict, trace) -> dict:
+        scope = {}
+        for name, pv in trace.params.items():
+            scope[name] = _wrap(pv.value, self.policy.params[name].type)
+        for name, t in self.policy.subject.fields:
+            scope[name] = _wrap(values.get(name), t)
+        for name, step in trace.steps.items():
+            scope[name] = _wrap(step.value, step.type)
+        scope["as_of"] = trace.as_of
+        return scope
+
+    def _eval(self, x: ir.IExpr, v: list):
+        fn = self._fns.get(id(x))
+        if fn is None:
+            fn = self._fns[id(x)] = self.engine._compile(x, False)
+        return fn(v, None)
+
+    # -------------------------------------------------------------------------------------------- one outcome
+    def _outcome(self, node: ir.Node, trace, v: list, scope: dict, values: dict) -> OutcomeExplanation:
+        lang, w = self.lang, self.w
+        step = trace.steps[node.name]
+        used_params: list[str] = []
+        reasons: list[Reason] = []
+        seen = {node.name}
+        pending = [(node.name, 0)]
+        while pending:
+            name, depth = pending.pop(0)
+            n = self.policy.nodes[name]
+            lines, refs = self._node_reasons(n, trace.steps[name], v, scope, depth, used_params, name != node.name)
+            reasons.extend(lines)
+            for r in refs:
+                if r not in seen and r in self.policy.nodes and not self.policy.nodes[r].is_outcome:
+                    seen.add(r)
+                    pending.append((r, depth + 1))
+        if node.kind == "eligibility":
+            value_text = w["met"] if step.value else w["not_met"]
+        else:
+            value_text = with_unit(node.name, step.value, node.type, lang)
+        author = self._author(node.notes, {**scope, "value": scope.get(node.name)})
+        headline = author or self._headline(node, step, value_text)
+        figures = tuple(self._figure(p, trace) for p in dict.fromkeys(used_params))
+        suggestions = self._suggestions(node, step, v, values, trace.as_of) if self.why_not else ()
+        assumed = node.notes.assumed.text if node.notes.assumed else None
+        return OutcomeExplanation(node.name, node.kind, str(node.type), step.value, value_text, headline,
+                                  author is not None, tuple(reasons), figures, node.notes.sources, assumed,
+                                  suggestions)
+
+    def _headline(self, node: ir.Node, step, value_text: str) -> str:
+        if node.kind == "eligibility":
+            failed = [c for c in step.conditions if not c.passed]
+            if self.lang == "zh":
+                return (f"{node.name}:{value_text}" if not failed else
+                        f"{node.name}:{value_text}({len(failed)} 项条件未满足)")
+            return (f"{node.name}: {value_text}" if not failed else
+                    f"{node.name}: {value_text} ({_plural(len(failed), 'condition', 'conditions')} failed)")
+        return f"{node.name} = {value_text}" if self.lang == "en" else f"{node.name}:{value_text}"
+
+    def _figure(self, name: str, trace) -> Figure:
+        pv = trace.params[name]
+        param = self.policy.params[name]
+        effective = format_date(pv.start, self.lang) if pv.start else None
+        return Figure(name, with_unit(name, pv.value, param.type, self.lang), effective, pv.notes.sources,
+                      pv.notes.assumed.text if pv.notes.assumed else None)
+
+    def _node_reasons(self, node: ir.Node, step, v, scope, depth, used, is_dependency) -> tuple[list[Reason], list]:
+        """The sentences for one node and the nodes they read (to explain next)."""
+        refs: list[str] = []
+        out: list[Reason] = []
+        track = _Tracker(used, refs)
+        src, assumed = node.notes.sources, (node.notes.assumed.text if node.notes.assumed else None)
+        if isinstance(node.body, ir.EligibilityBody):
+            failed = [c for c, r in zip(node.body.conditions, step.conditions) if not r.passed]
+            passed = [c for c, r in zip(node.body.conditions, step.conditions) if r.passed]
+            for c in failed:
+                text = self._author(c.notes, scope) or self._cond(c.expr, v, track)
+                out.append(Reason(f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}", "fail",
+                                  node.name, depth, c.notes.sources,
+                                  c.notes.assumed.text if c.notes.assumed else None, False))
+            if failed and passed:
+                names = self.w["sep"].join(c.name for c in passed)
+                text = (f"其余 {len(passed)} 项条件均满足:{names}" if self.lang == "zh" else
+                        f"the other {_plural(len(passed), 'condition holds', 'conditions hold')}: {names}")
+                out.append(Reason(text, "summary", node.name, depth, (), None, True))
+            elif not failed:
+                for c in passed:
+                    text = self._author(c.notes, scope) or self._cond(c.expr, v, track)
+                    out.append(Reason(f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}", "pass",
+                                      node.name, depth, c.notes.sources,
+                                      c.notes.assumed.text if c.notes.assumed else None, True))
+            return out, refs
+        author = self._author(node.notes, {**scope, "value": scope.get(node.name)}) if is_dependency else None
+        if isinstance(node.body, ir.TableBody):
+            rows = node.body.rows
+            chosen = next(r for r in rows if r.number == step.row)
+            shown = [r for r in rows if r.number < chosen.number and r.condition is not None]
+            if node.body.hit == "unique" and chosen.condition is not None:
+                shown = []
+            for r in shown:
+                text = self._author(r.notes, scope) or self._cond(r.condition, v, track)
+                out.append(Reason(self._row_text(r, text, None), "skipped-row", node.name, depth, (), None, False))
+            if chosen.condition is None:
+                text = "其余情形" if self.lang == "zh" else "otherwise"
+            else:
+                text = self._cond(chosen.condition, v, track)
+            text = self._author(chosen.notes, scope) or text
+            result = self._subst(chosen.value, v, track) if not isinstance(chosen.value, ir.Const) else None
+            value = with_unit(node.name, step.value, node.type, self.lang)
+            row_text = self._row_text(chosen, text, f"{node.name} = {value}" if result is None else
+                                      f"{node.name} = {result} = {value}")
+            out.append(Reason(row_text, "row", node.name, depth, chosen.notes.sources or src,
+                              (chosen.notes.assumed.text if chosen.notes.assumed else None) or assumed, True))
+            if author:
+                out.append(Reason(author, "formula", node.name, depth))
+            return out, refs
+        # a plain fact/outcome: the branches taken, then the formula of the branch taken with its figures
+        expr = node.body
+        while True:
+            if isinstance(expr, ir.If):
+                holds = bool(self._eval(expr.cond, v))
+                cond = self._cond(expr.cond, v, track)
+                branch = expr.then if holds else expr.otherwise
+                out.append(Reason(f"{cond} → {self._branch_value(branch, v, node, track)}", "branch", node.name,
+                                  depth, (), None, holds))
+                expr = branch
+            elif isinstance(expr, ir.Match):
+                label = self._eval(expr.subject, v)
+                branch = next((val for labels, val in expr.arms if label in labels), expr.default)
+                subject = self._side(expr.subject, v, track)
+                arrow = self._branch_value(branch, v, node, track)
+                text = (f"{subject} → {arrow}" if branch is not expr.default or expr.default is None else
+                        f"{subject}({'其他情形' if self.lang == 'zh' else 'any other'}) → {arrow}")
+                out.append(Reason(text, "branch", node.name, depth))
+                expr = branch
+            else:
+                break
+        value = with_unit(node.name, step.value, node.type, self.lang)
+        if author:
+            out.append(Reason(author, "formula", node.name, depth, src, assumed))
+        elif not out or not isinstance(expr, (ir.Const, ir.Ref)):
+            formula = self._formula(node.name, expr, v, value, track)
+            out.append(Reason(formula, "formula", node.name, depth, src, assumed))
+        else:
+            first = out[0]
+            out[0] = Reason(first.text, first.kind, first.node, depth, src, assumed, first.passed)
+        if not out[-1].sources and (src or assumed) and out[0].sources != src:
+            last = out[-1]
+            out[-1] = Reason(last.text, last.kind, last.node, depth, src, assumed, last.passed)
+        return out, refs
+
+    def _row_text(self, row: ir.Row, cond_text: str, result: str | None) -> str:
+        head = f"第 {row.number} 行:" if self.lang == "zh" else f"row {row.number}: "
+        if result is None:
+            tail = "(不适用)" if self.lang == "zh" else " (does not apply)"
+            return head + cond_text + tail
+        return head + cond_text + " → " + result
+
+    def _branch_value(self, branch: ir.IExpr, v, node: ir.Node, track) -> str:
+        if isinstance(branch, (ir.If, ir.Match)):
+            return self._text(branch)
+        value = self._eval(branch, v)
+        shown = with_unit(node.name, value, branch.type, self.lang) if node.type == branch.type else \
+            format_value(value, branch.type, self.lang)
+        if isinstance(branch, ir.Const):
+            return shown
+        if isinstance(branch, ir.Ref):
+            track(branch)
+            return f"{branch.name}({shown})" if self.lang == "zh" else f"{branch.name} ({shown})"
+        return self._text(branch)
+
+    def _formula(self, name: str, expr: ir.IExpr, v, value: str, track) -> str:
+        text = self._text(expr)
+        subst = self._subst(expr, v, track)
+        parts = [name, text]
+        if subst != text:
+            parts.append(subst)
+        if value != subst:
+            parts.append(value)
+        return " = ".join(parts)
+
+    # -------------------------------------------------------------------------------------------- sentences
+    def _cond(self, x: ir.IExpr, v, track) -> str:
+        """A condition as a question with its answer: "年龄 58 ≤ 57?否" / "年龄 58 ≤ 57? no"."""
+        w = self.w
+        if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
+            parts = _flatten(x, x.op)
+            results = [bool(self._eval(p, v)) for p in parts]
+            total = all(results) if x.op == "and" else any(results)
+            if x.op == "or" and total:
+                keep = [next(p for p, r in zip(parts, results) if r)]
+            elif x.op == "and" and not total:
+                keep = [p for p, r in zip(parts, results) if not r]
+            else:
+                keep = parts
+            return w["semi"].join(self._cond(p, v, track) for p in keep)
+        value = bool(self._eval(x, v))
+        answer = w["q"] + (w["yes"] if value else w["no"])
+        if isinstance(x, ir.BinaryOp) and x.op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            return f"{self._side(x.left, v, track)} {SYMBOLS[x.op]} {self._side(x.right, v, track)}{answer}"
+        if isinstance(x, ir.BinaryOp) and x.op in ("in", "notin"):
+            if isinstance(x.right, ir.ListItems):
+                pool = w["sep"].join(self._side(i, v, track) for i in x.right.items)
+            else:
+                pool = x.right.name
+            return f"{self._side(x.left, v, track)} {w[x.op]} {pool}{answer}"
+        if isinstance(x, ir.UnaryOp) and x.op == "not":
+            inner = bool(self._eval(x.operand, v))
+            if isinstance(x.operand, ir.Ref):
+                track(x.operand)
+                need = w["no"]
+                if self.lang == "zh":
+                    return f"{x.operand.name}?{w['yes'] if inner else w['no']}(须为“{need}”)"
+                return f"{x.operand.name}? {w['yes'] if inner else w['no']} (must be {need})"
+            return f"{w['not']} ({self._cond(x.operand, v, track)})"
+        if isinstance(x, ir.Ref):
+            track(x)
+            return f"{x.name}{answer}"
+        self._subst(x, v, track)
+        return f"{self._text(x)}{answer}"
+
+    def _side(self, x: ir.IExpr, v, track) -> str:
+        """An operand of a comparison: a constant as itself, a name with its value, else the expression (value)."""
+        if isinstance(x, ir.Const):
+            return format_value(x.value, x.type, self.lang)
+        value = format_value(self._eval(x, v), x.type, self.lang)
+        if isinstance(x, ir.Ref):
+            track(x)
+            return f"{x.name} {value}"
+        self._subst(x, v, track)
+        return f"{self._text(x)}({value})" if self.lang == "zh" else f"{self._text(x)} ({value})"
+
+    def _subst(self, x: ir.IExpr, v, track, top: bool = True) -> str:
+        """The expression with every name replaced by its value (if/match/aggregates by their result)."""
+        if isinstance(x, ir.Const):
+            return format_value(x.value, x.type, self.lang)
+        if isinstance(x, ir.Ref):
+            track(x)
+            return format_value(self._eval(x, v), x.type, self.lang)
+        if isinstance(x, ir.BinaryOp) and x.op in ARITH:
+            left = self._subst(x.left, v, track, False)
+            right = self._subst(x.right, v, track, False)
+            text = f"{_paren(x.left, x.op, left, False)} {SYMBOLS[x.op]} {_paren(x.right, x.op, right, True)}"
+            return text
+        if isinstance(x, ir.UnaryOp) and x.op == "neg":
+            return "−" + self._subst(x.operand, v, track, False)
+        if isinstance(x, ir.Builtin) and x.func in ("min", "max", "clamp", "abs", "round", "floor", "ceil"):
+            args = x.args if x.func != "round" else x.args[:1]
+            return f"{x.func}({', '.join(self._subst(a, v, track, False) for a in args)})"
+        for ref in _refs(x):
+            track(ref)
+        return format_value(self._eval(x, v), x.type, self.lang)
+
+    def _text(self, x: ir.IExpr) -> str:
+        """The expression in words and symbols, without values."""
+        w, zh = self.w, self.lang == "zh"
+        if isinstance(x, ir.Const):
+            return format_value(x.value, x.type, self.lang)
+        if isinstance(x, (ir.Ref, ir.ElemRef)):
+            return x.name
+        if isinstance(x, ir.AsOf):
+            return w["as_of"]
+        if isinstance(x, ir.RecordsRef):
+            return w["records"]
+        if isinstance(x, ir.UnaryOp):
+            return ("−" if x.op == "neg" else w["not"] + " ") + self._text(x.operand)
+        if isinstance(x, ir.BinaryOp):
+            if x.op in ("in", "notin"):
+                pool = (w["sep"].join(self._text(i) for i in x.right.items) if isinstance(x.right, ir.ListItems)
+                        else self._text(x.right))
+                return f"{self._text(x.left)} {w[x.op]} {pool}"
+            sym = SYMBOLS.get(x.op) or w[x.op]
+            return f"{_paren(x.left, x.op, self._text(x.left), False)} {sym} " \
+                   f"{_paren(x.right, x.op, self._text(x.right), True)}"
+        if isinstance(x, ir.If):
+            return f"{w['if']} {self._text(x.cond)} {w['then']} {self._text(x.then)} {w['else']} " \
+                   f"{self._text(x.otherwise)}"
+        if isinstance(x, ir.Match):
+            return (f"按 {self._text(x.subject)} 取值" if zh else f"by {self._text(x.subject)}")
+        if isinstance(x, ir.Builtin):
+            if x.func in ("years_between", "months_between", "days_between"):
+                unit = {"years_between": ("周年数", "whole years"), "months_between": ("整月数", "whole months"),
+                        "days_between": ("天数", "days")}[x.func]
+                a, b = (self._text(arg) for arg in x.args)
+                return f"{a} 至 {b} 的{unit[0]}" if zh else f"{unit[1]} from {a} to {b}"
+            args = x.args if x.func != "round" else x.args[:1]
+            return f"{x.func}({', '.join(self._text(a) for a in args)})"
+        if isinstance(x, ir.Aggregate):
+            src = self._text(x.source)
+            where = f" {'中' if zh else 'where'} {self._text(x.where)}" if x.where is not None else ""
+            elem = self._text(x.element) if x.element is not None else ""
+            if zh:
+                what = {"count": "的个数", "sum": f"的 {elem} 之和", "min": f"的 {elem} 最小值",
+                        "max": f"的 {elem} 最大值", "any": f"中有 {elem}", "all": f"全部 {elem}",
+                        "distinct": f"的不同 {elem} 个数"}[x.func]
+                return f"{src}{where}{what}"
+            what = {"count": "number of", "sum": f"sum of {elem} over", "min": f"least {elem} of",
+                    "max": f"greatest {elem} of", "any": f"any {elem} among", "all": f"all {elem} among",
+                    "distinct": f"distinct {elem} among"}[x.func]
+            return f"{what} {src}{where}"
+        if isinstance(x, ir.Lookup):
+            return f"{x.list_name}[{self._text(x.key)}]"
+        if isinstance(x, ir.GetField):
+            return f"{self._text(x.obj)}.{x.name}"
+        if isinstance(x, ir.ListItems):
+            return "[" + w["sep"].join(self._text(i) for i in x.items) + "]"
+        return "…"
+
+    # -------------------------------------------------------------------------------------------- why not
+    def _suggestions(self, node: ir.Node, step, v: list, values: dict, as_of: date) -> tuple[Suggestion, ...]:
+        found: list[Suggestion] = []
+        if isinstance(node.body, ir.EligibilityBody):
+            slot = self.engine.slots[node.name]
+            for cond, res in zip(node.body.conditions, step.conditions):
+                if res.passed:
+                    continue
+                fields = self._fields_of_expr(cond.expr)
+
+                def key(vv, cond=cond):
+                    return bool(self._eval(cond.expr, vv))
+
+                for change in self._search(fields, values, as_of, key):
+                    field, new_value, new_v = change
+                    whole = new_v[slot]
+                    reads = [r for r in cond.reads if r in self.policy.nodes and new_v[self.engine.slots[r]] !=
+                             v[self.engine.slots[r]]]
+                    effect = self._cond_effect(cond.name, node.name, whole, reads, new_v)
+                    found.append(self._suggestion(field, values[field], new_value, effect))
+            return tuple(found)
+        if not _decides(node.body) and not self._decision_fields_of(node.name):
+            return ()
+        slot = self.engine.slots[node.name]
+        fields = self._decision_fields_of(node.name)
+        current = v[slot]
+        for field, new_value, new_v in self._search(fields, values, as_of, lambda vv: vv[slot] != current,
+                                                    flip_only=True):
+            new = with_unit(node.name, new_v[slot], node.type, self.lang)
+            effect = f"{node.name} 将为 {new}" if self.lang == "zh" else f"{node.name} would be {new}"
+            found.append(self._suggestion(field, values[field], new_value, effect))
+        return tuple(found[:8])
+
+    def _cond_effect(self, cond: str, outcome: str, whole: bool, reads: list, new_v) -> str:
+        zh = self.lang == "zh"
+        changes = ", ".join(
+            f"{r} {'将为' if zh else 'would be'} "
+            f"{with_unit(r, new_v[self.engine.slots[r]], self.policy.nodes[r].type, self.lang)}" for r in reads)
+        if zh:
+            text = (f"{changes}," if changes else "") + f"条件“{cond}”将满足"
+            return text + (f",{outcome} 将为符合" if whole else f";{outcome} 仍不符合(还有其他条件未满足)")
+        text = (f"{changes}; " if changes else "") + f"condition {cond} would pass"
+        return text + (f" and {outcome} would be met" if whole else f"; {outcome} would still not be met "
+                                                                      f"(other conditions fail)")
+
+    def _suggestion(self, field: str, old, new, effect: str) -> Suggestion:
+        t = self.policy.subject.field(field)
+        old_t, new_t = with_unit(field, old, t, self.lang), with_unit(field, new, t, self.lang)
+        change = _change(old, new, t, self.lang, field)
+        zh = self.lang == "zh"
+        now = f"现为 {old_t}" if zh else f"now {old_t}"
+        detail = f"{now}, {change}" if change and not zh else (f"{now},{change}" if change else now)
+        text = (f"若 {field} 为 {new_t}({detail}),{effect}" if zh else
+                f"if {field} were {new_t} ({detail}), {effect}")
+        return Suggestion(field, old_t, new_t, change, effect, text)
+
+    def _search(self, fields: Iterable[str], values: dict, as_of: date, flipped: Callable[[list], bool],
+                flip_only: bool = False):
+        """For each field, the smallest change up and down (re-evaluated) for which `flipped(v)` holds."""
+        for field in fields:
+            t = self.policy.subject.field(field)
+            old = values.get(field)
+            if old is None:
+                continue
+            best = []
+            for candidates in _candidates(old, t):
+                for new in candidates:
+                    new_v = self._run({**values, field: new}, as_of)
+                    if new_v is not None and flipped(new_v):
+                        best.append((field, new, new_v))
+                        break
+            if isinstance(t, EnumType) and not t.ordered or t == BOOL:
+                yield from best
+                continue
+            for direction in (1, -1):
+                hit = self._bisect(field, old, t, direction, values, as_of, flipped)
+                if hit is not None:
+                    yield hit
+
+    def _bisect(self, field, old, t, direction, values, as_of, flipped):
+        step = _STEPS.get(t)
+        if step is None and not (isinstance(t, EnumType) and t.ordered):
+            return None
+        if isinstance(t, EnumType):
+            rank = t.rank(old)
+            order = t.labels[rank + 1:] if direction > 0 else tuple(reversed(t.labels[:rank]))
+            for label in order:
+                new_v = self._run({**values, field: label}, as_of)
+                if new_v is not None and flipped(new_v):
+                    return field, label, new_v
+            return None
+
+        def moved(k: int):
+            new = _move(old, t, k * direction)
+            if new is None:
+                return None, None
+            return new, self._run({**values, field: new}, as_of)
+
+        lo, hi, k = 0, None, 1
+        while k <= 1 << 24:
+            new, new_v = moved(k)
+            if new is None:
+                break
+            if new_v is not None and flipped(new_v):
+                hi = k
+                break
+            lo, k = k, k * 2
+        if hi is None:
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            new, new_v = moved(mid)
+            if new is not None and new_v is not None and flipped(new_v):
+                hi = mid
+            else:
+                lo = mid
+        new, new_v = moved(hi)
+        return field, new, new_v
+
+    def _run(self, values: dict, as_of: date) -> list | None:
+        e = self.engine
+        base, _ = e._base(as_of)
+        v = base.copy()
+        for slot, name in e.field_slots:
+            v[slot] = values.get(name)
+        try:
+            for slot, _, fn in e.fast:
+                v[slot] = fn(v, None)
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError):
+            return None
+        return v
+
+    def _fields_of_expr(self, x: ir.IExpr) -> tuple[str, ...]:
+        fields: list[str] = []
+        for ref in _refs(x):
+            if ref.kind == "field":
+                fields.append(ref.name)
+            elif ref.kind == "node":
+                fields.extend(self._field_cone(ref.name))
+        return tuple(f for f in dict.fromkeys(fields) if _searchable(self.policy.subject.field(f)))
+
+    def _field_cone(self, name: str) -> frozenset[str]:
+        """Every input field a node depends on, transitively."""
+        if name not in self._cone:
+            self._cone[name] = frozenset()  # cycles are rejected by check; this only guards recursion
+            node = self.policy.nodes[name]
+            found = set()
+            for r in node.reads:
+                if r in self.policy.nodes:
+                    found |= self._field_cone(r)
+                elif r in self.policy.subject.field_names:
+                    found.add(r)
+            self._cone[name] = frozenset(found)
+        return self._cone[name]
+
+    def _decision_fields_of(self, name: str) -> tuple[str, ...]:
+        """The input fields that feed a comparison, membership test, if condition or match in a node's cone."""
+        if name in self._decision_fields:
+            return self._decision_fields[name]
+        self._decision_fields[name] = ()
+        node = self.policy.nodes[name]
+        fields: list[str] = []
+        for x in _decision_exprs(node.body):
+            fields.extend(self._fields_of_expr(x))
+        for r in node.reads:
+            if r in self.policy.nodes:
+                fields.extend(self._decision_fields_of(r))
+        order = self.policy.subject.field_names
+        result = tuple(sorted(dict.fromkeys(fields), key=order.index))
+        self._decision_fields[name] = result
+        return result
+
+
+class _Tracker:
+    """Collects the params and nodes a sentence mentions (params become figures, nodes get explained next)."""
+
+    def __init__(self, params: list, nodes: list):
+        self.params, self.nodes = params, nodes
+
+    def __call__(self, ref: ir.Ref) -> None:
+        if isinstance(ref, ir.Ref):
+            if ref.kind == "param":
+                self.params.append(ref.name)
+            elif ref.kind == "node":
+                self.nodes.append(ref.name)
+
+
+SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">",
+           "ge": "≥"}
+ARITH = ("add", "sub", "mul", "div")
+PRECEDENCE = {"or": 1, "and": 2, "eq": 3, "ne": 3, "lt": 3, "le": 3, "gt": 3, "ge": 3, "in": 3, "notin": 3,
+              "add": 4, "sub": 4, "mul": 5, "div": 5}
+_STEPS = {INT: 1, MONEY: Decimal("0.01"), PERCENT: Decimal("0.0001"), DECIMAL: Decimal("0.01"), DATE: 1}
+
+
+def _paren(child: ir.IExpr, op: str, text: str, right: bool) -> str:
+    if isinstance(child, ir.BinaryOp):
+        mine, theirs = PRECEDENCE[op], PRECEDENCE.get(child.op, 9)
+        if theirs < mine or (right and theirs == mine and op in ("sub", "div")):
+            return f"({text})"
+    if isinstance(child, ir.If):
+        return f"({text})"
+    return text
+
+
+def _flatten(x: ir.IExpr, op: str) -> list[ir.IExpr]:
+    if isinstance(x, ir.BinaryOp) and x.op == op:
+        return _flatten(x.left, op) + _flatten(x.right, op)
+    return [x]
+
+
+def _children(x) -> list:
+    out = []
+    for f in ("operand", "left", "right", "cond", "then", "otherwise", "subject", "default", "source", "element",
+              "where", "key", "obj"):
+        c = getattr(x, f, None)
+        if isinstance(c, ir.IExpr):
+            out.append(c)
+    out += list(getattr(x, "args", ())) + list(getattr(x, "items", ()))
+    out += [val for _, val in getattr(x, "arms", ())]
+    return out
+
+
+def _refs(x: ir.IExpr) -> list[ir.Ref]:
+    if isinstance(x, ir.Ref):
+        return [x]
+    return [r for c in _children(x) for r in _refs(c)]
+
+
+def _decision_exprs(body) -> list[ir.IExpr]:
+    """The sub-expressions whose value decides a branch: comparison operands, conditions, match subjects."""
+    if isinstance(body, ir.TableBody):
+        return [r.condition for r in body.rows if r.condition is not None] + \
+            [x for r in body.rows for x in _decision_exprs(r.value)]
+    if isinstance(body, ir.EligibilityBody):
+        return [c.expr for c in body.conditions]
+    out = []
+    if isinstance(body, ir.If):
+        out.append(body.cond)
+    if isinstance(body, ir.Match):
+        out.append(body.subject)
+    if isinstance(body, ir.BinaryOp) and body.op in ("eq", "ne", "lt", "le", "gt", "ge", "in", "notin"):
+        out.append(body)
+    for c in _children(body):
+        if not isinstance(c, ir.Aggregate):
+            out.extend(_decision_exprs(c))
+    return out
+
+
+def _decides(body) -> bool:
+    return bool(_decision_exprs(body))
+
+
+def _searchable(t: Type | None) -> bool:
+    return t in _STEPS or t == BOOL or isinstance(t, EnumType)
+
+
+def _candidates(old, t) -> list[list]:
+    """Changes tried one by one (bools and unordered enums); numbers and ordered enums are bisected instead."""
+    if t == BOOL:
+        return [[not old]]
+    if isinstance(t, EnumType) and not t.ordered:
+        rank = t.rank(old)
+        return [list(t.labels[:rank][::-1]), list(t.labels[rank + 1:])]
+    return []
+
+
+def _move(old, t, k: int):
+    if t == DATE:
+        try:
+            return old + timedelta(days=k)
+        except OverflowError:
+            return None
+    if t == INT:
+        new = old + k
+        return None if old >= 0 > new else new
+    step = _STEPS[t]
+    new = old + step * k
+    if t == MONEY and old >= 0 > new:
+        return None
+    return new
+
+
+def _change(old, new, t, lang: str, field: str) -> str:
+    """The size of a change in words: "2 more" / "多 2", "1 day later" / "晚 1 天"."""
+    zh = lang == "zh"
+    if t == DATE:
+        later = new > old
+        a, b = (old, new) if later else (new, old)
+        months = whole_months(a, b)
+        from .evaluation import add_duration
+        days = (b - add_duration(a, Duration(months, 0))).days
+        parts = []
+        years, months = divmod(months, 12)
+        if zh:
+            parts = [f"{years} 年" if years else "", f"{months} 个月" if months else "", f"{days} 天" if days else ""]
+            return ("晚 " if later else "早 ") + " ".join(p for p in parts if p)
+        parts = [_plural(years, "year", "years") if years else "", _plural(months, "month", "months") if months
+                 else "", _plural(days, "day", "days") if days else ""]
+        return " ".join(p for p in parts if p) + (" later" if later else " earlier")
+    if t in (INT, MONEY, PERCENT, DECIMAL):
+        diff = abs(new - old)
+        shown = format_value(diff, t, lang) + unit_of(field, t, diff, lang)
+        if zh:
+            return ("多 " if new > old else "少 ") + shown
+        return shown + (" more" if new > old else " less")
+    return ""
+
+
+def _wrap(value, t):
+    if t == MONEY and isinstance(value, Decimal):
+        return Money(value)
+    if t == PERCENT and isinstance(value, Decimal):
+        return Percent(value)
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ public API
+
+def explain_record(policy: ir.Policy, values: dict, *, record_id: str = "", lang: str = "zh",
+                   as_of: date | None = None, engine: Engine | None = None, why_not: bool = True,
+                   explainer: Explainer | None = None) -> Explanation:
+    """Evaluate one record (field values in runtime form) with a trace and explain every outcome."""
+    explainer = explainer or Explainer(policy, engine, lang, why_not)
+    return explainer.explain_values(values, record_id, as_of)
+
+
+def explain(policy: ir.Policy, result: Result, lang: str = "zh", values: dict | None = None,
+            engine: Engine | None = None, why_not: bool = True) -> Explanation:
+    """Explain an already evaluated record (a Result with its trace); pass `values` for the why-not suggestions."""
+    return Explainer(policy, engine, lang, why_not and values is not None).explain(result, values)
+
+
+LABELS = {
+    "zh": {"title": "结果说明", "record": "记录", "as_of": "评估日期", "policy": "政策", "source": "依据",
+           "value": "结果", "reasons": "理由", "figures": "使用的参数", "name": "名称", "effective": "生效日期",
+           "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定",
+           "why_not": "怎样会改变结果", "inputs": "记录中的数据", "field": "项目", "error": "无法计算",
+           "always": "一直有效", "index": "结果说明索引", "not_applied": "不适用", "outcomes": "结果",
+           "no_source": "原文未给出", "colon": ":", "lparen": "(", "rparen": ")"},
+    "en": {"title": "Explanation", "record": "Record", "as_of": "Evaluated on", "policy": "Policy",
+           "source": "Source", "value": "Result", "reasons": "Reasons", "figures": "Parameters used", "name": "Name",
+           "effective": "In force from", "citation": "Source", "assumed":
+           "an assumption of this policy file, not of the source", "assumed_short": "assumed",
+           "why_not": "What would change it", "inputs": "Data in the record", "field": "Field",
+           "error": "Could not be computed", "always": "always", "index": "Explanations", "not_applied":
+           "does not apply", "outcomes": "Outcomes", "no_source": "not given in the source", "colon": ": ",
+           "lparen": " (", "rparen": ")"},
+}
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+                             autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env
+
+
+_ENV: jinja2.Environment | None = None
+EXTENSIONS = {"text": "txt", "md": "md", "html": "html"}
+
+
+def _env() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    return _ENV
+
+
+def render(explanation: Explanation, fmt: str = "text") -> str:
+    """The explanation as plain text, Markdown or a self-contained HTML page (every value escaped)."""
+    if fmt not in FORMATS:
+        raise ExplainError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
+    template = _env().get_template(f"explanation.{EXTENSIONS[fmt]}")
+    return template.render(x=explanation, t=LABELS[explanation.lang])
+
+
+def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy) -> str:
+    """An index of many explanations: (file name, record id, explanation) per entry."""
+    template = _env().get_template(f"index.{EXTENSIONS[fmt]}")
+    return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy)
+
+
+def file_name(record_id: str, fmt: str) -> str:
+    """A safe file name for a record id (letters, digits, Chinese, . _ - kept)."""
+    safe = re.sub(r"[^\w.-]", "_", record_id).strip(".") or "record"
+    return f"{safe}.{EXTENSIONS[fmt]}"
