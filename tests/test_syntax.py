@@ -124,3 +124,16 @@ def test_random_text_never_crashes_the_parser(text):
     except SyntaxFailure as failure:
         assert failure.diagnostics and all(d.span.file == "fuzz.policy" for d in failure.diagnostics)
         assert all(d.message for d in failure.diagnostics)
+
+
+def test_header_can_mark_its_dates_assumed(tmp_path):
+    from policydsl import api
+    from policydsl.formatter import format_module
+    text = 'policy p "t" subject R effective 2022-01-01 assumed "the article is undated"\nrecord R key id { id: text }\n'
+    module = parse_module(text)
+    assert module.decls[0].assumed == "the article is undated"
+    assert parse_module(format_module(module)) == module
+    path = tmp_path / "p.policy"
+    path.write_text(text, encoding="utf-8")
+    policy = api.load_policy(str(path))
+    assert [(a.name, a.reason) for a in policy.assumptions] == [("policy p", "the article is undated")]

@@ -652,7 +652,9 @@ def _show(value: object, t: Type) -> str:
 
 def _describe(r: Range, t: Type) -> str:
     if r.labels is not None:
-        return "one of " + ", ".join(_show(v, t) for v in sorted(r.labels, key=str))
+        order = list(t.labels) if isinstance(t, EnumType) else [True, False]
+        labels = [v for v in order if v in r.labels]
+        return _show(labels[0], t) if len(labels) == 1 else "one of " + ", ".join(_show(v, t) for v in labels)
     if r.lo is not None and r.hi is not None:
         return f"{_show(r.lo, t)}" if r.lo == r.hi else f"between {_show(r.lo, t)} and {_show(r.hi, t)}"
     if r.lo is not None:

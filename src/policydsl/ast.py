@@ -239,6 +239,7 @@ class PolicyHeader(Decl):
     subject: str | None
     source: str | None
     effective: date | None
+    assumed: str | None = None  # why the header's figures (e.g. the effective date) are the file's own choice
     span: Span = _span()
 
 

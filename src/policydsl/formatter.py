@@ -99,6 +99,8 @@ def _header(d: ast.PolicyHeader, c: Comments) -> str:
         out += f"\n{INDENT}source {quote(d.source)}"
     if d.effective:
         out += f"\n{INDENT}effective {d.effective.isoformat()}"
+    if d.assumed is not None:
+        out += f"\n{INDENT}assumed {quote(d.assumed)}"
     return out
 
 

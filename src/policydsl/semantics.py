@@ -250,6 +250,9 @@ class _Checker:
 
     def _assumptions(self) -> tuple[ir.Assumption, ...]:
         found = []
+        header = self.decls.header
+        if header is not None and header.assumed is not None:
+            found.append(ir.Assumption(f"policy {header.name}", header.assumed, header.span))
         for name, (decl, _) in self.decls.values.items():
             for notes, label in _notes_of(decl):
                 if notes.assumed:

@@ -252,7 +252,8 @@ class _Builder(Transformer):
         name, title, *clauses = children
         fields = dict(clauses)
         return ast.PolicyHeader(str(name), unescape(title) if title else None, fields.get("subject"),
-                                fields.get("source"), fields.get("effective"), self._span(meta))
+                                fields.get("source"), fields.get("effective"), fields.get("assumed"),
+                                self._span(meta))
 
     def subject_clause(self, meta, children):
         return ("subject", str(children[0]))
@@ -262,6 +263,9 @@ class _Builder(Transformer):
 
     def effective_clause(self, meta, children):
         return ("effective", self._date(children[0]))
+
+    def header_assumed(self, meta, children):
+        return ("assumed", unescape(children[0]))
 
     def import_decl(self, meta, children):
         return ast.Import(unescape(children[0]), self._span(meta))
