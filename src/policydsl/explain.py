@@ -408,16 +408,16 @@ class Explainer:
         used_params: list[str] = []
         reasons: list[Reason] = []
         seen = {node.name}
-        pending = [(node.name, 0)]
-        while pending:
-            name, depth = pending.pop(0)
-            n = self.policy.nodes[name]
-            lines, refs = self._node_reasons(n, trace.steps[name], v, scope, depth, used_params, name != node.name)
+
+        def walk(name: str, depth: int) -> None:
+            lines, refs = self._node_reasons(self.policy.nodes[name], trace.steps[name], v, scope, depth,
+                                             used_params, name != node.name)
             reasons.extend(lines)
             for r in refs:
                 if r not in seen and r in self.policy.nodes and not self.policy.nodes[r].is_outcome:
                     seen.add(r)
-                    pending.append((r, depth + 1))
+                    walk(r, depth + 1)
+        walk(node.name, 0)
         if node.kind == "eligibility":
             value_text = w["met"] if step.value else w["not_met"]
         else:
@@ -481,56 +481,67 @@ class Explainer:
             shown = [r for r in rows if r.number < chosen.number and r.condition is not None]
             if node.body.hit == "unique" and chosen.condition is not None:
                 shown = []
+            prefix = (f"{node.name} " if self.lang == "zh" else f"{node.name}, ") if is_dependency else ""
             for r in shown:
                 text = self._author(r.notes, scope) or self._cond(r.condition, v, track)
-                out.append(Reason(self._row_text(r, text, None), "skipped-row", node.name, depth, (), None, False))
+                out.append(Reason(prefix + self._row_text(r, text, None), "skipped-row", node.name, depth, (), None,
+                                  False))
             if chosen.condition is None:
                 text = "其余情形" if self.lang == "zh" else "otherwise"
             else:
                 text = self._cond(chosen.condition, v, track)
             text = self._author(chosen.notes, scope) or text
-            result = self._subst(chosen.value, v, track) if not isinstance(chosen.value, ir.Const) else None
             value = with_unit(node.name, step.value, node.type, self.lang)
-            row_text = self._row_text(chosen, text, f"{node.name} = {value}" if result is None else
-                                      f"{node.name} = {result} = {value}")
-            out.append(Reason(row_text, "row", node.name, depth, chosen.notes.sources or src,
-                              (chosen.notes.assumed.text if chosen.notes.assumed else None) or assumed, True))
+            if not isinstance(chosen.value, (ir.Const, ir.Ref)):
+                value = f"{self._subst(chosen.value, v, track)} = {value}"
+            row_src = chosen.notes.sources or (src if is_dependency else ())
+            row_assumed = (chosen.notes.assumed.text if chosen.notes.assumed else None) or \
+                (assumed if is_dependency else None)
+            out.append(Reason(prefix + self._row_text(chosen, text, value), "row", node.name, depth, row_src,
+                              row_assumed, True))
+            for note in track.branches:
+                out.append(Reason(note, "branch", node.name, depth + 1))
+            track.branches.clear()
             if author:
                 out.append(Reason(author, "formula", node.name, depth))
             return out, refs
         # a plain fact/outcome: the branches taken, then the formula of the branch taken with its figures
+        own = () if not is_dependency else src
+        own_assumed = None if not is_dependency else assumed
+        prefix = (f"{node.name}:" if self.lang == "zh" else f"{node.name}: ") if is_dependency else ""
         expr = node.body
         while True:
             if isinstance(expr, ir.If):
                 holds = bool(self._eval(expr.cond, v))
                 cond = self._cond(expr.cond, v, track)
                 branch = expr.then if holds else expr.otherwise
-                out.append(Reason(f"{cond} → {self._branch_value(branch, v, node, track)}", "branch", node.name,
-                                  depth, (), None, holds))
+                out.append(Reason(prefix + f"{cond}{self._branch_value(branch, v, node, track)}", "branch",
+                                  node.name, depth, (), None, holds))
                 expr = branch
             elif isinstance(expr, ir.Match):
                 label = self._eval(expr.subject, v)
                 branch = next((val for labels, val in expr.arms if label in labels), expr.default)
                 subject = self._side(expr.subject, v, track)
                 arrow = self._branch_value(branch, v, node, track)
-                text = (f"{subject} → {arrow}" if branch is not expr.default or expr.default is None else
-                        f"{subject}({'其他情形' if self.lang == 'zh' else 'any other'}) → {arrow}")
-                out.append(Reason(text, "branch", node.name, depth))
+                if branch is expr.default and expr.default is not None:
+                    subject += "(其他情形)" if self.lang == "zh" else " (any other)"
+                out.append(Reason(prefix + subject + arrow, "branch", node.name, depth))
                 expr = branch
             else:
                 break
         value = with_unit(node.name, step.value, node.type, self.lang)
         if author:
-            out.append(Reason(author, "formula", node.name, depth, src, assumed))
+            out.append(Reason(author, "formula", node.name, depth))
+        elif node.type == BOOL and _is_condition(expr):
+            out.append(Reason(prefix + self._cond(expr, v, track), "formula", node.name, depth))
         elif not out or not isinstance(expr, (ir.Const, ir.Ref)):
-            formula = self._formula(node.name, expr, v, value, track)
-            out.append(Reason(formula, "formula", node.name, depth, src, assumed))
-        else:
-            first = out[0]
-            out[0] = Reason(first.text, first.kind, first.node, depth, src, assumed, first.passed)
-        if not out[-1].sources and (src or assumed) and out[0].sources != src:
-            last = out[-1]
-            out[-1] = Reason(last.text, last.kind, last.node, depth, src, assumed, last.passed)
+            out.append(Reason(self._formula(node.name, expr, v, step.value, node.type, track), "formula",
+                              node.name, depth))
+        for note in track.branches:
+            out.append(Reason(note, "branch", node.name, depth + 1))
+        track.branches.clear()
+        last = out[-1]
+        out[-1] = Reason(last.text, last.kind, last.node, last.depth, own, own_assumed, last.passed)
         return out, refs
 
     def _row_text(self, row: ir.Row, cond_text: str, result: str | None) -> str:
@@ -541,26 +552,29 @@ class Explainer:
         return head + cond_text + " → " + result
 
     def _branch_value(self, branch: ir.IExpr, v, node: ir.Node, track) -> str:
-        if isinstance(branch, (ir.If, ir.Match)):
-            return self._text(branch)
+        """The arrow after a branch condition: the value it gives, or "so:" when a formula follows."""
+        if isinstance(branch, (ir.If, ir.Match)) or not isinstance(branch, (ir.Const, ir.Ref)):
+            if node.type == BOOL and _is_condition(branch):
+                return ""
+            return ",按下式计算" if self.lang == "zh" else ", so:"
         value = self._eval(branch, v)
         shown = with_unit(node.name, value, branch.type, self.lang) if node.type == branch.type else \
             format_value(value, branch.type, self.lang)
         if isinstance(branch, ir.Const):
-            return shown
-        if isinstance(branch, ir.Ref):
-            track(branch)
-            return f"{branch.name}({shown})" if self.lang == "zh" else f"{branch.name} ({shown})"
-        return self._text(branch)
+            return f" → {shown}"
+        track(branch)
+        return f" → {branch.name}({shown})" if self.lang == "zh" else f" → {branch.name} ({shown})"
 
-    def _formula(self, name: str, expr: ir.IExpr, v, value: str, track) -> str:
+    def _formula(self, name: str, expr: ir.IExpr, v, value, type_, track) -> str:
         text = self._text(expr)
         subst = self._subst(expr, v, track)
         parts = [name, text]
         if subst != text:
             parts.append(subst)
-        if value != subst:
-            parts.append(value)
+        if format_value(value, type_, self.lang) != subst:
+            parts.append(with_unit(name, value, type_, self.lang))
+        elif unit_of(name, type_, value, self.lang):
+            parts[-1] += unit_of(name, type_, value, self.lang)
         return " = ".join(parts)
 
     # -------------------------------------------------------------------------------------------- sentences
@@ -631,6 +645,18 @@ class Explainer:
         if isinstance(x, ir.Builtin) and x.func in ("min", "max", "clamp", "abs", "round", "floor", "ceil"):
             args = x.args if x.func != "round" else x.args[:1]
             return f"{x.func}({', '.join(self._subst(a, v, track, False) for a in args)})"
+        if isinstance(x, ir.If):
+            holds = bool(self._eval(x.cond, v))
+            branch = x.then if holds else x.otherwise
+            shown = self._subst(branch, v, track, False)
+            track.branches.append(f"{self._cond(x.cond, v, track)} → {shown}")
+            return shown
+        if isinstance(x, ir.Match):
+            label = self._eval(x.subject, v)
+            branch = next((val for labels, val in x.arms if label in labels), x.default)
+            shown = self._subst(branch, v, track, False)
+            track.branches.append(f"{self._side(x.subject, v, track)} → {shown}")
+            return shown
         for ref in _refs(x):
             track(ref)
         return format_value(self._eval(x, v), x.type, self.lang)
@@ -868,6 +894,7 @@ class _Tracker:
 
     def __init__(self, params: list, nodes: list):
         self.params, self.nodes = params, nodes
+        self.branches: list[str] = []  # if/match inside a formula: the branch taken, as a sentence
 
     def __call__(self, ref: ir.Ref) -> None:
         if isinstance(ref, ir.Ref):
@@ -893,6 +920,12 @@ def _paren(child: ir.IExpr, op: str, text: str, right: bool) -> str:
     if isinstance(child, ir.If):
         return f"({text})"
     return text
+
+
+def _is_condition(x: ir.IExpr) -> bool:
+    """A bool expression best read as a question (comparison, and/or/not, membership)."""
+    return (isinstance(x, ir.BinaryOp) and x.op in ("and", "or", "eq", "ne", "lt", "le", "gt", "ge", "in", "notin")) \
+        or (isinstance(x, ir.UnaryOp) and x.op == "not")
 
 
 def _flatten(x: ir.IExpr, op: str) -> list[ir.IExpr]:
