@@ -151,18 +151,22 @@ def graph_cmd(policy_file: str, fmt: str, out: str | None) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def test(files: tuple[str, ...]) -> None:
-    """Run every `example` block in FILES; show expected and actual values of each failure.
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Also list the table rows, branches, conditions and outcomes no example exercised.")
+def test(files: tuple[str, ...], show_coverage: bool) -> None:
+    """Run every `example` block in FILES; show expected and actual values of each failure, with the trace.
 
-    Exit code 1 when any example fails or a file has errors.
+    Exit code 1 when any example fails or a file has errors (coverage gaps do not change it).
     """
+    from .coverage import coverage, failure_trace
     failures = total = 0
     report = api.check(list(files))
     if not report.ok:
         click.echo(report.render(), err=True)
         sys.exit(1)
     for path, policy in report.policies.items():
-        for outcome in api.run_examples(policy):
+        engine = api.compile_policy(policy)
+        for outcome in api.run_examples(policy, engine):
             total += 1
             if outcome.passed:
                 continue
@@ -174,6 +178,11 @@ def test(files: tuple[str, ...]) -> None:
             for name, expected, actual in outcome.mismatches:
                 t = policy.nodes[name].type
                 click.echo(f"  {name}: expected {format_value(expected, t)}, got {format_value(actual, t)}")
+            for line in failure_trace(policy, engine, ex, [name for name, _, _ in outcome.mismatches]):
+                click.echo(line)
+        if show_coverage:
+            for line in coverage(policy, engine).render():
+                click.echo(line)
     click.echo(f"{total - failures} passed, {failures} failed")
     sys.exit(1 if failures else 0)
 
@@ -268,6 +277,85 @@ def _compare_with_progress(comparing, policies, records_file, related, when):
         task = bar.add_task("compare", total=None)
         return comparing.compare(policies, records_file, related=related, as_of=when,
                                  progress=lambda n: bar.advance(task, n))
+
+
+
+@main.command(name="explain")
+@click.argument("policy_file", type=click.Path(dir_okay=False))
+@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
+              help="Records file: .csv, .json, .jsonl or .xlsx.")
+@click.option("--id", "record_id", help="The record to explain (its key).")
+@click.option("--all", "all_records", is_flag=True, help="Explain every record; needs --out DIR.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html"]), default="text", show_default=True)
+@click.option("--related", multiple=True, metavar="FIELD=FILE",
+              help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evaluation date (selects dated params). Default: the policy's effective date.")
+@click.option("--out", type=click.Path(), help="With --id: a file to write; with --all: a directory.")
+@click.option("--no-why-not", is_flag=True, help="Skip the 'what would change it' suggestions (faster).")
+def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_records: bool, lang: str, fmt: str,
+                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool) -> None:
+    """Explain each outcome of one record (--id) or of all records (--all --out DIR), in Chinese or English.
+
+    Every outcome with its value, the reasons that decided it, the parameters used with their citations, and
+    the smallest single change of an input that would change it. Exit code 1 when the record is missing, failed
+    to load or evaluate, or an author's explain template is refused.
+    """
+    import time
+
+    from . import explain as explaining
+    from .records import DataSetupError
+    if all_records == (record_id is not None):
+        raise click.UsageError("give either --id ID or --all")
+    if all_records and not out:
+        raise click.UsageError("--all needs --out DIR")
+    policy = _load_or_exit(policy_file)
+    when: date | None = as_of.date() if as_of else None
+    try:
+        loaded = explaining.load_inputs(policy, records_file, _parse_related(related))
+        explainer = explaining.Explainer(policy, lang=lang, why_not=not no_why_not)
+    except (DataSetupError, explaining.ExplainError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    try:
+        if record_id is not None:
+            record = next((r for r in loaded.records if r.id == record_id), None)
+            if record is None:
+                why = [e.render() for e in loaded.errors if getattr(e, "record_id", None) == record_id]
+                click.echo(f"error: record {record_id} " + ("failed to load:\n" + "\n".join(why) if why else
+                                                             f"is not in {records_file}"), err=True)
+                sys.exit(1)
+            x = explainer.explain_values(record.values, record.id, when)
+            text = explaining.render(x, fmt)
+            if out:
+                Path(out).write_text(text, encoding="utf-8")
+            else:
+                click.echo(text, nl=False)
+            sys.exit(0 if x.ok else 1)
+        for err in loaded.errors:
+            click.echo(err.render(), err=True)
+        started = time.perf_counter()
+        entries = explaining.write_all(policy, ((r.id, r.values) for r in loaded.records), out, lang=lang,
+                                       fmt=fmt, as_of=when, why_not=not no_why_not, engine=explainer.engine)
+        took = time.perf_counter() - started
+    except (explaining.ExplainError, SetupError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    failed = sum(1 for _, _, x in entries if not x.ok)
+    rate = f" ({len(entries) / took:.0f}/s)" if took > 0 and entries else ""
+    click.echo(f"{len(entries)} explanation(s) written to {out}{rate}; {failed} evaluation error(s), "
+               f"{len(loaded.failed_ids)} bad record(s)", err=True)
+    sys.exit(1 if failed or loaded.failed_ids else 0)
+
+@main.command()
+def lsp() -> None:
+    """Run the language server on stdin/stdout (diagnostics as you type, go-to-definition, hover).
+
+    Editors start it themselves; see editors/vscode/.
+    """
+    from .lsp import serve
+    serve()
 
 
 if __name__ == "__main__":

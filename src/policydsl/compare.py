@@ -46,13 +46,14 @@ from typing import Callable, Iterable, Sequence
 import networkx as nx
 
 from . import api, ir
-from .evaluation import Engine, Trace
+from .evaluation import Engine, EvaluationError, Trace
 from .graph import build
 from .records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
-from .types import DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value
+from .types import DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value, round_money
 
 NUMERIC_TYPES = (MONEY, INT, DECIMAL, PERCENT)
 REPORT_SUFFIXES = (".html", ".md", ".json")
+MAX_CHARTS = 4
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -182,6 +183,7 @@ class Comparison:
     numeric: list[NumericTotals] = field(default_factory=list)
     crosstabs: list[Crosstab] = field(default_factory=list)
     structure: list[DeclDiff] = field(default_factory=list)
+    summaries: list[tuple[str, Type, tuple[object, ...]]] = field(default_factory=list)  # over records compared
     field_differences: list[tuple[str, tuple[str | None, ...]]] = field(default_factory=list)
     per_record_values: dict[str, list[tuple[str, tuple[object, ...]]]] = field(default_factory=dict)
 
@@ -390,6 +392,10 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
                                                  for n, t in outcomes if t not in NUMERIC_TYPES}
     per_record_ints = {n for n, t in outcomes if t == INT}
     keep_values = len(order) <= 200
+    summary_names = [n for n in runs[0].policy.summaries
+                     if all(n in r.policy.summaries and r.policy.summaries[n].type == runs[0].policy.summaries[n].type
+                            for r in runs)]
+    summary_rows: list[list[dict]] = [[] for _ in runs]
     details_left = detail_limit
     for record_id in order:
         if progress:
@@ -406,6 +412,9 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         if not all(r.ok for r in results):
             continue
         comp.records_compared += 1
+        for k, (run, engine, v) in enumerate(zip(runs, engines, values)):
+            if summary_names:
+                summary_rows[k].append(engine.all_values(v, run.as_of))
         if keep_values and per_record_ints:
             comp.per_record_values[record_id] = [(n, tuple(r.values[n] for r in results))
                                                  for n, _ in outcomes if n in per_record_ints]
@@ -447,6 +456,10 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
             diffs.append(OutcomeDiff(name, t, tuple(r.values[name] for r in results), tuple(causes)))
         comp.diffs.append(RecordDiff(record_id, tuple(diffs)))
 
+    if summary_names:
+        computed = [_summaries(engine, run, rows) for engine, run, rows in zip(engines, runs, summary_rows)]
+        for name in summary_names:
+            comp.summaries.append((name, runs[0].policy.summaries[name].type, tuple(x[name] for x in computed)))
     for i in range(1, len(runs)):
         for name, t in outcomes:
             if name in numeric_types:
@@ -456,6 +469,26 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
                 cells = sorted(crosstabs[(i, name)].items(), key=lambda kv: (_sort_key(kv[0][0], t),
                                                                               _sort_key(kv[0][1], t)))
                 comp.crosstabs.append(Crosstab(name, t, runs[i].label, tuple((a, b, n) for (a, b), n in cells)))
+
+
+def _summaries(engine: Engine, run: PolicyRun, rows: list[dict]) -> dict[str, object]:
+    """Every summary over the records compared, as `Engine.run` computes them (in dependency order, each one
+    visible to the later ones)."""
+    base, _ = engine._base(run.as_of)
+    v = base.copy()
+    v[engine.slots["<records>"]] = tuple(rows)
+    out = {}
+    for name, fn in engine.summaries.items():
+        t = run.policy.summaries[name].type
+        try:
+            value = fn(v, None)
+            value = round_money(value) if t == MONEY and isinstance(value, Decimal) else value
+        except (EvaluationError, ArithmeticError) as exc:
+            value = f"error: {exc}"
+        out[name] = value
+        if name in engine.slots:
+            v[engine.slots[name]] = value
+    return out
 
 
 def _sort_key(value: object, t: Type) -> tuple:
@@ -660,6 +693,8 @@ def _to_dict(c: Comparison) -> dict:
             **({"distribution": [{"value": v, "baseline": a, "other": b} for v, a, b in t.distribution]}
                if t.distribution else {}),
         } for t in c.numeric],
+        "summaries": [{"name": n, "type": str(t), "values": {label: _jv(v, t) for label, v in zip(c.labels, vs)}}
+                      for n, t, vs in c.summaries],
         "crosstabs": [{
             "outcome": x.outcome, "type": str(x.type), "policy": x.policy,
             "cells": [{"baseline": _jv(a, x.type), "other": _jv(b, x.type), "count": n} for a, b, n in x.cells],
@@ -792,6 +827,10 @@ def _markdown(c: Comparison, charts_prefix: str | None, max_records: int,
                 out += ["", f"Distribution of {t.outcome} (baseline vs {t.policy}):", ""]
                 out += _md_table(("value", "baseline", t.policy), [(str(v), str(a), str(b))
                                                                    for v, a, b in t.distribution])
+    if c.summaries:
+        out += ["", "## Summaries over the records compared", ""]
+        out += _md_table(("summary",) + tuple(c.labels), [(n,) + tuple(_fmt(v, t) for v in vs)
+                                                          for n, t, vs in c.summaries])
     if c.crosstabs:
         out += ["", "## Decisions (crosstabs)", ""]
         for x in c.crosstabs:
@@ -858,21 +897,33 @@ def _charts(c: Comparison) -> list[tuple[str, str]]:
     import matplotlib
     matplotlib.use("Agg", force=False)
     specs: list[tuple[str, Callable]] = []
+    seen: set[tuple] = set()
+    wide: set[int] = set()  # per-record bar charts get a wider figure
     for t in c.numeric:
         if t.change == 0 and t.min_change == t.max_change == 0:
             continue
-        if t.type in (MONEY, DECIMAL, PERCENT) and len(specs) < 8:
+        i = c.labels.index(t.policy)
+        moves = tuple((d.record_id, o.values[i] - o.values[0]) for d in c.diffs for o in d.outcomes
+                      if o.outcome == t.outcome)
+        if (t.policy, t.type, moves) in seen:  # e.g. a total that moves exactly like its one changing part
+            continue
+        seen.add((t.policy, t.type, moves))
+        if t.type in (MONEY, DECIMAL, PERCENT) and len(specs) < MAX_CHARTS:
             specs.append((f"Change of {t.outcome} per record: {t.policy} − baseline",
                           lambda ax, t=t: _hist(ax, c, t)))
-        elif t.type == INT and len(specs) < 8:
-            if c.per_record_values and len(c.per_record_values) <= 60:
-                specs.append((f"{t.outcome} per record", lambda ax, t=t: _per_record(ax, c, t)))
+        elif t.type == INT and len(specs) < MAX_CHARTS:
+            if c.per_record_values and len(c.per_record_values) <= 150:
+                specs.append((f"{t.outcome} per {c.compared[0].policy.subject.name}",
+                              lambda ax, t=t: _per_record(ax, c, t)))
+                wide.add(len(specs))
             elif t.distribution:
                 specs.append((f"Distribution of {t.outcome}", lambda ax, t=t: _distribution(ax, c, t)))
-    return [(title, _svg(title, draw, i)) for i, (title, draw) in enumerate(specs, start=1)]
+    width = min(16.0, max(7.5, 0.1 * len(c.per_record_values)))
+    return [(title, _svg(title, draw, i, width if i in wide else 7.5))
+            for i, (title, draw) in enumerate(specs, start=1)]
 
 
-def _svg(title: str, draw: Callable, number: int) -> str:
+def _svg(title: str, draw: Callable, number: int, width: float = 7.5) -> str:
     import matplotlib
     from matplotlib.figure import Figure
     rc = {"svg.hashsalt": "policydsl-compare", "svg.id": f"policydsl-chart-{number}", "svg.fonttype": "none",
@@ -886,7 +937,7 @@ def _svg(title: str, draw: Callable, number: int) -> str:
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            fig = Figure(figsize=(7.5, 3.6))
+            fig = Figure(figsize=(width, 3.6))
             ax = fig.add_subplot()
             draw(ax)
             ax.set_title(title, fontsize=10)
@@ -916,8 +967,14 @@ def _hist(ax, c: Comparison, t: NumericTotals) -> None:
     i = c.labels.index(t.policy)
     values = [float(o.values[i] - o.values[0]) for d in c.diffs for o in d.outcomes if o.outcome == t.outcome]
     unchanged = t.same
-    if values:
-        ax.hist(values, bins=min(30, max(5, len(set(values)))), color="#3b7dd8", edgecolor="white")
+    counts = Counter(values)
+    if 0 < len(counts) <= 30:  # few distinct changes: one bar each, labelled with the exact amount
+        keys = sorted(counts)
+        ax.bar(range(len(keys)), [counts[k] for k in keys], color="#3b7dd8")
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels([f"{k:+,.2f}" if t.type == MONEY else f"{k:+g}" for k in keys], rotation=45, fontsize=7)
+    elif values:
+        ax.hist(values, bins=30, color="#3b7dd8", edgecolor="white")
     ax.set_xlabel(f"change ({'yuan' if t.type == MONEY else t.type}); {unchanged} record(s) unchanged not drawn")
     ax.set_ylabel("records")
 
@@ -1034,6 +1091,12 @@ everything else is exact.</p>
 {% for v, a, b in t.distribution %}<tr><td class="num">{{ v }}</td><td class="num">{{ a }}</td><td class="num">{{ b }}</td></tr>{% endfor %}
 </table>
 {% endif %}{% endfor %}
+{% endif %}
+{% if c.summaries %}
+<h2>Summaries over the records compared</h2>
+<table><tr><th>summary</th>{% for label in c.labels %}<th>{{ label }}</th>{% endfor %}</tr>
+{% for n, t, vs in c.summaries %}<tr><td>{{ n }}</td>{% for v in vs %}<td class="num">{{ v | fmt(t) }}</td>{% endfor %}</tr>{% endfor %}
+</table>
 {% endif %}
 {% if c.crosstabs %}
 <h2>Decisions (crosstabs)</h2>

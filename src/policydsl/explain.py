@@ -79,7 +79,7 @@ WORDS = {
 
 #: Units of int figures, guessed from the end of the name (the language has no unit on int). zh unit, en (1, many).
 UNITS = (("年龄", "岁", ("", "")), ("党龄", "年", ("year", "years")), ("年限", "年", ("year", "years")),
-         ("星级", "星", ("star", "stars")), ("星", "星", ("star", "stars")), ("人数", "人", ("person", "people")),
+         ("星级", "星", ("star", "stars")), ("星级变化", "星", ("star", "stars")), ("星", "星", ("star", "stars")), ("人数", "人", ("person", "people")),
          ("员额", "人", ("person", "people")), ("户数", "户", ("household", "households")))
 
 
@@ -144,7 +144,7 @@ def unit_of(name: str, type_: Type | None, value: object, lang: str) -> str:
         return ""
     for suffix, zh, (one, many) in UNITS:
         if name.endswith(suffix):
-            unit = zh if lang == "zh" else (one if value == 1 else many)
+            unit = zh if lang == "zh" else (one if abs(value) == 1 else many)
             return f" {unit}" if unit else ""
     return ""
 
@@ -234,6 +234,7 @@ class Explanation:
 def _author_env(lang: str) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                                         finalize=lambda x: format_value(x, None, lang))
+    env.globals.clear()  # no range/lipsum/cycler/…: a template sees the policy's values and the filters only
     return env
 
 
@@ -329,6 +330,7 @@ class Explainer:
         if result.trace is None:
             raise ExplainError("the result has no trace: evaluate with trace=True")
         trace = result.trace
+        self._runs: dict = {}  # (field, new value) → values of the record changed so (shared by all outcomes)
         values = self._inputs(values, trace)
         v = self._value_list(values, trace)
         scope = self._scope(values, trace)
@@ -412,7 +414,14 @@ class Explainer:
         def walk(name: str, depth: int) -> None:
             lines, refs = self._node_reasons(self.policy.nodes[name], trace.steps[name], v, scope, depth,
                                              used_params, name != node.name)
-            reasons.extend(lines)
+            for line in lines:
+                if isinstance(line, _Expand):
+                    for r in line.names:
+                        if r not in seen and r in self.policy.nodes and not self.policy.nodes[r].is_outcome:
+                            seen.add(r)
+                            walk(r, depth + 1)
+                else:
+                    reasons.append(line)
             for r in refs:
                 if r not in seen and r in self.policy.nodes and not self.policy.nodes[r].is_outcome:
                     seen.add(r)
@@ -462,6 +471,7 @@ class Explainer:
                 out.append(Reason(f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}", "fail",
                                   node.name, depth, c.notes.sources,
                                   c.notes.assumed.text if c.notes.assumed else None, False))
+                out.append(_Expand(tuple(refs)))
             if failed and passed:
                 names = self.w["sep"].join(c.name for c in passed)
                 text = (f"其余 {len(passed)} 项条件均满足:{names}" if self.lang == "zh" else
@@ -473,6 +483,7 @@ class Explainer:
                     out.append(Reason(f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}", "pass",
                                       node.name, depth, c.notes.sources,
                                       c.notes.assumed.text if c.notes.assumed else None, True))
+                    out.append(_Expand(tuple(refs)))
             return out, refs
         author = self._author(node.notes, {**scope, "value": scope.get(node.name)}) if is_dependency else None
         if isinstance(node.body, ir.TableBody):
@@ -568,6 +579,8 @@ class Explainer:
     def _formula(self, name: str, expr: ir.IExpr, v, value, type_, track) -> str:
         text = self._text(expr)
         subst = self._subst(expr, v, track)
+        if isinstance(expr, ir.Builtin) and expr.func in ("years_between", "months_between", "days_between"):
+            text = subst
         parts = [name, text]
         if subst != text:
             parts.append(subst)
@@ -591,7 +604,15 @@ class Explainer:
                 keep = [p for p, r in zip(parts, results) if not r]
             else:
                 keep = parts
-            return w["semi"].join(self._cond(p, v, track) for p in keep)
+            guards = [p for p in keep if _guard_field(p)] if x.op == "or" and not total else []
+            rest = [p for p in keep if p not in guards]
+            text = w["semi"].join(self._cond(p, v, track) for p in rest)
+            if guards and rest:
+                scope = w["sep"].join(f"{g.left.name} {'为' if self.lang == 'zh' else 'is'} "
+                                      f"{format_value(self._eval(g.left, v), g.left.type, self.lang)}"
+                                      for g in guards)
+                return f"{scope},故须:{text}" if self.lang == "zh" else f"{scope}, so: {text}"
+            return text
         value = bool(self._eval(x, v))
         answer = w["q"] + (w["yes"] if value else w["no"])
         if isinstance(x, ir.BinaryOp) and x.op in ("eq", "ne", "lt", "le", "gt", "ge"):
@@ -622,6 +643,8 @@ class Explainer:
         if isinstance(x, ir.Const):
             return format_value(x.value, x.type, self.lang)
         value = format_value(self._eval(x, v), x.type, self.lang)
+        if isinstance(x, ir.AsOf):
+            return f"{self.w['as_of']} {value}"
         if isinstance(x, ir.Ref):
             track(x)
             return f"{x.name} {value}"
@@ -645,6 +668,9 @@ class Explainer:
         if isinstance(x, ir.Builtin) and x.func in ("min", "max", "clamp", "abs", "round", "floor", "ceil"):
             args = x.args if x.func != "round" else x.args[:1]
             return f"{x.func}({', '.join(self._subst(a, v, track, False) for a in args)})"
+        if isinstance(x, ir.Builtin) and x.func in ("years_between", "months_between", "days_between"):
+            a, b = (self._side(arg, v, track) for arg in x.args)
+            return self._text(x, (a, b))
         if isinstance(x, ir.If):
             holds = bool(self._eval(x.cond, v))
             branch = x.then if holds else x.otherwise
@@ -661,7 +687,7 @@ class Explainer:
             track(ref)
         return format_value(self._eval(x, v), x.type, self.lang)
 
-    def _text(self, x: ir.IExpr) -> str:
+    def _text(self, x: ir.IExpr, shown_args: tuple[str, str] | None = None) -> str:
         """The expression in words and symbols, without values."""
         w, zh = self.w, self.lang == "zh"
         if isinstance(x, ir.Const):
@@ -691,7 +717,7 @@ class Explainer:
             if x.func in ("years_between", "months_between", "days_between"):
                 unit = {"years_between": ("周年数", "whole years"), "months_between": ("整月数", "whole months"),
                         "days_between": ("天数", "days")}[x.func]
-                a, b = (self._text(arg) for arg in x.args)
+                a, b = shown_args or tuple(self._text(arg) for arg in x.args)
                 return f"{a} 至 {b} 的{unit[0]}" if zh else f"{unit[1]} from {a} to {b}"
             args = x.args if x.func != "round" else x.args[:1]
             return f"{x.func}({', '.join(self._text(a) for a in args)})"
@@ -724,7 +750,8 @@ class Explainer:
             for cond, res in zip(node.body.conditions, step.conditions):
                 if res.passed:
                     continue
-                fields = self._fields_of_expr(cond.expr)
+                guards = {_guard_field(p) for p in _flatten(cond.expr, "or")} - {None}
+                fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards]
 
                 def key(vv, cond=cond):
                     return bool(self._eval(cond.expr, vv))
@@ -745,6 +772,10 @@ class Explainer:
         for field, new_value, new_v in self._search(fields, values, as_of, lambda vv: vv[slot] != current,
                                                     flip_only=True):
             new = with_unit(node.name, new_v[slot], node.type, self.lang)
+            diff = _change(current, new_v[slot], node.type, self.lang, node.name) \
+                if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
+            if diff:
+                new += f"({diff})" if self.lang == "zh" else f" ({diff})"
             effect = f"{node.name} 将为 {new}" if self.lang == "zh" else f"{node.name} would be {new}"
             found.append(self._suggestion(field, values[field], new_value, effect))
         return tuple(found[:8])
@@ -783,7 +814,7 @@ class Explainer:
             best = []
             for candidates in _candidates(old, t):
                 for new in candidates:
-                    new_v = self._run({**values, field: new}, as_of)
+                    new_v = self._changed(values, field, new, as_of)
                     if new_v is not None and flipped(new_v):
                         best.append((field, new, new_v))
                         break
@@ -803,7 +834,7 @@ class Explainer:
             rank = t.rank(old)
             order = t.labels[rank + 1:] if direction > 0 else tuple(reversed(t.labels[:rank]))
             for label in order:
-                new_v = self._run({**values, field: label}, as_of)
+                new_v = self._changed(values, field, label, as_of)
                 if new_v is not None and flipped(new_v):
                     return field, label, new_v
             return None
@@ -812,7 +843,7 @@ class Explainer:
             new = _move(old, t, k * direction)
             if new is None:
                 return None, None
-            return new, self._run({**values, field: new}, as_of)
+            return new, self._changed(values, field, new, as_of)
 
         lo, hi, k = 0, None, 1
         while k <= 1 << 24:
@@ -834,6 +865,12 @@ class Explainer:
                 lo = mid
         new, new_v = moved(hi)
         return field, new, new_v
+
+    def _changed(self, values: dict, field: str, new, as_of: date) -> list | None:
+        key = (field, type(new), new)
+        if key not in self._runs:
+            self._runs[key] = self._run({**values, field: new}, as_of)
+        return self._runs[key]
 
     def _run(self, values: dict, as_of: date) -> list | None:
         e = self.engine
@@ -889,6 +926,13 @@ class Explainer:
         return result
 
 
+@dataclass(frozen=True)
+class _Expand:
+    """A place in a node's sentences where the nodes read so far are explained (after a failed condition)."""
+
+    names: tuple[str, ...]
+
+
 class _Tracker:
     """Collects the params and nodes a sentence mentions (params become figures, nodes get explained next)."""
 
@@ -920,6 +964,15 @@ def _paren(child: ir.IExpr, op: str, text: str, right: bool) -> str:
     if isinstance(child, ir.If):
         return f"({text})"
     return text
+
+
+def _guard_field(x: ir.IExpr) -> str | None:
+    """The field of a scope guard `F != c` / `F not in [...]` (in `F != 书记 or …`: the rule is for 书记 only)."""
+    if isinstance(x, ir.BinaryOp) and x.op in ("ne", "notin") and isinstance(x.left, ir.Ref) \
+            and x.left.kind == "field" and (isinstance(x.right, ir.Const) or (
+                isinstance(x.right, ir.ListItems) and all(isinstance(i, ir.Const) for i in x.right.items))):
+        return x.left.name
+    return None
 
 
 def _is_condition(x: ir.IExpr) -> bool:
@@ -1061,14 +1114,14 @@ LABELS = {
            "value": "结果", "reasons": "理由", "figures": "使用的参数", "name": "名称", "effective": "生效日期",
            "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定",
            "why_not": "怎样会改变结果", "inputs": "记录中的数据", "field": "项目", "error": "无法计算",
-           "always": "一直有效", "index": "结果说明索引", "not_applied": "不适用", "outcomes": "结果",
+           "always": "一直有效", "from": "自 {d} 起生效", "index": "结果说明索引", "not_applied": "不适用", "outcomes": "结果",
            "no_source": "原文未给出", "colon": ":", "lparen": "(", "rparen": ")"},
     "en": {"title": "Explanation", "record": "Record", "as_of": "Evaluated on", "policy": "Policy",
            "source": "Source", "value": "Result", "reasons": "Reasons", "figures": "Parameters used", "name": "Name",
            "effective": "In force from", "citation": "Source", "assumed":
            "an assumption of this policy file, not of the source", "assumed_short": "assumed",
            "why_not": "What would change it", "inputs": "Data in the record", "field": "Field",
-           "error": "Could not be computed", "always": "always", "index": "Explanations", "not_applied":
+           "error": "Could not be computed", "always": "in force throughout", "from": "in force from {d}", "index": "Explanations", "not_applied":
            "does not apply", "outcomes": "Outcomes", "no_source": "not given in the source", "colon": ": ",
            "lparen": " (", "rparen": ")"},
 }
@@ -1111,3 +1164,36 @@ def file_name(record_id: str, fmt: str) -> str:
     """A safe file name for a record id (letters, digits, Chinese, . _ - kept)."""
     safe = re.sub(r"[^\w.-]", "_", record_id).strip(".") or "record"
     return f"{safe}.{EXTENSIONS[fmt]}"
+
+
+# ------------------------------------------------------------------------------------------------ files
+
+def load_inputs(policy: ir.Policy, records_path: str | Path, related: dict[str, str | Path] | None = None):
+    """Load the records of a data file (a `records.LoadResult`: good records, errors, failed ids)."""
+    from .records import load_records  # the data layer is needed only when files are explained
+    return load_records(records_path, policy.subject, policy.records, related or {})
+
+
+def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "zh", fmt: str = "html",
+              as_of: date | None = None, why_not: bool = True, engine: Engine | None = None,
+              progress: Callable[[int], None] | None = None) -> list[tuple[str, str, Explanation]]:
+    """Write one explanation file per (id, values) record into `out_dir`, and an index; returns the entries."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    explainer = Explainer(policy, engine, lang, why_not)
+    entries: list[tuple[str, str, Explanation]] = []
+    used: set[str] = set()
+    for record_id, values in records:
+        x = explainer.explain_values(values, record_id, as_of)
+        name = file_name(record_id, fmt)
+        stem, n = name, 2
+        while name.lower() in used or name.lower() == f"index.{EXTENSIONS[fmt]}":
+            name = stem.replace(".", f"-{n}.", 1) if "." in stem else f"{stem}-{n}"
+            n += 1
+        used.add(name.lower())
+        (out / name).write_text(render(x, fmt), encoding="utf-8")
+        entries.append((name, record_id, x))
+        if progress:
+            progress(1)
+    (out / f"index.{EXTENSIONS[fmt]}").write_text(render_index(entries, fmt, lang, policy), encoding="utf-8")
+    return entries
