@@ -347,3 +347,48 @@ def test_summaries_are_compared_over_the_records_compared(tmp_path):
     c = compare.compare([a, b], r)
     assert c.summaries[0][0] == "奖金合计" and c.summaries[0][2] == (Decimal("2300.00"), Decimal("2875.00"))
     assert c.summaries[1][2] == (Decimal("575.00"), Decimal("718.75"))
+
+
+# ------------------------------------------------------------------------------------------------ large runs
+
+def test_records_are_loaded_once_when_the_schemas_agree(small, monkeypatch):
+    tmp, a, b, r = small
+    calls = []
+    real = compare.load_records
+    monkeypatch.setattr(compare, "load_records", lambda *args, **kw: calls.append(args[0]) or real(*args, **kw))
+    c = compare.compare([a, b], r)
+    assert len(calls) == 1 and [run.loaded for run in c.runs] == [4, 4]
+    other = _write(tmp / "other.policy", SMALL.replace("底薪: money }", "底薪: money, 备注: text }")
+                   .replace("policy 小", "policy 丙"))
+    _write(tmp / "r2.csv", "编号,分,底薪,备注\nA,95,1000,x\nB,bad,1,y\n")
+    calls.clear()
+    c = compare.compare([a, b, other], tmp / "r2.csv")
+    assert len(calls) == 2                                  # a and b share; the other schema loads its own
+    assert [run.failed_ids for run in c.runs] == [["B"], ["B"], ["B"]]
+    assert len(compare.problems(c)) == 3                    # the bad record is still reported per policy
+
+
+def test_running_totals_equal_totals_over_every_record():
+    records = REPO / "data" / "jinyuan" / "secretaries.csv"
+    c = compare.compare([str(JINYUAN), str(VARIANT)], records)
+    loaded = api.run_file(api.load_policy(str(JINYUAN)), records).loaded
+    engines = Engine(api.load_policy(str(JINYUAN))), Engine(api.load_policy(str(VARIANT)))
+    pairs = [(engines[0].evaluate(r.values).values, engines[1].evaluate(r.values).values) for r in loaded.records]
+    assert c.numeric
+    for t in c.numeric:
+        bases = [a[t.outcome] for a, _ in pairs]
+        changes = sorted(b[t.outcome] - a[t.outcome] for a, b in pairs)
+        n = len(changes)
+        median = changes[n // 2] if n % 2 else (Decimal(changes[n // 2 - 1]) + Decimal(changes[n // 2])) / 2
+        assert t.count == n and t.total_base == sum(bases) and t.change == sum(changes)
+        assert t.median_change == median and (t.min_change, t.max_change) == (changes[0], changes[-1])
+        assert (t.gain, t.lose, t.same) == (sum(x > 0 for x in changes), sum(x < 0 for x in changes),
+                                            sum(x == 0 for x in changes))
+
+
+def test_progress_and_stages_cover_every_record(small):
+    _, a, b, r = small
+    seen, stages = [], []
+    c = compare.compare([a, b], r, progress=seen.append, stage=lambda d, n: stages.append((d, n)))
+    assert sum(seen) == c.records_total == 4
+    assert stages == [("loading records (small)", None), ("comparing", 4)]

@@ -203,6 +203,69 @@ def test_why_not_for_stars_names_the_next_grade(policies):
     assert "if 年度考核 were 优秀 (now 称职), 星级 would be 5 stars (1 star more)" in [s.text for s in en.suggestions]
 
 
+def _probes(policy, values):
+    """(field, new value) changes to try on a record: small and large steps both ways, every other enum label."""
+    from policydsl.types import BOOL, DATE, EnumType
+    out = []
+    for name, t in policy.subject.fields:
+        old = values[name]
+        if t == BOOL:
+            out.append((name, not old))
+        elif isinstance(t, EnumType):
+            out += [(name, label) for label in t.labels if label != old]
+        elif t in explain._STEPS:
+            for k in (1, 2, 3, 7, 100, 5000):
+                for d in (1, -1):
+                    new = explain._move(old, t, k * d)
+                    if new is not None:
+                        out.append((name, new))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_the_partial_rerun_equals_a_full_evaluation(policies, name):
+    """Why-not re-evaluates only the nodes a changed field reaches; that must equal evaluating the whole record."""
+    which, values, as_of = RECORDS[name]
+    ex = explain.Explainer(policies[which], lang="zh")
+    ex.explain_values(values, values["编号"], as_of)
+    nodes = [slot for slot, _, _ in ex.engine.fast]
+    for field, new in _probes(policies[which], values):
+        fast, full = ex._rerun(field, new), ex._run({**values, field: new}, as_of)
+        assert (fast is None) == (full is None), (field, new)
+        if full is not None:
+            assert [fast[s] for s in nodes] == [full[s] for s in nodes], (field, new)
+
+
+def test_threshold_search_finds_the_smallest_flip_exactly(jinyuan):
+    """For a field read only by comparisons the search tries the threshold crossings only; a linear scan of
+    every step must find no smaller change that alters an outcome (money/percent in their smallest units)."""
+    values = secretary(编号="JY-S", 任职年限=3, 集体经济增幅=D("0.1234"), 荣誉数=0)
+    ex = explain.Explainer(jinyuan, lang="en")
+    x = ex.explain_values(values, "JY-S", AS_OF)
+    assert ex._saturation("任职年限")[2] == (5, 10) and ex._saturation("集体经济增幅")[2] == (D("0.1"),)
+    engine = Engine(jinyuan)
+    base = engine.evaluate(values, AS_OF).values
+    for field, t, limit in (("任职年限", explain.INT, 30), ("集体经济增幅", explain.PERCENT, 400)):
+        for direction in (1, -1):
+            first = {}  # outcome → the smallest change (in steps) that alters it
+            for k in range(1, limit):
+                new = explain._move(values[field], t, k * direction)
+                if new is None:
+                    break
+                got = engine.evaluate({**values, field: new}, AS_OF).values
+                for o, val in got.items():
+                    if val != base[o] and o not in first:
+                        first[o] = new
+            for o in x.outcomes:
+                found = [s for s in o.suggestions if s.field == field and
+                         (s.change.endswith("more") if direction > 0 else s.change.endswith("less"))]
+                if o.name in first:
+                    want = explain.with_unit(field, first[o.name], jinyuan.subject.field(field), "en")
+                    assert len(found) == 1 and found[0].new == want, (o.name, field, direction)
+                elif len(o.suggestions) < 8:
+                    assert not found, (o.name, field, direction)
+
+
 # ------------------------------------------------------------------------------------------------ safety
 
 class _Collector(html.parser.HTMLParser):

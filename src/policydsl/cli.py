@@ -268,16 +268,22 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
 
 
 def _compare_with_progress(comparing, policies, records_file, related, when):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    """A progress bar on stderr for long comparisons (only on a terminal): loading, then records compared."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
     size = Path(records_file).stat().st_size if Path(records_file).exists() else 0
     if size < PROGRESS_THRESHOLD * 40 or not sys.stderr.isatty():
         return comparing.compare(policies, records_file, related=related, as_of=when)
-    with Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed} records"),
-                  TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task("compare", total=None)
-        return comparing.compare(policies, records_file, related=related, as_of=when,
-                                 progress=lambda n: bar.advance(task, n))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("loading records", total=None)
 
+        def stage(description: str, total: int | None) -> None:
+            bar.reset(task, total=total, description=description)
+
+        return comparing.compare(policies, records_file, related=related, as_of=when,
+                                 progress=lambda n: bar.advance(task, n), stage=stage)
 
 
 @main.command(name="explain")
@@ -337,7 +343,8 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
             click.echo(err.render(), err=True)
         started = time.perf_counter()
         entries = explaining.write_all(policy, ((r.id, r.values) for r in loaded.records), out, lang=lang,
-                                       fmt=fmt, as_of=when, why_not=not no_why_not, engine=explainer.engine)
+                                       fmt=fmt, as_of=when, why_not=not no_why_not,
+                                       explainer=explainer)
         took = time.perf_counter() - started
     except (explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)

@@ -22,9 +22,11 @@ The first policy is the **baseline**; every other policy is compared with it.
   typed IR, ignoring citations and positions), with each policy's source text side by side; subject fields that
   differ.
 
-Memory: records are loaded once per policy, evaluated in lock-step without traces, and only records that differ are
-kept; traces are recomputed for the first `detail_limit` differing records (the rest keep values and the structural
-causes). Reports (JSON, Markdown, self-contained HTML with SVG charts drawn by matplotlib) are deterministic byte for
+Memory: records are loaded once and shared by every policy whose record schemas agree (once per policy otherwise),
+evaluated in lock-step without traces; totals are running sums plus a count of each distinct change (the median stays
+exact), so no list of one value per record is kept. Only records that differ are kept; traces are recomputed for the
+first `detail_limit` differing records (the rest keep values and the structural causes, one shared `Cause` per policy
+and outcome). Benchmark: bench/bench_compare.py, figures in docs/performance.md. Reports (JSON, Markdown, self-contained HTML with SVG charts drawn by matplotlib) are deterministic byte for
 byte: no timestamps, fixed SVG ids and hash salt, stable ordering everywhere.
 """
 
@@ -240,12 +242,15 @@ class Comparison:
 def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path, *,
             related: dict[str, str | Path] | None = None, as_of: date | None = None,
             labels: Sequence[str] | None = None, detail_limit: int = 1000,
-            progress: Callable[[int], None] | None = None) -> Comparison:
+            progress: Callable[[int], None] | None = None,
+            stage: Callable[[str, int | None], None] | None = None) -> Comparison:
     """Run the same records through 2+ policies (the first is the baseline) and compare everything.
 
     `policies` are paths (checked with `api.load_policy`, which raises PolicyError) or checked `ir.Policy`s.
     `related` maps relation field names to files (as `run --related`); each policy uses the ones it declares.
     `as_of` applies to every policy; without it each policy uses its own effective date.
+    `progress(n)` is called as records are compared (n at a time, in batches); `stage(description, total)` when a
+    phase starts ("loading records (label)" with total None, then "comparing" with the number of records).
     """
     if len(policies) < 2:
         raise ValueError("a comparison needs at least two policies")
@@ -260,19 +265,34 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
         run.missing = _missing_fields(run, columns, related)
     inputs: list[dict[str, dict]] = []
     order: list[str] = []
+    # Policies whose record schemas agree (a variant and the policy it extends, counties reading the same base
+    # schema) load the file once and share the records: loading twice would give the same values and errors.
+    shared: list[tuple[tuple, PolicyRun, dict[str, dict]]] = []
     for run in runs:
         if not run.runnable:
             inputs.append({})
             continue
         mine = {k: v for k, v in related.items() if isinstance(run.policy.subject.field(k), ListOf)}
+        key = (run.policy.subject, run.policy.records, sorted(mine.items()))
+        same = next(((first, values) for k, first, values in shared if k == key), None)
+        if same is not None:
+            first, values = same
+            run.setup_error, run.data_errors, run.failed_ids, run.loaded = \
+                first.setup_error, first.data_errors, first.failed_ids, first.loaded
+            inputs.append(values)
+            continue
+        if stage:
+            stage(f"loading records ({run.label})", None)
         try:
             result = load_records(records_path, run.policy.subject, run.policy.records, mine)
         except DataSetupError as exc:
             run.setup_error = str(exc)
             inputs.append({})
+            shared.append((key, run, {}))
             continue
         run.data_errors, run.failed_ids, run.loaded = result.errors, result.failed_ids, len(result.records)
         inputs.append({r.id: r.values for r in result.records})
+        shared.append((key, run, inputs[-1]))
         if not order:
             order = [r.id for r in result.records] + list(result.failed_ids)
         del result
@@ -283,6 +303,8 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
     comp.structure, comp.field_differences = _structure(comp.compared)
     if len(comp.compared) < 2:
         return comp
+    if stage:
+        stage("comparing", len(order))
     _evaluate(comp, [inputs[i] for i in compared_idx], order, detail_limit, progress)
     return comp
 
@@ -385,8 +407,11 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         return structural[(i, name)]
 
     numeric_types = {n for n, t in outcomes if t in NUMERIC_TYPES}
-    changes: dict[tuple[int, str], list] = {(i, n): [] for i in range(1, len(runs)) for n in numeric_types}
-    bases: dict[tuple[int, str], list] = {(i, n): [] for i in range(1, len(runs)) for n in numeric_types}
+    # running totals only: a sum of the baseline values, a sum of the changes and a count of each distinct change
+    # (exact, and small: money changes are whole fen and repeat) — never a list of one value per record
+    running: dict[tuple[int, str], _Running] = {(i, n): _Running(0 if t == INT else Decimal(0))
+                                                for i in range(1, len(runs)) for n, t in outcomes
+                                                if n in numeric_types}
     dists: dict[tuple[int, str], Counter] = {}
     crosstabs: dict[tuple[int, str], Counter] = {(i, n): Counter() for i in range(1, len(runs))
                                                  for n, t in outcomes if t not in NUMERIC_TYPES}
@@ -397,9 +422,11 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
                             for r in runs)]
     summary_rows: list[list[dict]] = [[] for _ in runs]
     details_left = detail_limit
-    for record_id in order:
-        if progress:
-            progress(1)
+    plain_causes: dict[tuple[int, str], Cause] = {}
+    step = 1 if len(order) < 10_000 else 1000
+    for count, record_id in enumerate(order, start=1):
+        if progress and count % step == 0:
+            progress(step)
         values = [inp.get(record_id) for inp in inputs]
         if any(v is None for v in values):
             continue
@@ -423,8 +450,10 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
             other = results[i].values
             for name in numeric_types:
                 a, b = base[name], other[name]
-                bases[(i, name)].append(a)
-                changes[(i, name)].append(b - a)
+                totals = running[(i, name)]
+                totals.base += a
+                totals.change += b - a
+                totals.counts[b - a] += 1
                 if isinstance(a, int):
                     dists.setdefault((i, name), Counter())[(a, 0)] += 1
                     dists[(i, name)][(b, 1)] += 1
@@ -446,6 +475,11 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
             for i in range(1, len(runs)):
                 if results[i].values[name] == base[name]:
                     continue
+                if traces[0] is None:  # beyond detail_limit: one shared Cause per (policy, outcome)
+                    if (i, name) not in plain_causes:
+                        plain_causes[(i, name)] = Cause(runs[i].label, changed_upstream(i, name), None)
+                    causes.append(plain_causes[(i, name)])
+                    continue
                 path, because = None, changed_upstream(i, name)
                 if traces[0] is not None:
                     path = _path(runs[0].policy, runs[i].policy, traces[0], traces[i], upstream(i, name))
@@ -455,6 +489,8 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
                 causes.append(Cause(runs[i].label, because, path))
             diffs.append(OutcomeDiff(name, t, tuple(r.values[name] for r in results), tuple(causes)))
         comp.diffs.append(RecordDiff(record_id, tuple(diffs)))
+    if progress and len(order) % step:
+        progress(len(order) % step)
 
     if summary_names:
         computed = [_summaries(engine, run, rows) for engine, run, rows in zip(engines, runs, summary_rows)]
@@ -463,8 +499,7 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
     for i in range(1, len(runs)):
         for name, t in outcomes:
             if name in numeric_types:
-                comp.numeric.append(_totals(name, t, runs[i].label, bases[(i, name)], changes[(i, name)],
-                                            dists.get((i, name))))
+                comp.numeric.append(_totals(name, t, runs[i].label, running[(i, name)], dists.get((i, name))))
             else:
                 cells = sorted(crosstabs[(i, name)].items(), key=lambda kv: (_sort_key(kv[0][0], t),
                                                                               _sort_key(kv[0][1], t)))
@@ -497,20 +532,39 @@ def _sort_key(value: object, t: Type) -> tuple:
     return (1, 0, format_value(value, t))
 
 
-def _totals(name: str, t: Type, label: str, bases: list, changes: list, dist: Counter | None) -> NumericTotals:
-    n = len(changes)
-    zero = 0 if t == INT else Decimal(0)
-    total_base = sum(bases, zero)
-    change = sum(changes, zero)
+class _Running:
+    """One numeric outcome, baseline vs one other policy, accumulated record by record: exact Decimal/int sums
+    and a count of each distinct change (enough for the exact median, min, max, gain/lose/same)."""
+
+    __slots__ = ("base", "change", "counts")
+
+    def __init__(self, zero: int | Decimal) -> None:
+        self.base = zero
+        self.change = zero
+        self.counts: Counter = Counter()
+
+
+def _totals(name: str, t: Type, label: str, running: _Running, dist: Counter | None) -> NumericTotals:
+    counts = running.counts
+    n = sum(counts.values())
+    total_base, change = running.base, running.change
     places = Decimal("0.01") if t in (MONEY, INT) else Decimal("0.0001")
     mean = (Decimal(change) / n).quantize(places, ROUND_HALF_UP) if n else None
-    ordered = sorted(changes)
+    ordered = sorted(counts)  # the distinct changes, smallest first
+
+    def nth(k: int) -> object:  # the k-th change (0-based) of all n in sorted order
+        for value in ordered:
+            k -= counts[value]
+            if k < 0:
+                return value
+        raise IndexError(k)
+
     if not n:
         median = None
     elif n % 2:
-        median = ordered[n // 2]
+        median = nth(n // 2)
     else:
-        a, b = ordered[n // 2 - 1], ordered[n // 2]
+        a, b = nth(n // 2 - 1), nth(n // 2)
         median = (Decimal(a) + Decimal(b)) / 2
         if t == INT and median == median.to_integral_value():
             median = int(median)
@@ -520,8 +574,8 @@ def _totals(name: str, t: Type, label: str, bases: list, changes: list, dist: Co
         distribution = tuple((v, dist[(v, 0)], dist[(v, 1)]) for v in values)
     return NumericTotals(name, t, label, n, total_base, total_base + change, change, mean, median,
                          ordered[0] if n else None, ordered[-1] if n else None,
-                         sum(1 for c in changes if c > 0), sum(1 for c in changes if c < 0),
-                         sum(1 for c in changes if c == 0), distribution)
+                         sum(c for v, c in counts.items() if v > 0), sum(c for v, c in counts.items() if v < 0),
+                         sum(c for v, c in counts.items() if v == 0), distribution)
 
 
 def _path(base: ir.Policy, other: ir.Policy, ta: Trace, tb: Trace, up: set[str]) -> tuple[PathStep, ...]:

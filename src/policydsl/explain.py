@@ -48,6 +48,7 @@ from .evaluation import Engine, EvaluationError, Result, whole_months
 from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf, Type
 
 LANGS = ("zh", "en")
+_MISSING = object()
 FORMATS = ("text", "md", "html")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -267,6 +268,10 @@ class Explainer:
         self._templates: dict[int, tuple[jinja2.Template, object]] = {}
         self._decision_fields: dict[str, tuple[str, ...]] = {}
         self._cone: dict[str, frozenset[str]] = {}
+        self._downstream: dict[str, tuple] = {}
+        self._decides: dict[str, bool] = {}
+        self._bounds: dict = {}
+        self._uses: list | None = None
         self._check_templates()
 
     # -------------------------------------------------------------------------------------------- templates
@@ -331,8 +336,12 @@ class Explainer:
             raise ExplainError("the result has no trace: evaluate with trace=True")
         trace = result.trace
         self._runs: dict = {}  # (field, new value) → values of the record changed so (shared by all outcomes)
+        self._ladders: dict = {}  # (field, direction) → the exponential probe of that field (shared likewise)
+        self._said: dict = {}  # (field, new value) → the words for that change
         values = self._inputs(values, trace)
         v = self._value_list(values, trace)
+        self._v = v
+        self._live_memo: dict[str, frozenset[str]] = {}
         scope = self._scope(values, trace)
         outcomes = []
         all_figures: dict[str, Figure] = {}
@@ -751,7 +760,8 @@ class Explainer:
                 if res.passed:
                     continue
                 guards = {_guard_field(p) for p in _flatten(cond.expr, "or")} - {None}
-                fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards]
+                live = self._live(cond.expr, v)
+                fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards and f in live]
 
                 def key(vv, cond=cond):
                     return bool(self._eval(cond.expr, vv))
@@ -764,13 +774,19 @@ class Explainer:
                     effect = self._cond_effect(cond.name, node.name, whole, reads, new_v)
                     found.append(self._suggestion(field, values[field], new_value, effect))
             return tuple(found)
-        if not _decides(node.body) and not self._decision_fields_of(node.name):
+        decides = self._decides.get(node.name)
+        if decides is None:
+            decides = self._decides[node.name] = _decides(node.body) or bool(self._decision_fields_of(node.name))
+        if not decides:
             return ()
         slot = self.engine.slots[node.name]
-        fields = self._decision_fields_of(node.name)
+        live = self._live_node(node.name, v)
+        fields = [f for f in self._decision_fields_of(node.name) if f in live]
         current = v[slot]
         for field, new_value, new_v in self._search(fields, values, as_of, lambda vv: vv[slot] != current,
                                                     flip_only=True):
+            if len(found) == 8:
+                break
             new = with_unit(node.name, new_v[slot], node.type, self.lang)
             diff = _change(current, new_v[slot], node.type, self.lang, node.name) \
                 if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
@@ -778,7 +794,7 @@ class Explainer:
                 new += f"({diff})" if self.lang == "zh" else f" ({diff})"
             effect = f"{node.name} 将为 {new}" if self.lang == "zh" else f"{node.name} would be {new}"
             found.append(self._suggestion(field, values[field], new_value, effect))
-        return tuple(found[:8])
+        return tuple(found)
 
     def _cond_effect(self, cond: str, outcome: str, whole: bool, reads: list, new_v) -> str:
         zh = self.lang == "zh"
@@ -793,15 +809,19 @@ class Explainer:
                                                                       f"(other conditions fail)")
 
     def _suggestion(self, field: str, old, new, effect: str) -> Suggestion:
-        t = self.policy.subject.field(field)
-        old_t, new_t = with_unit(field, old, t, self.lang), with_unit(field, new, t, self.lang)
-        change = _change(old, new, t, self.lang, field)
-        zh = self.lang == "zh"
-        now = f"现为 {old_t}" if zh else f"now {old_t}"
-        detail = f"{now}, {change}" if change and not zh else (f"{now},{change}" if change else now)
-        text = (f"若 {field} 为 {new_t}({detail}),{effect}" if zh else
-                f"if {field} were {new_t} ({detail}), {effect}")
-        return Suggestion(field, old_t, new_t, change, effect, text)
+        key = (field, type(new), new)
+        said = self._said.get(key)  # the same change is usually suggested for several outcomes
+        if said is None:
+            t = self.policy.subject.field(field)
+            old_t, new_t = with_unit(field, old, t, self.lang), with_unit(field, new, t, self.lang)
+            change = _change(old, new, t, self.lang, field)
+            zh = self.lang == "zh"
+            now = f"现为 {old_t}" if zh else f"now {old_t}"
+            detail = f"{now}, {change}" if change and not zh else (f"{now},{change}" if change else now)
+            head = f"若 {field} 为 {new_t}({detail})," if zh else f"if {field} were {new_t} ({detail}), "
+            said = self._said[key] = (old_t, new_t, change, head)
+        old_t, new_t, change, head = said
+        return Suggestion(field, old_t, new_t, change, effect, head + effect)
 
     def _search(self, fields: Iterable[str], values: dict, as_of: date, flipped: Callable[[list], bool],
                 flip_only: bool = False):
@@ -845,15 +865,31 @@ class Explainer:
                 return None, None
             return new, self._changed(values, field, new, as_of)
 
-        lo, hi, k = 0, None, 1
-        while k <= 1 << 24:
-            new, new_v = moved(k)
-            if new is None:
-                break
+        thresholds = self._saturation(field)[2]
+        if thresholds is not None:
+            # Only comparisons read the field: the record's values are the same for every change that leaves it on
+            # the same side of each threshold, so the steps that reach or pass one are the only ones to try, in
+            # order — the smallest change that flips, found exactly, without probing.
+            key = (field, direction, "crossings")
+            probes = self._ladders.get(key)
+            if probes is None:
+                probes = self._ladders[key] = []
+                for k in _crossings(old, t, step, direction, thresholds):
+                    new, new_v = moved(k)
+                    if new is None:
+                        break
+                    probes.append((new, new_v))
+            for new, new_v in probes:
+                if new_v is not None and flipped(new_v):
+                    return field, new, new_v
+            return None
+
+        lo, hi = 0, None
+        for k, new, new_v in self._ladder(field, old, t, direction, values, as_of):
             if new_v is not None and flipped(new_v):
                 hi = k
                 break
-            lo, k = k, k * 2
+            lo = k
         if hi is None:
             return None
         while hi - lo > 1:
@@ -866,13 +902,147 @@ class Explainer:
         new, new_v = moved(hi)
         return field, new, new_v
 
+    def _ladder(self, field, old, t, direction, values, as_of) -> list:
+        """The exponential probe of a field, (k, new value, values) for k = 1, 2, 4, … 2**24 while the change is
+        possible; computed once per record and direction, then read by every outcome's search."""
+        key = (field, direction)
+        ladder = self._ladders.get(key)
+        if ladder is None:
+            ladder = self._ladders[key] = []
+            low, high, _ = self._saturation(field)
+            k = 1
+            while k <= 1 << 24:
+                new = _move(old, t, k * direction)
+                if new is None:
+                    break
+                ladder.append((k, new, self._changed(values, field, new, as_of)))
+                if (direction > 0 and high is not None and new > high) or \
+                        (direction < 0 and low is not None and new < low):
+                    break  # past every threshold the field meets: further probes would all give these values
+                k *= 2
+        return ladder
+
+    def _saturation(self, field: str) -> tuple:
+        """(low, high, thresholds): no node of the record changes while the field moves above `high` (or below
+        `low`); None where there is no such bound. Known only for a field that every expression uses solely as a
+        side of a comparison or membership test, or as an argument of min/max/clamp, against constants, params
+        and the evaluation date: its value matters only through which side of those figures it falls on.
+        `thresholds` (None unless every use is a comparison or membership test) are those figures: the record's
+        values can change only where the field reaches or passes one of them."""
+        key = (field, self._v[self.engine.slots["<as_of>"]])
+        found = self._bounds.get(key)
+        if found is None:
+            found = self._bounds[key] = self._find_saturation(field)
+        return found
+
+    def _find_saturation(self, field: str) -> tuple:
+        uses = [(parent, child) for parent, child in self._field_uses() if child.name == field]
+        lows, highs, pure = [], [], True
+        for parent, child in uses:
+            if parent is None:
+                return None, None, None
+            if isinstance(parent, ir.BinaryOp) and parent.op in ("eq", "ne", "lt", "le", "gt", "ge", "in",
+                                                                   "notin"):
+                others = [parent.right if parent.left is child else parent.left]
+                if parent.op in ("in", "notin"):
+                    if parent.left is not child or not isinstance(parent.right, ir.ListItems):
+                        return None, None, None
+                    others = list(parent.right.items)
+                if not all(self._fixed(o) for o in others):
+                    return None, None, None
+                figures = [self._eval(o, self._v) for o in others]
+                lows += figures
+                highs += figures
+            elif isinstance(parent, ir.Builtin) and parent.func in ("min", "max", "clamp"):
+                others = [a for a in parent.args if a is not child]
+                if len(others) != len(parent.args) - 1 or not all(self._fixed(o) for o in others):
+                    return None, None, None
+                figures = [self._eval(o, self._v) for o in others]
+                pure = False
+                if parent.func == "clamp":
+                    if parent.args[0] is not child:
+                        return None, None, None
+                    lows.append(figures[0])
+                    highs.append(figures[1])
+                elif parent.func == "min":  # min(F, c) is c for every F above c; below c it follows F
+                    highs += figures
+                    lows.append(None)
+                else:
+                    lows += figures
+                    highs.append(None)
+            else:
+                return None, None, None
+        try:
+            low = None if None in lows or not lows else min(lows)
+            high = None if None in highs or not highs else max(highs)
+        except TypeError:
+            return None, None, None
+        return low, high, (tuple(sorted(set(lows))) if pure else None)
+
+    def _fixed(self, x: ir.IExpr) -> bool:
+        """A constant for the whole record: a literal, a param or the evaluation date."""
+        return isinstance(x, (ir.Const, ir.AsOf)) or (isinstance(x, ir.Ref) and x.kind == "param")
+
+    def _field_uses(self) -> list:
+        """(parent expression, Ref) for every reference to a field in the record's nodes (parent None: the
+        reference is a whole node body, row value or condition)."""
+        if self._uses is None:
+            uses = []
+
+            def walk(x, parent):
+                if isinstance(x, ir.Ref) and x.kind == "field":
+                    uses.append((parent, x))
+                for c in _children(x):
+                    walk(c, x)
+            for node in self.policy.nodes.values():
+                body = node.body
+                if isinstance(body, ir.TableBody):
+                    for row in body.rows:
+                        if row.condition is not None:
+                            walk(row.condition, None)
+                        walk(row.value, None)
+                elif isinstance(body, ir.EligibilityBody):
+                    for c in body.conditions:
+                        walk(c.expr, None)
+                else:
+                    walk(body, None)
+            self._uses = uses
+        return self._uses
+
     def _changed(self, values: dict, field: str, new, as_of: date) -> list | None:
         key = (field, type(new), new)
-        if key not in self._runs:
-            self._runs[key] = self._run({**values, field: new}, as_of)
-        return self._runs[key]
+        found = self._runs.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._runs[key] = self._rerun(field, new)
+        return found
+
+    def _rerun(self, field: str, new) -> list | None:
+        """The record's values with one field changed. Only what the change reaches is re-evaluated: a node is
+        recomputed when something it reads has a new value (the others keep their values from the record's own
+        evaluation), so a change that a `min` or a table absorbs stops there."""
+        chain = self._downstream.get(field)
+        if chain is None:
+            slots = self.engine.slots
+            chain = self._downstream[field] = tuple(
+                (slot, fn, frozenset(slots[r] for r in self.policy.nodes[name].reads if r in slots))
+                for slot, name, fn in self.engine.fast if field in self._field_cone(name))
+        v = self._v.copy()
+        changed = {self.engine.slots[field]}
+        v[self.engine.slots[field]] = new
+        try:
+            for slot, fn, reads in chain:
+                if changed.isdisjoint(reads):
+                    continue
+                value = fn(v, None)
+                if not _same(value, v[slot]):
+                    changed.add(slot)
+                v[slot] = value
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError):
+            return None
+        return v
 
     def _run(self, values: dict, as_of: date) -> list | None:
+        """The record re-evaluated from scratch (all nodes): the reference `_rerun` is tested against."""
         e = self.engine
         base, _ = e._base(as_of)
         v = base.copy()
@@ -884,6 +1054,68 @@ class Explainer:
         except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError):
             return None
         return v
+
+    def _live_node(self, name: str, v: list) -> frozenset[str]:
+        """The input fields whose change can change this node's value, given the record's branches (memoised)."""
+        found = self._live_memo.get(name)
+        if found is None:
+            self._live_memo[name] = frozenset()  # cycles are rejected by check; this only guards recursion
+            body = self.policy.nodes[name].body
+            if isinstance(body, ir.EligibilityBody):
+                conds = [c.expr for c in body.conditions]
+                failed = [x for x in conds if not self._eval(x, v)]
+                found = self._live_union(failed or conds, v)  # while one condition fails, passing ones can't help
+            elif isinstance(body, ir.TableBody):
+                parts = []
+                for row in body.rows:
+                    if row.condition is None:
+                        parts.append(row.value)
+                        if body.hit != "unique":
+                            break
+                        continue
+                    parts.append(row.condition)
+                    if self._eval(row.condition, v):
+                        parts.append(row.value)
+                        if body.hit != "unique":
+                            break  # rows below the chosen one are never reached unless a condition above flips
+                found = self._live_union(parts, v)
+            else:
+                found = self._live(body, v)
+            self._live_memo[name] = found
+        return found
+
+    def _live_union(self, xs, v) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for x in xs:
+            out |= self._live(x, v)
+        return out
+
+    def _live(self, x: ir.IExpr, v: list) -> frozenset[str]:
+        """The input fields whose change can change `x`'s value on this record: an if/match only through its
+        condition and the branch taken, a false `and` only through its false operands (a true `or` likewise).
+        Any other field is left unchanged by a change of the record that keeps these, so searching it is
+        wasted: restricting the why-not search to live fields changes no suggestion, it only skips probes."""
+        if isinstance(x, ir.Ref):
+            if x.kind == "field":
+                return frozenset((x.name,))
+            if x.kind == "node":
+                return self._live_node(x.name, v)
+            return frozenset()
+        if isinstance(x, ir.If):
+            branch = x.then if self._eval(x.cond, v) else x.otherwise
+            return self._live(x.cond, v) | self._live(branch, v)
+        if isinstance(x, ir.Match):
+            label = self._eval(x.subject, v)
+            branch = next((val for labels, val in x.arms if label in labels), x.default)
+            return self._live_union([x.subject] + ([branch] if branch is not None else []), v)
+        if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
+            parts = _flatten(x, x.op)
+            decisive = x.op == "or"  # the operand value that alone decides the whole: true for or, false for and
+            keep = [p for p in parts if bool(self._eval(p, v)) == decisive]
+            return self._live_union(keep or parts, v)
+        if isinstance(x, ir.Aggregate):  # its parts see the element, not the record: every field it names
+            return self._live_union(_refs(x), v)
+        return self._live_union(_children(x), v)
 
     def _fields_of_expr(self, x: ir.IExpr) -> tuple[str, ...]:
         fields: list[str] = []
@@ -987,7 +1219,20 @@ def _flatten(x: ir.IExpr, op: str) -> list[ir.IExpr]:
     return [x]
 
 
-def _children(x) -> list:
+_CHILDREN: dict[int, tuple] = {}
+
+
+def _children(x) -> tuple:
+    """The sub-expressions of an IR expression (memoised: the IR is immutable and outlives the explanations)."""
+    found = _CHILDREN.get(id(x))
+    if found is None or found[0] is not x:
+        if len(_CHILDREN) > 200_000:  # a long-lived process (the language server) loads many policies
+            _CHILDREN.clear()
+        found = _CHILDREN[id(x)] = (x, tuple(_children_of(x)))
+    return found[1]
+
+
+def _children_of(x) -> list:
     out = []
     for f in ("operand", "left", "right", "cond", "then", "otherwise", "subject", "default", "source", "element",
               "where", "key", "obj"):
@@ -1059,6 +1304,28 @@ def _move(old, t, k: int):
     return new
 
 
+def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
+    """The step counts k ≥ 1 at which `old` moved by k steps in `direction` first reaches, and first passes, each
+    threshold on that side (in increasing order)."""
+    ks = set()
+    for th in thresholds:
+        try:
+            diff = (th - old) if direction > 0 else (old - th)
+            if t == DATE:
+                diff, unit = diff.days, 1
+            else:
+                unit = step
+            if diff < 0:
+                continue
+            q, r = divmod(diff, unit)
+        except (TypeError, ArithmeticError):
+            continue
+        q = int(q)
+        ks.add(q if r == 0 else q + 1)
+        ks.add(q + 1)
+    return sorted(k for k in ks if k >= 1)
+
+
 def _change(old, new, t, lang: str, field: str) -> str:
     """The size of a change in words: "2 more" / "多 2", "1 day later" / "晚 1 天"."""
     zh = lang == "zh"
@@ -1083,6 +1350,13 @@ def _change(old, new, t, lang: str, field: str) -> str:
             return ("多 " if new > old else "少 ") + shown
         return shown + (" more" if new > old else " less")
     return ""
+
+
+def _same(a, b) -> bool:
+    """Equal and indistinguishable when shown (same type; for Decimal the same exponent: 0.1 is not 0.10)."""
+    if type(a) is not type(b) or a != b:
+        return False
+    return not isinstance(a, Decimal) or a.as_tuple().exponent == b.as_tuple().exponent
 
 
 def _wrap(value, t):
@@ -1131,12 +1405,15 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
                              autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.StrictUndefined, auto_reload=False)
     return env
 
 
 _ENV: jinja2.Environment | None = None
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html"}
+
+
+_TEMPLATES: dict[str, jinja2.Template] = {}
 
 
 def _env() -> jinja2.Environment:
@@ -1146,17 +1423,25 @@ def _env() -> jinja2.Environment:
     return _ENV
 
 
+def _template(name: str) -> jinja2.Template:
+    """A page template, compiled once per process (the templates ship with the package and do not change)."""
+    found = _TEMPLATES.get(name)
+    if found is None:
+        found = _TEMPLATES[name] = _env().get_template(name)
+    return found
+
+
 def render(explanation: Explanation, fmt: str = "text") -> str:
     """The explanation as plain text, Markdown or a self-contained HTML page (every value escaped)."""
     if fmt not in FORMATS:
         raise ExplainError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
-    template = _env().get_template(f"explanation.{EXTENSIONS[fmt]}")
+    template = _template(f"explanation.{EXTENSIONS[fmt]}")
     return template.render(x=explanation, t=LABELS[explanation.lang])
 
 
 def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy) -> str:
     """An index of many explanations: (file name, record id, explanation) per entry."""
-    template = _env().get_template(f"index.{EXTENSIONS[fmt]}")
+    template = _template(f"index.{EXTENSIONS[fmt]}")
     return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy)
 
 
@@ -1176,11 +1461,16 @@ def load_inputs(policy: ir.Policy, records_path: str | Path, related: dict[str, 
 
 def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "zh", fmt: str = "html",
               as_of: date | None = None, why_not: bool = True, engine: Engine | None = None,
-              progress: Callable[[int], None] | None = None) -> list[tuple[str, str, Explanation]]:
-    """Write one explanation file per (id, values) record into `out_dir`, and an index; returns the entries."""
+              progress: Callable[[int], None] | None = None,
+              explainer: Explainer | None = None) -> list[tuple[str, str, Explanation]]:
+    """Write one explanation file per (id, values) record into `out_dir`, and an index; returns the entries.
+
+    One `Explainer` (compiled engine, checked author templates, why-not analysis) serves every record: pass the
+    one you already have, or it is built once here."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    explainer = Explainer(policy, engine, lang, why_not)
+    if explainer is None or explainer.lang != lang or explainer.why_not != why_not:
+        explainer = Explainer(policy, engine, lang, why_not)
     entries: list[tuple[str, str, Explanation]] = []
     used: set[str] = set()
     for record_id, values in records:
