@@ -27,8 +27,24 @@ class Comments:
 
     def before(self, line: int) -> list[str]:
         """Comments above `line` not yet placed."""
+        return [text for _, text in self.numbered_before(line)]
+
+    def numbered_before(self, line: int) -> list[tuple[int, str]]:
         taken = sorted(n for n in self.by_line if n < line)
-        return [self.by_line.pop(n) for n in taken]
+        return [(n, self.by_line.pop(n)) for n in taken]
+
+    def paragraphs_before(self, line: int) -> list[str]:
+        """Comments above a declaration, keeping one blank line wherever the source had blank lines."""
+        out: list[str] = []
+        previous = None
+        for n, text in self.numbered_before(line):
+            if previous is not None and n - previous > 1:
+                out.append("")
+            out.append(text)
+            previous = n
+        if previous is not None and line - previous > 1:
+            out.append("")
+        return out
 
     def on(self, line: int) -> str | None:
         return self.by_line.pop(line, None)
@@ -58,7 +74,7 @@ def quote(text: str) -> str:
 
 
 def _with_comments(d: ast.Decl, c: Comments) -> str:
-    lead = c.before(d.span.line) if d.span.line else []
+    lead = c.paragraphs_before(d.span.line) if d.span.line else []
     body = _DECL[type(d)](d, c)
     if d.span.line:  # comments inside a multi-line expression move above the declaration
         lead += [c.by_line.pop(n) for n in sorted(n for n in c.by_line if d.span.line <= n < d.span.end_line)]
