@@ -170,3 +170,16 @@ def test_word_at():
     assert word_at("fact 年数: int = 工龄", 0, 6) == "年数"
     assert word_at("fact 年数: int = 工龄", 0, 8) is None
     assert word_at("fact 年数: int = 工龄", 0, 9) == "int"
+
+
+def test_an_error_in_an_imported_file_is_shown_on_the_import_line(tmp_path):
+    from policydsl.lsp import check_text, import_anchor, to_lsp
+    (tmp_path / "lib.policy").write_text("enum 等次 { 优秀, 称职 }\nfact 坏 = 未定义\n", encoding="utf-8")
+    doc = tmp_path / "main.policy"
+    text = 'policy m subject R\n\nimport "lib.policy"\nrecord R key id { id: text }\n'
+    checked = check_text(str(doc), text)
+    foreign = [d for d in checked.diagnostics if d.span.file.endswith("lib.policy")]
+    assert foreign and "undefined name '未定义'" in foreign[0].message
+    shown = to_lsp(foreign[0], checked.path, import_anchor(checked, foreign[0].span.file))
+    assert shown.range.start.line == 2  # 0-based: the `import "lib.policy"` line
+    assert "lib.policy:2" in shown.message

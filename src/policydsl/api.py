@@ -43,22 +43,37 @@ class CheckReport:
         return render_all(self.diagnostics, self.sources)
 
 
+def check_policy(path: str | Path, sources: SourceCache | None = None,
+                 texts: dict[str, str] | None = None) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
+    """Check one policy file: syntax, names, types, cycles, then the analysis warnings.
+
+    `texts` replaces files' contents (an editor's unsaved buffers). Returns the policy (None if it has errors),
+    every diagnostic, and the loader (its `modules` are the parsed files, for editor features).
+    """
+    loader = Loader(sources)
+    for name, text in (texts or {}).items():
+        loader.parse_text(name, text)
+    policy = loader.load(str(path))
+    found = list(loader.diags.items)
+    if policy is not None:
+        cycles = graph.cycle_diagnostics(policy, graph.build(policy))
+        found.extend(cycles)
+        if cycles:
+            policy = None
+        elif not any(d.severity == "error" for d in found):
+            from .analysis import analyse  # warnings only: they never make a file fail `check`
+            found.extend(analyse(policy, loader.sources))
+    return policy, found, loader
+
+
 def check(paths: list[str | Path]) -> CheckReport:
     """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported."""
     report = CheckReport(SourceCache())
     seen: set[tuple] = set()
     for path in paths:
-        loader = Loader(report.sources)
-        policy = loader.load(str(path))
-        found = list(loader.diags.items)
+        policy, found, _ = check_policy(path, report.sources)
         if policy is not None:
-            cycles = graph.cycle_diagnostics(policy, graph.build(policy))
-            found.extend(cycles)
-            if not cycles:
-                report.policies[str(path)] = policy
-                if not any(d.severity == "error" for d in found):
-                    from .analysis import analyse  # warnings only: they never make a file fail `check`
-                    found.extend(analyse(policy, report.sources))
+            report.policies[str(path)] = policy
         for d in found:  # a shared import's mistakes are reported once, not once per importing file
             key = (d.span, d.message)
             if key not in seen:

@@ -32,7 +32,6 @@ byte: no timestamps, fixed SVG ids and hash salt, stable ordering everywhere.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import logging

@@ -2,7 +2,7 @@
 
 - **diagnostics**: on open and on every change the in-memory text is parsed and checked (imports and `extends`
   resolved relative to the document's path, read from disk), with the static-analysis warnings of `check`.
-  Problems inside an imported file are shown on the first line of the document, naming the file.
+  Problems inside an imported file are shown on the `import`/`extends` line that brought it in, naming the file.
 - **definition**: the name under the cursor (param, fact, outcome, table, eligibility, summary, list, record, enum,
   field of the subject or of a related record, enum label) → where it is declared, in this file or an imported one.
 - **hover**: a fact's (or param's, field's) type, its `source` citation and any `assumed` reason.
@@ -21,10 +21,9 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from . import ast, graph, ir
+from . import ast, ir
 from .diagnostics import Diagnostic, SourceCache, Span
-from .semantics import Loader
-from .syntax import SyntaxFailure, parse_module
+from .api import check_policy
 
 NAME = re.compile(r"[^\W\d]\w*")
 
@@ -43,35 +42,27 @@ class Checked:
 def check_text(path: str, text: str) -> Checked:
     """Check a document's text as if it were saved at `path` (its imports are read from disk)."""
     key = os.path.normpath(path)
-    sources = SourceCache()
-    loader = Loader(sources)
-    sources.add(key, text)
-    try:
-        loader._modules[key] = parse_module(text, key)  # the editor's text, not the file on disk
-    except SyntaxFailure as exc:
-        loader.diags.items.extend(exc.diagnostics)
-        loader._modules[key] = None
-    policy = loader.load(key)
-    found = list(loader.diags.items)
-    if policy is not None:
-        cycles = graph.cycle_diagnostics(policy, graph.build(policy))
-        found.extend(cycles)
-        if not cycles and not any(d.severity == "error" for d in found):
-            from .analysis import analyse
-            found.extend(analyse(policy, sources))
-        if cycles:
-            policy = None
-    modules = {k: m for k, m in loader._modules.items() if m is not None}
-    return Checked(key, found, modules, policy, sources)
+    policy, found, loader = check_policy(key, texts={key: text})  # the editor's text, not the file on disk
+    return Checked(key, found, loader.modules, policy, loader.sources)
 
 
-def to_lsp(d: Diagnostic, path: str) -> lsp.Diagnostic:
+def import_anchor(checked: Checked, file: str) -> Span | None:
+    """The `import`/`extends` line of the document through which `file` was loaded (the direct one if any)."""
+    module = checked.modules.get(checked.path)
+    links = [d for d in (module.decls if module else ()) if isinstance(d, (ast.Import, ast.Extends))]
+    here = os.path.dirname(checked.path)
+    direct = [d for d in links if os.path.normpath(os.path.join(here, d.path)) == os.path.normpath(file)]
+    chosen = (direct or links or [None])[0]
+    return chosen.span if chosen is not None else None
+
+
+def to_lsp(d: Diagnostic, path: str, anchor: Span | None = None) -> lsp.Diagnostic:
     severity = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
                 "note": lsp.DiagnosticSeverity.Information}[d.severity]
     message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
-    if os.path.normpath(d.span.file) != path:
-        return lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 1)), severity=severity,
-                              source="policydsl", message=f"{d.span}: {message}")
+    if os.path.normpath(d.span.file) != path:  # shown on the import line that brought the other file in
+        where = span_range(anchor) if anchor else lsp.Range(lsp.Position(0, 0), lsp.Position(0, 1))
+        return lsp.Diagnostic(range=where, severity=severity, source="policydsl", message=f"{d.span}: {message}")
     return lsp.Diagnostic(range=span_range(d.span), severity=severity, source="policydsl", message=message,
                           related_information=[
                               lsp.DiagnosticRelatedInformation(lsp.Location(path_uri(s.file), span_range(s)), note)
@@ -245,7 +236,8 @@ class PolicyServer(LanguageServer):
         if checked.path in checked.modules:
             self.good[uri] = checked
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=uri, version=doc.version, diagnostics=[to_lsp(d, checked.path) for d in checked.diagnostics]))
+            uri=uri, version=doc.version, diagnostics=[to_lsp(d, checked.path, import_anchor(checked, d.span.file))
+                                                for d in checked.diagnostics]))
 
     def best(self, uri: str) -> Checked | None:
         return self.good.get(uri) or self.checked.get(uri)

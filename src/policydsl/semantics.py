@@ -68,6 +68,11 @@ class Loader:
                 self.diags.error(where, f"file '{key}' cannot be read", hint)
             self._modules[key] = None
             return None
+        return self.parse_text(key, text)
+
+    def parse_text(self, path: str, text: str) -> ast.Module | None:
+        """Parse `text` as the file `path` (an editor's unsaved buffer, or the file just read) and remember it."""
+        key = os.path.normpath(path)
         self.sources.add(key, text)
         try:
             module = parse_module(text, key)
@@ -76,6 +81,11 @@ class Loader:
             module = None
         self._modules[key] = module
         return module
+
+    @property
+    def modules(self) -> dict[str, ast.Module]:
+        """Every file parsed so far (the policy, its imports and bases), by normalised path."""
+        return {k: m for k, m in self._modules.items() if m is not None}
 
     def load(self, path: str) -> ir.Policy | None:
         """Check one policy file; diagnostics accumulate in `self.diags`. None when it has errors."""
