@@ -84,3 +84,39 @@ def test_fmt_check_and_rewrite(tmp_path):
     assert runner.invoke(main, ["fmt", str(f)]).exit_code == 0
     assert f.read_text(encoding="utf-8") == "# stars\nrecord R key id {\n  id: text  # the id\n}\n\nfact x = 1 + 2  # sum\n"
     assert runner.invoke(main, ["fmt", "--check", str(f)]).exit_code == 0
+
+
+idents = st.sampled_from(["星级", "年龄", "x", "上年星级", "人口", "考核", "奖励"])
+labels = st.lists(st.sampled_from(["优秀", "称职", "基本称职", "不称职", "大专及以上"]), min_size=1, max_size=4,
+                  unique=True).map(lambda xs: tuple(ast.Label(x) for x in xs))
+types = st.one_of(st.sampled_from(["int", "money", "percent", "date", "text"]).map(ast.NamedType),
+                  st.tuples(idents, st.one_of(st.none(), idents)).map(lambda t: ast.ListType(*t)))
+notes = st.lists(st.tuples(st.sampled_from(["source", "assumed"]), st.text(alphabet="依据 seed0\"", max_size=8)),
+                 max_size=2).map(lambda cs: ast.Annotations(tuple(ast.Citation(k, t) for k, t in cs)))
+rows = st.lists(st.tuples(expressions, expressions, notes).map(lambda t: ast.TableRow(*t)), min_size=1, max_size=3)
+declarations = st.one_of(
+    st.tuples(idents, st.booleans(), labels).map(lambda t: ast.EnumDecl(*t)),
+    st.tuples(idents, st.one_of(st.none(), idents),
+              st.lists(st.tuples(idents, types).map(lambda t: ast.FieldDecl(*t)), max_size=3).map(tuple))
+    .map(lambda t: ast.RecordDecl(*t)),
+    st.tuples(idents, types, expressions, notes, st.booleans()).map(
+        lambda t: ast.ParamDecl(t[0], t[1], (ast.DatedValue(None, t[2], t[3]),), t[4])),
+    st.tuples(idents, st.one_of(st.none(), types), expressions, st.booleans(), st.booleans(), notes)
+    .map(lambda t: ast.ValueDecl(*t)),
+    st.tuples(idents, st.sampled_from(["first", "unique"]), rows, expressions, st.booleans(), notes).map(
+        lambda t: ast.TableDecl(t[0], None, t[1], tuple(t[2]) + (ast.TableRow(None, t[3], ast.Annotations()),),
+                                t[4], False, t[5])),
+    st.tuples(idents, st.lists(st.tuples(idents, expressions, notes).map(lambda t: ast.Condition(*t)),
+                               min_size=1, max_size=3).map(tuple), st.booleans())
+    .map(lambda t: ast.EligibilityDecl(t[0], t[1], t[2], False, ast.Annotations())),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(declarations, min_size=1, max_size=5))
+def test_generated_policies_round_trip_and_format_is_idempotent(decls):
+    module = ast.Module("g.policy", tuple(decls))
+    text = format_module(module)
+    parsed = parse_module(text)
+    assert parsed == module, text
+    assert format_module(parsed) == text
