@@ -32,7 +32,7 @@ non-monotone rule can hide a smaller change, never produce a wrong one.)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -71,11 +71,13 @@ WORDS = {
     "zh": {"yes": "是", "no": "否", "met": "符合", "not_met": "不符合", "q": "?", "as_of": "评估日",
            "records": "全部记录", "and": "且", "or": "或", "not": "并非", "then": "则", "else": "否则",
            "if": "若", "in": "属于", "notin": "不属于", "sep": "、", "semi": ";", "records_n": "{n} 条记录",
+           "empty": "无", "in_list": "属于", "notin_list": "不属于",
            "approx": "约 "},
     "en": {"yes": "yes", "no": "no", "met": "met", "not_met": "not met", "q": "? ", "as_of": "the evaluation date",
            "records": "all records", "and": "and", "or": "or", "not": "not", "then": "then", "else": "else",
            "if": "if", "in": "is one of", "notin": "is not one of", "sep": ", ", "semi": "; ",
-           "records_n": "{n} records", "approx": "≈ "},
+           "records_n": "{n} records", "approx": "≈ ", "empty": "none", "in_list": "is in",
+           "notin_list": "is not in"},
 }
 
 #: Units of int figures, guessed from the end of the name (the language has no unit on int). zh unit, en (1, many).
@@ -130,13 +132,16 @@ def format_value(value: object, type_: Type | None, lang: str) -> str:
     if isinstance(value, Decimal):
         if value.as_tuple().exponent < -4 if isinstance(value.as_tuple().exponent, int) else False:
             return w["approx"] + f"{value.quantize(Decimal('0.0001')).normalize():f}"
-        return f"{value:f}"
+        # a plain decimal (a score, a factor) reads without the zeros its arithmetic left: 60, not 60.000
+        return f"{value.normalize():f}" if value.is_finite() else f"{value:f}"
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10000 else str(value)
     if isinstance(value, (tuple, list)):
         return w["records_n"].format(n=len(value))
     if isinstance(value, dict):
         return str(next(iter(value.values()), ""))
+    if value == "":
+        return w["empty"]  # an empty text reads as "none", not as nothing after an arrow
     return str(value)
 
 
@@ -629,9 +634,8 @@ class Explainer:
         if isinstance(x, ir.BinaryOp) and x.op in ("in", "notin"):
             if isinstance(x.right, ir.ListItems):
                 pool = w["sep"].join(self._side(i, v, track) for i in x.right.items)
-            else:
-                pool = x.right.name
-            return f"{self._side(x.left, v, track)} {w[x.op]} {pool}{answer}"
+                return f"{self._side(x.left, v, track)} {w[x.op]} {pool}{answer}"
+            return f"{self._side(x.left, v, track)} {w[x.op + '_list']} {x.right.name}{answer}"
         if isinstance(x, ir.UnaryOp) and x.op == "not":
             inner = bool(self._eval(x.operand, v))
             if isinstance(x.operand, ir.Ref):
@@ -711,8 +715,9 @@ class Explainer:
             return ("−" if x.op == "neg" else w["not"] + " ") + self._text(x.operand)
         if isinstance(x, ir.BinaryOp):
             if x.op in ("in", "notin"):
-                pool = (w["sep"].join(self._text(i) for i in x.right.items) if isinstance(x.right, ir.ListItems)
-                        else self._text(x.right))
+                if not isinstance(x.right, ir.ListItems):
+                    return f"{self._text(x.left)} {w[x.op + '_list']} {self._text(x.right)}"
+                pool = w["sep"].join(self._text(i) for i in x.right.items)
                 return f"{self._text(x.left)} {w[x.op]} {pool}"
             sym = SYMBOLS.get(x.op) or w[x.op]
             return f"{_paren(x.left, x.op, self._text(x.left), False)} {sym} " \
@@ -746,6 +751,10 @@ class Explainer:
         if isinstance(x, ir.Lookup):
             return f"{x.list_name}[{self._text(x.key)}]"
         if isinstance(x, ir.GetField):
+            if isinstance(x.obj, ir.Lookup):  # 职责清单[职责编号].责任 → 职责清单中职责编号对应的责任
+                key = self._text(x.obj.key)
+                return (f"{x.obj.list_name}中{key}对应的{x.name}" if zh else
+                        f"the {x.name} for {key} in {x.obj.list_name}")
             return f"{self._text(x.obj)}.{x.name}"
         if isinstance(x, ir.ListItems):
             return "[" + w["sep"].join(self._text(i) for i in x.items) + "]"
@@ -1122,8 +1131,9 @@ class Explainer:
         for ref in _refs(x):
             if ref.kind == "field":
                 fields.append(ref.name)
-            elif ref.kind == "node":
-                fields.extend(self._field_cone(ref.name))
+            elif ref.kind == "node":  # in the record's field order (a set's order would vary between runs)
+                order = self.policy.subject.field_names
+                fields.extend(sorted(self._field_cone(ref.name), key=order.index))
         return tuple(f for f in dict.fromkeys(fields) if _searchable(self.policy.subject.field(f)))
 
     def _field_cone(self, name: str) -> frozenset[str]:
@@ -1445,6 +1455,12 @@ def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: st
     return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy)
 
 
+def _summary(x: Explanation) -> Explanation:
+    """The explanation without its reasons, figures, suggestions and inputs (what an index needs)."""
+    outcomes = tuple(replace(o, reasons=(), figures=(), suggestions=(), sources=()) for o in x.outcomes)
+    return replace(x, outcomes=outcomes, inputs=(), figures=())
+
+
 def file_name(record_id: str, fmt: str) -> str:
     """A safe file name for a record id (letters, digits, Chinese, . _ - kept)."""
     safe = re.sub(r"[^\w.-]", "_", record_id).strip(".") or "record"
@@ -1465,6 +1481,9 @@ def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "z
               explainer: Explainer | None = None) -> list[tuple[str, str, Explanation]]:
     """Write one explanation file per (id, values) record into `out_dir`, and an index; returns the entries.
 
+    The entries carry each explanation in summary (the outcomes' values and headlines, no reasons, figures or
+    suggestions: those are in the files), so that memory stays small for 100,000 records.
+
     One `Explainer` (compiled engine, checked author templates, why-not analysis) serves every record: pass the
     one you already have, or it is built once here."""
     out = Path(out_dir)
@@ -1482,7 +1501,7 @@ def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "z
             n += 1
         used.add(name.lower())
         (out / name).write_text(render(x, fmt), encoding="utf-8")
-        entries.append((name, record_id, x))
+        entries.append((name, record_id, _summary(x)))
         if progress:
             progress(1)
     (out / f"index.{EXTENSIONS[fmt]}").write_text(render_index(entries, fmt, lang, policy), encoding="utf-8")
