@@ -269,25 +269,29 @@ def _did_close(ls: PolicyServer, params: lsp.DidCloseTextDocumentParams) -> None
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
-@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-def _definition(ls: PolicyServer, params: lsp.DefinitionParams):
+def _name_at_cursor(ls: PolicyServer, params) -> tuple[Checked | None, str | None]:
+    """The document's latest good check and the name under the cursor (either may be None)."""
     uri = params.text_document.uri
     checked = ls.best(uri)
     if checked is None:
-        return None
+        return None, None
     doc = ls.workspace.get_text_document(uri)
-    name = word_at(doc.source, params.position.line, params.position.character)
+    return checked, word_at(doc.source, params.position.line, params.position.character)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+def _definition(ls: PolicyServer, params: lsp.DefinitionParams):
+    checked, name = _name_at_cursor(ls, params)
+    if checked is None:
+        return None
     return definition(checked, name) or None if name else None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def _hover(ls: PolicyServer, params: lsp.HoverParams):
-    uri = params.text_document.uri
-    checked = ls.best(uri)
+    checked, name = _name_at_cursor(ls, params)
     if checked is None:
         return None
-    doc = ls.workspace.get_text_document(uri)
-    name = word_at(doc.source, params.position.line, params.position.character)
     text = hover_text(checked, name) if name else None
     if text is None:
         return None
