@@ -94,6 +94,13 @@ RECORDS = {
                                           负面情形数=1, 上年星级=2), AS_OF),
     # a clerk refused for age (36 > 35), for education (中专 < 大专) and for a relative serving in the village
     "longshan_refused": ("longshan", candidate(), LS_AS_OF),
+    # an ordinary clerk candidate, 28, bachelor's degree, no relative in the village: every condition met
+    "longshan_ordinary": ("longshan", candidate(编号="LS-T2", 姓名="周敏", 出生日期=date(1990, 5, 1), 学历="本科",
+                                                直系亲属在村任职=False), LS_AS_OF),
+    # a new secretary exactly 57 (57周岁以下 includes 57) with exactly one year of membership: eligible at the edge
+    "longshan_threshold": ("longshan", candidate(编号="LS-T3", 姓名="吴刚", 出生日期=date(1962, 3, 1), 学历="高中",
+                                                 党员=True, 入党日期=date(2018, 3, 1), 拟任岗位="书记",
+                                                 直系亲属在村任职=False), LS_AS_OF),
     # Xiang'an entry of community workers: 81 points, every condition met
     "xiangan_ordinary": ("xiangan", applicant(), XA_AS_OF),
     # exactly at the pass mark: 58 × 0.5 + 62 × 0.5 = 60 ≥ 60 passes
