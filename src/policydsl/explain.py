@@ -45,7 +45,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import ir
 from .evaluation import Engine, EvaluationError, Result, whole_months
-from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf, Type
+from .types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, Duration, EnumType, Type
 
 LANGS = ("zh", "en")
 _MISSING = object()
@@ -471,6 +471,13 @@ class Explainer:
         return Figure(name, with_unit(name, pv.value, param.type, self.lang), effective, pv.notes.sources,
                       pv.notes.assumed.text if pv.notes.assumed else None)
 
+    def _condition_reason(self, c: ir.Cond, status: str, owner: str, depth: int, scope, v, track) -> "Reason":
+        """One eligibility condition as a reason line: the author's template, or a generated sentence."""
+        text = self._author(c.notes, scope) or self._cond(c.expr, v, track)
+        label = f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}"
+        return Reason(label, status, owner, depth, c.notes.sources,
+                      c.notes.assumed.text if c.notes.assumed else None, status == "pass")
+
     def _node_reasons(self, node: ir.Node, step, v, scope, depth, used, is_dependency) -> tuple[list[Reason], list]:
         """The sentences for one node and the nodes they read (to explain next)."""
         refs: list[str] = []
@@ -481,10 +488,7 @@ class Explainer:
             failed = [c for c, r in zip(node.body.conditions, step.conditions) if not r.passed]
             passed = [c for c, r in zip(node.body.conditions, step.conditions) if r.passed]
             for c in failed:
-                text = self._author(c.notes, scope) or self._cond(c.expr, v, track)
-                out.append(Reason(f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}", "fail",
-                                  node.name, depth, c.notes.sources,
-                                  c.notes.assumed.text if c.notes.assumed else None, False))
+                out.append(self._condition_reason(c, "fail", node.name, depth, scope, v, track))
                 out.append(_Expand(tuple(refs)))
             if failed and passed:
                 names = self.w["sep"].join(c.name for c in passed)
@@ -493,10 +497,7 @@ class Explainer:
                 out.append(Reason(text, "summary", node.name, depth, (), None, True))
             elif not failed:
                 for c in passed:
-                    text = self._author(c.notes, scope) or self._cond(c.expr, v, track)
-                    out.append(Reason(f"{c.name}:{text}" if self.lang == "zh" else f"{c.name}: {text}", "pass",
-                                      node.name, depth, c.notes.sources,
-                                      c.notes.assumed.text if c.notes.assumed else None, True))
+                    out.append(self._condition_reason(c, "pass", node.name, depth, scope, v, track))
                     out.append(_Expand(tuple(refs)))
             return out, refs
         author = self._author(node.notes, {**scope, "value": scope.get(node.name)}) if is_dependency else None
