@@ -39,7 +39,7 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from policydsl.evaluation import Engine
+from policydsl.engines.row import Engine
 from policydsl.semantics import Loader
 
 HERE = Path(__file__).resolve().parent

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from policydsl import api
-from policydsl.records import write_results
+from policydsl.engines.records import write_results
 from policydsl.types import format_value
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from policydsl import api
-from policydsl.evaluation import Engine
+from policydsl.engines.row import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from policydsl import api, compare
 from policydsl.cli import main
-from policydsl.evaluation import Engine
+from policydsl.engines.row import Engine
 from policydsl.graph import build
 
 REPO = Path(__file__).resolve().parents[1]

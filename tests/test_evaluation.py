@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from policydsl import api
-from policydsl.evaluation import Engine
+from policydsl.engines.row import Engine
 
 STAR_POLICY = """
 policy 星级 "stars" subject 书记 effective 2022-01-01
@@ -132,7 +132,7 @@ def test_dated_params_follow_the_evaluation_date(engine):
     assert e.evaluate(rec).values["下限"] == Decimal("160000.00")   # default: the effective date
     assert e.evaluate(rec, as_of=date(2023, 12, 31)).values["下限"] == Decimal("160000.00")
     assert e.evaluate(rec, as_of=date(2024, 1, 1)).values["下限"] == Decimal("176000.00")
-    from policydsl.evaluation import SetupError
+    from policydsl.engines.row import SetupError
     with pytest.raises(SetupError, match="no value in force on 2022-06-01"):
         e.evaluate(rec, as_of=date(2022, 6, 1))
 

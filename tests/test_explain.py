@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from policydsl import api, explain
 from policydsl.cli import main
-from policydsl.evaluation import Engine
+from policydsl.engines.row import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "explain"

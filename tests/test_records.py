@@ -1,4 +1,4 @@
-"""Tests of reading data files, converting values, and writing results (policydsl.records)."""
+"""Tests of reading data files, converting values, and writing results (policydsl.engines.records)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policydsl.records import (DataError, DataSetupError, convert_record, convert_value, load_records, read_rows,
+from policydsl.engines.records import (DataError, DataSetupError, convert_record, convert_value, load_records, read_rows,
                                write_results)
 from policydsl.types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType,
                              RecordType, format_value, list_of)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from policydsl import api
-from policydsl.evaluation import Engine
+from policydsl.engines.row import Engine
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 

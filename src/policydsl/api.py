@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Callable
 
 from . import graph, ir
 from .diagnostics import Diagnostic, PolicyError, SourceCache, render_all
-from .evaluation import Engine, Result, RunReport
+from .engines.row import Engine, Result, RunReport
 from .semantics import Loader
 
 if TYPE_CHECKING:
-    from .records import DataError, LoadResult
+    from .engines.records import DataError, LoadResult
 
 
 @dataclass
@@ -129,7 +129,7 @@ def run_file(policy: ir.Policy, records_path: str | Path, as_of: date | None = N
              related: dict[str, str | Path] | None = None, trace: bool = False,
              progress: Callable[[int], None] | None = None, engine: Engine | None = None) -> RunOutcome:
     """Load records from a file (CSV, JSON, JSONL, XLSX), evaluate them all, compute summaries."""
-    from .records import load_records  # the data layer is needed only when records are run
+    from .engines.records import load_records  # the data layer is needed only when records are run
     loaded = load_records(records_path, policy.subject, policy.records, related or {})
     engine = engine or Engine(policy)
     report = engine.run(((r.id, r.values) for r in loaded.records), as_of, trace, progress)
@@ -158,7 +158,7 @@ class ExampleOutcome:
 
 def run_examples(policy: ir.Policy, engine: Engine | None = None) -> list[ExampleOutcome]:
     """Evaluate every example block of a policy and compare the expected values."""
-    from .evaluation import EvaluationError
+    from .engines.row import EvaluationError
     engine = engine or Engine(policy)
     outcomes = []
     for ex in policy.examples:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import api, graph
-from .evaluation import SetupError
+from .engines.row import SetupError
 from .types import format_value
 
 PROGRESS_THRESHOLD = 5000  # records; smaller runs finish before a bar would be worth drawing
@@ -85,7 +85,7 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
 
     Exit code 1 when any record failed to load or evaluate (the others still run).
     """
-    from .records import DataSetupError, write_results
+    from .engines.records import DataSetupError, write_results
     policy = _load_or_exit(policy_file)
     when: date | None = as_of.date() if as_of else None
     try:
@@ -235,7 +235,7 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     Exit code 1 when a file has errors, a policy could not be compared, or a record failed under any policy.
     """
     from . import compare as comparing
-    from .records import DataSetupError
+    from .engines.records import DataSetupError
     if len(policy_files) < 2:
         raise click.UsageError("compare needs at least two policy files (the first is the baseline)")
     if out and Path(out).suffix.lower() not in comparing.REPORT_SUFFIXES:
@@ -311,7 +311,7 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     import time
 
     from . import explain as explaining
-    from .records import DataSetupError
+    from .engines.records import DataSetupError
     if all_records == (record_id is not None):
         raise click.UsageError("give either --id ID or --all")
     if all_records and not out:

@@ -47,9 +47,9 @@ from typing import Callable, Iterable, Sequence
 import networkx as nx
 
 from . import api, ir
-from .evaluation import Engine, EvaluationError, Trace
+from .engines.row import Engine, EvaluationError, Trace
 from .graph import build
-from .records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
+from .engines.records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
 from .types import DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value, round_money
 
 NUMERIC_TYPES = (MONEY, INT, DECIMAL, PERCENT)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .diagnostics import Span
-from .evaluation import Engine, Step, Trace
+from .engines.row import Engine, Step, Trace
 from .types import Type, format_value
 
 _IF = re.compile(r"if \(line (\d+)\): condition (holds|does not hold)")

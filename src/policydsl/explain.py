@@ -44,7 +44,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import ir
-from .evaluation import Engine, EvaluationError, Result, whole_months
+from .engines.row import Engine, EvaluationError, Result, whole_months
 from .types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, Duration, EnumType, Type
 
 LANGS = ("zh", "en")
@@ -1344,7 +1344,7 @@ def _change(old, new, t, lang: str, field: str) -> str:
         later = new > old
         a, b = (old, new) if later else (new, old)
         months = whole_months(a, b)
-        from .evaluation import add_duration
+        from .engines.row import add_duration
         days = (b - add_duration(a, Duration(months, 0))).days
         parts = []
         years, months = divmod(months, 12)
@@ -1472,7 +1472,7 @@ def file_name(record_id: str, fmt: str) -> str:
 
 def load_inputs(policy: ir.Policy, records_path: str | Path, related: dict[str, str | Path] | None = None):
     """Load the records of a data file (a `records.LoadResult`: good records, errors, failed ids)."""
-    from .records import load_records  # the data layer is needed only when files are explained
+    from .engines.records import load_records  # the data layer is needed only when files are explained
     return load_records(records_path, policy.subject, policy.records, related or {})
 
 

@@ -414,7 +414,7 @@ class _Checker:
         self.lists[decl.name] = ir.ExternalList(decl.name, str(path), row_type, tuple(rows), decl.notes, decl.span)
 
     def _list_row(self, decl, row_type: RecordType, raw: dict, where: str) -> dict | None:
-        from .records import convert_value  # data conversion lives with the record loader
+        from .engines.records import convert_value  # data conversion lives with the record loader
         row = {}
         for fname, ftype in row_type.fields:
             if ftype == TEXT and raw.get(fname) == "":

@@ -26,8 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .diagnostics import closest
-from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
+from ..diagnostics import closest
+from ..types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
                     RecordType, Type, format_value, round_money)
 
 READ_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx")

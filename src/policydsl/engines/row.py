@@ -18,9 +18,9 @@ from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, RO
                      InvalidOperation)
 from typing import Callable, Iterable, NamedTuple
 
-from . import ir
-from .graph import build, evaluation_order
-from .types import DATE, DURATION, FEN, INT, MONEY, Duration, EnumType, Type, format_value, round_money
+from .. import ir
+from ..graph import build, evaluation_order
+from ..types import DATE, DURATION, FEN, INT, MONEY, Duration, EnumType, Type, format_value, round_money
 
 Fn = Callable[[list, object], object]
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
