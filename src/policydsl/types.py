@@ -18,9 +18,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 FEN = Decimal("0.01")
+#: Decimal places every decimal, percent and money value is kept to, on every engine: sums, differences and products
+#: of such values are exact; a product needing more places, and every quotient, is rounded half up (四舍五入) to this
+#: many places. (A fixed scale is what SQL's DECIMAL can reproduce exactly; 10 places is far below a fen.)
+DECIMAL_PLACES = 10
+DECIMAL_STEP = Decimal(1).scaleb(-DECIMAL_PLACES)
+#: A context wide enough that no sum or product of values with DECIMAL_PLACES places is rounded by Python itself.
+WIDE = Context(prec=80, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +128,42 @@ def round_money(value: Decimal) -> Decimal:
     return value.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
+def divide(a: int | Decimal, b: int | Decimal) -> Decimal:
+    """`a / b` rounded half up to DECIMAL_PLACES, computed exactly (no double rounding); b == 0 raises."""
+    num_a, den_a = Decimal(a).as_integer_ratio()
+    num_b, den_b = Decimal(b).as_integer_ratio()
+    if num_b == 0:
+        raise ZeroDivisionError("division by zero")
+    numerator, denominator = num_a * den_b * 10 ** DECIMAL_PLACES, den_a * num_b
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return Decimal(quotient if numerator >= 0 else -quotient).scaleb(-DECIMAL_PLACES)
+
+
+def multiply(a: int | Decimal, b: int | Decimal) -> Decimal:
+    """`a × b` exact, rounded half up to DECIMAL_PLACES only when the product has more places."""
+    product = WIDE.multiply(a, b)
+    return product if product.as_tuple().exponent >= -DECIMAL_PLACES else product.quantize(DECIMAL_STEP, context=WIDE)
+
+
 def format_value(value: object, type_: Type | None = None) -> str:
-    """A value as text for results files and messages: money with two decimals, percent with %."""
+    """A value as text for results files and messages: money with two decimals, percent with %, decimals in their
+    shortest exact form (no trailing zeros), so that every engine writes the same text for the same number."""
     if value is None:
         return ""
+    if isinstance(value, Decimal) and value.is_zero():
+        value = abs(value)  # no "-0.00"
     if type_ == MONEY and isinstance(value, Decimal):
         return f"{value:.2f}"
     if type_ == PERCENT and isinstance(value, Decimal):
-        pct = (value * 100).normalize()
-        return f"{pct:f}%"
+        return f"{WIDE.multiply(value, 100).normalize(WIDE):f}%"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return f"{value:f}"  # as computed: round(x, 4) always shows four places
+        return f"{value.normalize(WIDE):f}"
     return str(value)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..diagnostics import closest
-from ..types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
+from ..types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
                     RecordType, Type, format_value, round_money)
 
 READ_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx")
@@ -278,7 +278,14 @@ def _decimal(raw: object, message: str) -> Decimal:
 
 
 def _to_decimal(raw: object) -> Decimal:
-    return _decimal(raw, "expected a number")
+    return _within_places(_decimal(raw, "expected a number"))
+
+
+def _within_places(value: Decimal) -> Decimal:
+    # Every engine keeps decimals to DECIMAL_PLACES places; a finer input would be rounded, so it is refused.
+    if value.normalize().as_tuple().exponent < -DECIMAL_PLACES:
+        raise ValueError(f"more precise than {DECIMAL_PLACES} decimal places")
+    return value
 
 
 _MONEY_TEXT = re.compile(r"([+-]?)\s*¥?\s*([0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)\s*(万)?\s*(元)?")
@@ -313,8 +320,8 @@ def _money_text(text: str) -> Decimal:
 def _to_percent(raw: object) -> Decimal:
     message = "expected a percentage (e.g. 30% or the fraction 0.3)"
     if isinstance(raw, str) and _nfkc(raw).endswith("%"):
-        return _decimal(_nfkc(raw)[:-1].strip(), message).scaleb(-2)
-    return _decimal(raw, message)
+        return _within_places(_decimal(_nfkc(raw)[:-1].strip(), message).scaleb(-2))
+    return _within_places(_decimal(raw, message))
 
 
 _TRUE = {"true", "1", "是", "yes", "y"}

@@ -20,11 +20,14 @@ from typing import Callable, Iterable, NamedTuple
 
 from .. import ir
 from ..graph import build, evaluation_order
-from ..types import DATE, DURATION, FEN, INT, MONEY, Duration, EnumType, Type, format_value, round_money
+from ..types import (DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Duration, EnumType, Type, divide,
+                     format_value, multiply, round_money)
 
 Fn = Callable[[list, object], object]
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
              "ge": operator.ge, "add": operator.add, "sub": operator.sub, "mul": operator.mul}
+#: Decimal arithmetic that Python's default 28-digit context would round (see types.DECIMAL_PLACES).
+EXACT = {"add": WIDE.add, "sub": WIDE.subtract, "mul": multiply}
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN, "up": ROUND_UP,
             "floor": ROUND_FLOOR, "ceiling": ROUND_CEILING}
 
@@ -341,7 +344,8 @@ class Engine:
             "lt", "le", "gt", "ge")
         exact_division = op == "div" or x.type in (DATE, DURATION)
         if op in OPERATORS and not ordered_specially and not exact_division:
-            fast = self._direct(OPERATORS[op], x, traced)
+            fn = EXACT.get(op, OPERATORS[op]) if x.type in (DECIMAL, MONEY, PERCENT) else OPERATORS[op]
+            fast = self._direct(fn, x, traced)
             if fast is not None:
                 return fast
         a, b = self._compile(x.left, traced), self._compile(x.right, traced)
@@ -544,15 +548,16 @@ def _arithmetic(op: str, a: Fn, b: Fn, lt: Type, rt: Type, result: Type) -> Fn:
         return lambda v, e: _dur(a(v, e), b(v, e), sign)
     if result == DURATION:  # duration × int
         return lambda v, e: _dur_scale(a(v, e), b(v, e))
+    if op in EXACT and result in (DECIMAL, MONEY, PERCENT):
+        exact = EXACT[op]
+        return lambda v, e: exact(a(v, e), b(v, e))
     if op == "add":
         return lambda v, e: a(v, e) + b(v, e)
     if op == "sub":
         return lambda v, e: a(v, e) - b(v, e)
     if op == "mul":
-        return lambda v, e: a(v, e) * b(v, e)
-    if lt == INT and rt == INT:
-        return lambda v, e: Decimal(a(v, e)) / b(v, e)
-    return lambda v, e: a(v, e) / b(v, e)
+        return lambda v, e: multiply(a(v, e), b(v, e))
+    return lambda v, e: divide(a(v, e), b(v, e))
 
 
 def _dur(x: Duration, y: Duration, sign: int) -> Duration:
