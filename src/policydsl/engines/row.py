@@ -101,6 +101,19 @@ class RunReport:
 
 # ------------------------------------------------------------------------------------------------ engine
 
+def params_in_force(policy: ir.Policy, as_of: date) -> dict[str, ir.ParamValue]:
+    """The value of every param in force on `as_of`; SetupError names a param that has none yet."""
+    chosen = {}
+    for name, param in policy.params.items():
+        pv = param.value_at(as_of)
+        if pv is None:
+            first = min(x.start for x in param.values if x.start)
+            raise SetupError(f"param '{name}' has no value in force on {as_of} (its first value starts "
+                             f"{first}); choose a later --as-of or add a value")
+        chosen[name] = pv
+    return chosen
+
+
 class Engine:
     """A policy compiled for evaluation. Build once, evaluate many records."""
 
@@ -126,15 +139,9 @@ class Engine:
         """The value list with params filled in for `as_of` (cached per date)."""
         if as_of not in self._bases:
             v = [None] * len(self.slots)
-            chosen = {}
-            for name, param in self.policy.params.items():
-                pv = param.value_at(as_of)
-                if pv is None:
-                    first = min(x.start for x in param.values if x.start)
-                    raise SetupError(f"param '{name}' has no value in force on {as_of} (its first value starts "
-                                     f"{first}); choose a later --as-of or add a value")
+            chosen = params_in_force(self.policy, as_of)
+            for name, pv in chosen.items():
                 v[self.slots[name]] = pv.value
-                chosen[name] = pv
             v[self.slots["<as_of>"]] = as_of
             self._bases[as_of] = (v, chosen)
         return self._bases[as_of]

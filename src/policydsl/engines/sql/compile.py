@@ -1,0 +1,715 @@
+"""The typed IR compiled to SQL: sqlglot syntax trees, never strings with user text pasted in.
+
+Every expression becomes a `Compiled`: its value, and — for the few constructs that can fail on a record (a table
+with no applicable row, two rows of a unique table, division by zero, a key missing from a list, the min of no
+records) — an expression giving the record's error message, NULL when nothing failed. Errors follow the row
+evaluator's order exactly: operands left to right, only the branch an `if` takes, every condition of an eligibility
+block, and the first failing node in evaluation order is the record's error.
+
+Numbers are exact on every dialect: int is BIGINT; decimal, percent and money are DECIMAL(38, s) where the scale
+`s` is tracked statically (money fields 2, decimal and percent fields `DECIMAL_PLACES`); products keep their scale
+up to `DECIMAL_PLACES` and are rounded half up beyond it; a quotient is computed on 128-bit integers and rounded
+half up to `DECIMAL_PLACES` — the arithmetic `types.divide` / `types.multiply` define for the row evaluator.
+
+Identifiers are quoted (Chinese names, keywords); literals are typed (`CAST('0.6' AS DECIMAL(38, 1))`, DATE …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from sqlglot import exp
+
+from ... import ir
+from ...types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf,
+                      Type, format_value)
+
+DECIMAL_TYPES = (DECIMAL, MONEY, PERCENT)
+ROW = "r"          # alias of the current record's relation in every layer
+KEY = "__key"      # the record's key as text
+ORDER = "__row"    # the record's 1-based position in its file
+BY = "__by"        # a related row's link to its parent, as text
+ERROR = "__error"  # the record's first error
+
+
+class Unsupported(Exception):
+    """A construct the SQL engine cannot run; the message names it and where it is."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One compiled expression: its value, its error (None: it cannot fail), its decimal scale if it has one."""
+
+    value: exp.Expression
+    error: exp.Expression | None = None
+    scale: int | None = None
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the SQL dialects the engine emits (sqlglot transpiles everything else)."""
+
+    name: str            # sqlglot dialect name
+    big_int: str         # a type holding 38 digits exactly
+    half_even: str       # round half to even, (x, places)
+
+    def cast_big(self, e: exp.Expression) -> exp.Expression:
+        return cast(e, self.big_int)
+
+
+DUCKDB = Dialect("duckdb", "HUGEINT", "ROUND_EVEN")
+SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND")
+DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
+
+
+# ------------------------------------------------------------------------------------------------ literals
+
+def cast(e: exp.Expression, to: str) -> exp.Cast:
+    """CAST(e AS to), always: sqlglot's own `exp.cast` drops a cast between two DECIMAL scales as redundant."""
+    return exp.Cast(this=e, to=exp.DataType.build(to))
+
+
+def col(name: str, table: str | None = ROW) -> exp.Column:
+    """A quoted column reference (names are the drafters' own: Chinese, with spaces, or SQL keywords)."""
+    return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table) if table else None)
+
+
+def text(value: str) -> exp.Expression:
+    return exp.Literal.string(value)
+
+
+def big(value: int, dialect: Dialect) -> exp.Expression:
+    return dialect.cast_big(exp.Literal.number(str(value)))
+
+
+INTEGER_DIGITS = 38 - DECIMAL_PLACES
+
+
+def decimal_type(scale: int) -> str:
+    """Every decimal value has 28 digits before the point and its scale after it: two such types always have a
+    common type that keeps both scales (DuckDB would otherwise cut DECIMAL(38, 1) and DECIMAL(38, 0) to scale 0)."""
+    return f"DECIMAL({INTEGER_DIGITS + scale}, {scale})"
+
+
+def as_scale(c: "Compiled", scale: int | None) -> exp.Expression:
+    """The value cast to `scale` places (values that are not decimals are left alone)."""
+    if scale is None or c.scale is None:
+        return c.value
+    return cast(c.value, decimal_type(scale))
+
+
+def scale_of(value: Decimal) -> int:
+    return max(0, -value.as_tuple().exponent) if value.is_finite() else 0
+
+
+def literal(value: object, type_: Type) -> Compiled:
+    """A typed literal for a runtime value of the language."""
+    if isinstance(value, bool) or type_ == BOOL:
+        return Compiled(exp.true() if value else exp.false())
+    if type_ in DECIMAL_TYPES or isinstance(value, Decimal):
+        d = Decimal(value)
+        s = scale_of(d)
+        if s > DECIMAL_PLACES:
+            raise Unsupported(f"the decimal {d} has more than {DECIMAL_PLACES} places")
+        return Compiled(cast(text(f"{d:f}"), decimal_type(s)), scale=s)
+    if type_ == INT or isinstance(value, int):
+        return Compiled(cast(exp.Literal.number(str(int(value))), "BIGINT"))
+    if type_ == DATE or isinstance(value, date):
+        return Compiled(cast(text(value.isoformat()), "DATE"))
+    if type_ == DURATION:
+        raise Unsupported("durations")
+    return Compiled(text(str(value)))
+
+
+def first_error(*errors: exp.Expression | None) -> exp.Expression | None:
+    """The first non-NULL of several error expressions (None when none can fail)."""
+    present = [e for e in errors if e is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else exp.func("COALESCE", *present)
+
+
+def when(cond: exp.Expression, then: exp.Expression | None, otherwise: exp.Expression | None = None
+         ) -> exp.Expression | None:
+    """CASE WHEN cond THEN then ELSE otherwise END, skipping what cannot fail."""
+    if then is None and otherwise is None:
+        return None
+    case = exp.Case(ifs=[exp.If(this=cond, true=then if then is not None else exp.null())])
+    return case.else_(otherwise) if otherwise is not None else case
+
+
+def format_text(c: Compiled, type_: Type) -> exp.Expression:
+    """The value as `types.format_value` writes it: money 2 places, percent with %, decimals without trailing 0s."""
+    v = c.value
+    if type_ == MONEY:
+        return cast(cast(v, decimal_type(2)), "VARCHAR")
+    if type_ == DECIMAL:
+        return _shortest(cast(v, "VARCHAR"))
+    if type_ == PERCENT:
+        hundred = exp.Mul(this=v, expression=literal(Decimal(100), DECIMAL).value)
+        return exp.DPipe(this=_shortest(cast(hundred, "VARCHAR")), expression=text("%"), safe=True)
+    if type_ == BOOL:
+        return exp.Case(ifs=[exp.If(this=v, true=text("true"))], default=text("false"))
+    if type_ in (INT, DATE):
+        return cast(v, "VARCHAR")
+    return v
+
+
+def _shortest(s: exp.Expression) -> exp.Expression:
+    trimmed = exp.func("RTRIM", exp.func("RTRIM", s, text("0")), text("."))
+    has_point = exp.GT(this=exp.func("STRPOS", s, text(".")), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=has_point, true=trimmed)], default=s)
+
+
+# ------------------------------------------------------------------------------------------------ scopes
+
+@dataclass(frozen=True)
+class Scope:
+    """Where names resolve while compiling one expression.
+
+    `element` is the alias of the current aggregate element's relation; `element_row` replaces it by a constant
+    row (a row of an external list, unrolled at compile time).
+    """
+
+    node: str | None                # the node being compiled (error messages start with it; None in summaries)
+    element: str | None = None
+    element_row: dict | None = None
+    element_type: object = None     # RecordType of the element, for typing constant rows
+    depth: int = 0
+
+    def message(self, what: str) -> str:
+        """An error message as the row evaluator words it: the node's name first (summaries have none)."""
+        return f"{self.node}: {what}" if self.node is not None else what
+
+
+class ExprCompiler:
+    """Compiles IR expressions of one policy, with params resolved at one as-of date."""
+
+    def __init__(self, policy: ir.Policy, as_of: date, dialect: Dialect, params: dict[str, object],
+                 summaries: dict[str, object] | None = None, relation_table=None):
+        self.policy = policy
+        self.as_of = as_of
+        self.dialect = dialect
+        self.params = params
+        self.summaries = summaries or {}
+        # field name → table name holding its related rows (with columns BY and the element's fields)
+        self.relation_table = relation_table or (lambda name: f"__rel_{name}")
+
+    def compile(self, x: ir.IExpr, scope: Scope) -> Compiled:
+        method = getattr(self, "_c_" + type(x).__name__, None)
+        if method is None:
+            raise Unsupported(f"{type(x).__name__} expressions")
+        c = method(x, scope)
+        if c.scale is None and x.type in DECIMAL_TYPES:
+            c = replace(c, scale=DECIMAL_PLACES)
+        return c
+
+    # -------------------------------------------------------------------------------------------- leaves
+    def _c_Const(self, x: ir.Const, scope):
+        return literal(x.value, x.type)
+
+    def _c_AsOf(self, x, scope):
+        return literal(self.as_of, DATE)
+
+    def _c_Ref(self, x: ir.Ref, scope):
+        if x.kind == "param":
+            return literal(self.params[x.name], x.type)
+        if x.kind == "summary":
+            return literal(self.summaries[x.name], x.type)
+        if x.kind == "list":
+            raise Unsupported(f"the list {x.name} used as a value")
+        return Compiled(col(x.name), scale=self._field_scale(x.type))
+
+    def _field_scale(self, t: Type) -> int | None:
+        if t == MONEY:
+            return 2
+        return DECIMAL_PLACES if t in DECIMAL_TYPES else None
+
+    def _c_ElemRef(self, x: ir.ElemRef, scope: Scope):
+        if scope.element_row is not None:
+            return literal(scope.element_row[x.name], x.type)
+        if scope.element is None:
+            raise Unsupported(f"'{x.name}' outside an aggregate")
+        return Compiled(col(x.name, scope.element), scale=self._field_scale(x.type))
+
+    # -------------------------------------------------------------------------------------------- operators
+    def _c_UnaryOp(self, x: ir.UnaryOp, scope):
+        c = self.compile(x.operand, scope)
+        if x.op == "not":
+            return Compiled(exp.Not(this=exp.Paren(this=c.value)), c.error)
+        if x.type == DURATION:
+            raise Unsupported("durations")
+        return Compiled(exp.Neg(this=exp.Paren(this=c.value)), c.error, c.scale)
+
+    def _c_BinaryOp(self, x: ir.BinaryOp, scope):
+        op = x.op
+        if x.operand_type == DURATION or x.type in (DURATION,) or (x.type == DATE and op in ("add", "sub")):
+            raise Unsupported("durations")
+        a = self.compile(x.left, scope)
+        if op in ("in", "notin"):
+            return self._membership(x, a, scope)
+        b = self.compile(x.right, scope)
+        if op in ("and", "or"):
+            # The row evaluator stops early: the right side's error only happens when it is evaluated.
+            right_runs = a.value if op == "and" else exp.Not(this=exp.Paren(this=a.value))
+            cls = exp.And if op == "and" else exp.Or
+            return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)),
+                            first_error(a.error, when(right_runs, b.error)))
+        error = first_error(a.error, b.error)
+        if op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            return Compiled(self._compare(op, a.value, b.value, x.operand_type), error)
+        if x.type == TEXT:
+            return Compiled(exp.DPipe(this=a.value, expression=b.value, safe=True), error)
+        if op == "div":
+            return self._divide(a, b, x, scope, error)
+        if x.type == INT:
+            cls = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul}[op]
+            return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)), error)
+        sa, sb = a.scale or 0, b.scale or 0
+        if op in ("add", "sub"):
+            cls = exp.Add if op == "add" else exp.Sub
+            s = max(sa, sb)
+            return Compiled(cast(cls(this=a.value, expression=b.value), decimal_type(s)), error, s)
+        s = min(sa + sb, DECIMAL_PLACES)  # a cast to fewer places rounds half up, as `types.multiply` does
+        return Compiled(cast(exp.Mul(this=a.value, expression=b.value), decimal_type(s)), error, s)
+
+    def _compare(self, op: str, a: exp.Expression, b: exp.Expression, t: Type) -> exp.Expression:
+        if isinstance(t, EnumType) and op not in ("eq", "ne"):
+            a, b = self._rank(a, t), self._rank(b, t)
+        cls = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}[op]
+        return exp.Paren(this=cls(this=a, expression=b))
+
+    @staticmethod
+    def _rank(value: exp.Expression, t: EnumType) -> exp.Expression:
+        return exp.Case(this=value, ifs=[exp.If(this=text(label), true=exp.Literal.number(i))
+                                         for i, label in enumerate(t.labels)])
+
+    def _divide(self, a: Compiled, b: Compiled, x: ir.BinaryOp, scope: Scope, error) -> Compiled:
+        """round_half_up(a / b, DECIMAL_PLACES) on 38-digit integers: exact, like `types.divide`."""
+        d = self.dialect
+        sa, sb = a.scale or 0, b.scale or 0
+        numerator = self._unscaled(a.value, sa)
+        denominator = exp.func("NULLIF", self._unscaled(b.value, sb), big(0, d))
+        shift = DECIMAL_PLACES + sb - sa
+        if shift >= 0:
+            numerator = exp.Mul(this=numerator, expression=big(10 ** shift, d))
+        else:
+            raise Unsupported("a division whose dividend has more places than the quotient keeps")
+        two = big(2, d)
+        magnitude = exp.IntDiv(
+            this=exp.Paren(this=exp.Add(this=exp.Mul(this=two, expression=exp.Abs(this=numerator)),
+                                        expression=exp.Abs(this=denominator))),
+            expression=exp.Paren(this=exp.Mul(this=two, expression=exp.Abs(this=denominator))))
+        signed = exp.Mul(this=exp.Mul(this=d.cast_big(exp.Sign(this=numerator)),
+                                      expression=d.cast_big(exp.Sign(this=denominator))),
+                         expression=exp.Paren(this=magnitude))
+        quotient = exp.Mul(this=cast(signed, decimal_type(0)),
+                           expression=cast(text(f"{Decimal(1).scaleb(-DECIMAL_PLACES):f}"),
+                                               decimal_type(DECIMAL_PLACES)))
+        zero = exp.EQ(this=b.value, expression=literal(0, INT).value)
+        return Compiled(cast(quotient, decimal_type(DECIMAL_PLACES)),
+                        first_error(error, when(zero, text(scope.message("division by zero")))), DECIMAL_PLACES)
+
+    def _unscaled(self, value: exp.Expression, scale: int) -> exp.Expression:
+        """The integer 10^scale × value (exact: value has at most `scale` places)."""
+        if scale:
+            value = exp.Mul(this=value, expression=big(10 ** scale, self.dialect))
+        return self.dialect.cast_big(value)
+
+    def _membership(self, x: ir.BinaryOp, a: Compiled, scope: Scope) -> Compiled:
+        negate = x.op == "notin"
+        if isinstance(x.right, ir.ListItems):
+            items = [self.compile(i, scope) for i in x.right.items]
+            values, error = [i.value for i in items], first_error(a.error, *(i.error for i in items))
+        else:
+            lst = self.policy.lists[x.right.name]
+            key = lst.row_type.key
+            values = [literal(row[key], lst.row_type.field(key)).value for row in lst.rows]
+            error = a.error
+        if not values:
+            return Compiled(exp.true() if negate else exp.false(), error)
+        test = exp.In(this=a.value, expressions=values)
+        return Compiled(exp.Paren(this=exp.Not(this=test)) if negate else test, error)
+
+    # -------------------------------------------------------------------------------------------- branches
+    def _c_If(self, x: ir.If, scope):
+        c, t, o = (self.compile(p, scope) for p in (x.cond, x.then, x.otherwise))
+        s = _max_scale(t, o)
+        value = exp.Case(ifs=[exp.If(this=c.value, true=as_scale(t, s))], default=as_scale(o, s))
+        branch_error = when(c.value, t.error, o.error) if (t.error or o.error) else None
+        return Compiled(value, first_error(c.error, branch_error), s)
+
+    def _c_Match(self, x: ir.Match, scope):
+        subject = self.compile(x.subject, scope)
+        seen, ifs, errs = set(), [], []
+        arms = []
+        for labels, value in x.arms:
+            fresh = [label for label in labels if label not in seen]  # the first arm naming a label wins
+            seen.update(fresh)
+            if fresh:
+                arms.append((fresh, self.compile(value, scope)))
+        default = self.compile(x.default, scope) if x.default is not None else None
+        s = _max_scale(*[c for _, c in arms], default)
+        for labels, c in arms:
+            hit = exp.In(this=subject.value, expressions=[text(label) for label in labels])
+            ifs.append(exp.If(this=hit, true=as_scale(c, s)))
+            errs.append((hit, c.error))
+        value = exp.Case(ifs=ifs, default=as_scale(default, s) if default else None)
+        branch_error = None
+        if any(e for _, e in errs) or (default and default.error):
+            branch_error = exp.Case(ifs=[exp.If(this=h, true=e if e is not None else exp.null()) for h, e in errs],
+                                    default=default.error if default else None)
+        return Compiled(value, first_error(subject.error, branch_error), s)
+
+    # -------------------------------------------------------------------------------------------- builtins
+    def _c_Builtin(self, x: ir.Builtin, scope):
+        f = x.func
+        if f == "round":
+            return self._round(x, scope)
+        args = [self.compile(a, scope) for a in x.args]
+        error = first_error(*(a.error for a in args))
+        vals = [a.value for a in args]
+        if f in ("min", "max", "clamp"):
+            s = _max_scale(*args)
+            vals = [as_scale(a, s) if s is not None and a.scale is not None else
+                    (cast(a.value, decimal_type(s)) if s is not None else a.value) for a in args]
+            if f == "clamp":
+                return Compiled(exp.func("LEAST", exp.func("GREATEST", vals[0], vals[1]), vals[2]), error, s)
+            return Compiled(exp.func("LEAST" if f == "min" else "GREATEST", *vals), error, s)
+        if f == "abs":
+            return Compiled(exp.Abs(this=vals[0]), error, args[0].scale)
+        if f in ("floor", "ceil"):
+            if x.args[0].type == INT:
+                return Compiled(vals[0], error)
+            fn = exp.Floor if f == "floor" else exp.Ceil
+            return Compiled(cast(fn(this=vals[0]), "BIGINT"), error)
+        if f == "text":
+            return Compiled(format_text(args[0], x.args[0].type), error)
+        return Compiled(self._date_function(f, vals), error)
+
+    def _round(self, x: ir.Builtin, scope):
+        arg = self.compile(x.args[0], scope)
+        places = int(x.args[1].value)
+        mode = x.mode or "half_up"
+        s = arg.scale or 0
+        v = arg.value
+        if s > places:
+            v = self._round_to(v, places, mode)
+        if x.type == INT:
+            return Compiled(cast(v, "BIGINT"), arg.error)
+        return Compiled(v, arg.error, min(s, places) if s else 0)
+
+    def _round_to(self, v: exp.Expression, places: int, mode: str) -> exp.Expression:
+        if mode == "half_up":  # CAST rounds half away from zero on DuckDB and Spark alike
+            return cast(v, decimal_type(places))
+        if mode == "half_even":
+            return cast(exp.func(self.dialect.half_even, v, exp.Literal.number(places)), decimal_type(places))
+        factor = literal(Decimal(1).scaleb(places), DECIMAL).value
+        unit = literal(Decimal(1).scaleb(-places), DECIMAL).value
+        shifted = exp.Mul(this=v, expression=factor)
+        if mode == "floor":
+            whole = exp.Floor(this=shifted)
+        elif mode == "ceiling":
+            whole = exp.Ceil(this=shifted)
+        else:  # down: toward zero; up: away from zero
+            fn = exp.Floor if mode == "down" else exp.Ceil
+            whole = exp.Mul(this=exp.Sign(this=v), expression=fn(this=exp.Abs(this=shifted)))
+        return cast(exp.Mul(this=cast(whole, decimal_type(0)), expression=unit), decimal_type(places))
+
+    def _date_function(self, f: str, a: list[exp.Expression]) -> exp.Expression:
+        if f in ("year", "month"):
+            return cast((exp.Year if f == "year" else exp.Month)(this=a[0]), "BIGINT")
+        if f == "quarter":
+            return self._quarter(a[0])
+        if f == "days_between":
+            return cast(exp.DateDiff(this=a[1], expression=a[0], unit=exp.var("DAY")), "BIGINT")
+        if f == "months_between":
+            return self._whole_months(a[0], a[1])
+        if f == "years_between":
+            return exp.IntDiv(this=self._whole_months(a[0], a[1]), expression=literal(12, INT).value)
+        if f == "same_year":
+            return exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1]))
+        if f == "same_month":
+            return exp.And(this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])),
+                           expression=exp.EQ(this=exp.Month(this=a[0]), expression=exp.Month(this=a[1])))
+        if f == "same_quarter":
+            return exp.And(this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])),
+                           expression=exp.EQ(this=self._quarter(a[0]), expression=self._quarter(a[1])))
+        raise Unsupported(f"the function {f}")
+
+    @staticmethod
+    def _quarter(d: exp.Expression) -> exp.Expression:
+        month = cast(exp.Month(this=d), "BIGINT")
+        return exp.Add(this=exp.IntDiv(this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
+                                       expression=exp.Literal.number(3)), expression=exp.Literal.number(1))
+
+    @staticmethod
+    def _whole_months(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        """Completed months from a to b, as `row.whole_months` counts them."""
+        def part(fn, d):
+            return cast(fn(this=d), "BIGINT")
+        months = exp.Paren(this=exp.Add(
+            this=exp.Mul(this=exp.Paren(this=exp.Sub(this=part(exp.Year, b), expression=part(exp.Year, a))),
+                         expression=exp.Literal.number(12)),
+            expression=exp.Sub(this=part(exp.Month, b), expression=part(exp.Month, a))))
+        one = exp.Literal.number(1)
+        zero = exp.Literal.number(0)
+        return exp.Case(ifs=[
+            exp.If(this=exp.And(this=exp.GT(this=months, expression=zero),
+                                expression=exp.LT(this=part(exp.Day, b), expression=part(exp.Day, a))),
+                   true=exp.Sub(this=months, expression=one)),
+            exp.If(this=exp.And(this=exp.LT(this=months, expression=zero),
+                                expression=exp.GT(this=part(exp.Day, b), expression=part(exp.Day, a))),
+                   true=exp.Add(this=months, expression=one)),
+        ], default=months)
+
+    # -------------------------------------------------------------------------------------------- lists
+    def _c_ListItems(self, x, scope):
+        raise Unsupported("a list of values outside 'in'")
+
+    def _c_GetField(self, x: ir.GetField, scope):
+        if not isinstance(x.obj, ir.Lookup):
+            raise Unsupported("a field of a nested record")
+        lookup = x.obj
+        lst = self.policy.lists[lookup.list_name]
+        key = self.compile(lookup.key, scope)
+        key_name = lst.row_type.key
+        key_type = lst.row_type.field(key_name)
+        field_type = lst.row_type.field(x.name)
+        values = [literal(row[x.name], field_type) for row in lst.rows]
+        scale = _max_scale(*values)
+        ifs = [exp.If(this=exp.EQ(this=key.value, expression=literal(row[key_name], key_type).value),
+                      true=as_scale(v, scale)) for row, v in zip(lst.rows, values)]
+        value = exp.Case(ifs=ifs) if ifs else exp.null()
+        keys = [literal(row[key_name], key_type).value for row in lst.rows]
+        missing = exp.Not(this=exp.In(this=key.value, expressions=keys)) if keys else exp.true()
+        message = exp.DPipe(this=exp.DPipe(this=text("'"), expression=format_text(key, lookup.key.type), safe=True),
+                            expression=text(f"' is not in list {lst.name}"), safe=True)
+        if scope.node is not None:
+            message = exp.DPipe(this=text(f"{scope.node}: "), expression=message, safe=True)
+        error = first_error(key.error, when(missing, message))
+        return Compiled(value, error, scale)
+
+    def _c_Lookup(self, x, scope):
+        raise Unsupported(f"a whole row of the list {x.list_name} (read one of its fields)")
+
+    # -------------------------------------------------------------------------------------------- aggregates
+    def _c_Aggregate(self, x: ir.Aggregate, scope: Scope):
+        src = x.source
+        if isinstance(src, ir.Ref) and src.kind == "list":
+            return self._unrolled(x, self.policy.lists[src.name], scope)
+        if isinstance(src, ir.RecordsRef):
+            return self._over_table(x, exp.to_table("__results"), None, scope)
+        if isinstance(src, ir.Ref) and src.kind == "field" and isinstance(src.type, ListOf):
+            link = exp.EQ(this=col(BY, self._alias(scope)), expression=col(KEY, scope.element or ROW))
+            return self._over_table(x, exp.to_table(self.relation_table(src.name)), link, scope)
+        raise Unsupported("an aggregate over this collection")
+
+    @staticmethod
+    def _alias(scope: Scope) -> str:
+        return f"e{scope.depth + 1}"
+
+    def _over_table(self, x: ir.Aggregate, table: exp.Table, link: exp.Expression | None, scope: Scope):
+        """An aggregate over rows of a table: a (correlated) scalar subquery."""
+        alias = self._alias(scope)
+        inner = Scope(scope.node, element=alias, depth=scope.depth + 1)
+        where = self.compile(x.where, inner) if x.where is not None else None
+        elem = self.compile(x.element, inner) if x.element is not None else None
+        conditions = [c for c in (link, where.value if where else None) if c is not None]
+        if isinstance(x.source, ir.RecordsRef):
+            conditions.insert(0, exp.Is(this=col(ERROR, alias), expression=exp.null()))
+        source = table.as_(alias)
+
+        def select(expression: exp.Expression, extra: list | None = None, order=None) -> exp.Expression:
+            q = exp.select(expression).from_(source.copy())
+            conds = conditions + (extra or [])
+            if conds:
+                q = q.where(exp.and_(*[c.copy() for c in conds]))
+            if order is not None:
+                q = q.order_by(order).limit(1)
+            return exp.Subquery(this=q)
+
+        f = x.func
+        ev = elem.value if elem else None
+        if f == "count":
+            value = cast(select(exp.Count(this=exp.Star())), "BIGINT")
+        elif f == "distinct":
+            value = cast(select(exp.Count(this=exp.Distinct(expressions=[ev]))), "BIGINT")
+        elif f == "any":
+            value = exp.func("COALESCE", select(exp.func("BOOL_OR", ev)), exp.false())
+        elif f == "all":
+            value = exp.func("COALESCE", select(exp.func("BOOL_AND", ev)), exp.true())
+        elif f == "sum":
+            total = select(exp.Sum(this=ev))
+            if x.type == INT:
+                value = cast(exp.func("COALESCE", total, exp.Literal.number(0)), "BIGINT")
+            else:
+                value = cast(exp.func("COALESCE", total, literal(Decimal(0), DECIMAL).value),
+                                 decimal_type(elem.scale if elem.scale is not None else DECIMAL_PLACES))
+        else:
+            value = select((exp.Min if f == "min" else exp.Max)(this=ev))
+            if elem.scale is not None:
+                value = cast(value, decimal_type(elem.scale))
+        errors = []
+        order = col(ORDER, alias)
+        if where is not None and where.error is not None:  # the row evaluator filters every element first
+            errors.append(self._first_error_subquery(source, link, where.error, order,
+                                                     isinstance(x.source, ir.RecordsRef), alias))
+        if elem is not None and elem.error is not None:
+            errors.append(select(elem.error, [exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))],
+                                 order))
+        if f in ("min", "max"):
+            empty = exp.EQ(this=select(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
+            errors.append(when(empty, text(scope.message(f"{f} of no records ({x.span})"))))
+        scale = elem.scale if elem is not None and x.type in DECIMAL_TYPES else None
+        return Compiled(value, first_error(*errors), scale)
+
+    def _first_error_subquery(self, source, link, error, order, over_results: bool, alias: str):
+        conds = [c for c in (link,) if c is not None]
+        if over_results:
+            conds.insert(0, exp.Is(this=col(ERROR, alias), expression=exp.null()))
+        conds.append(exp.Not(this=exp.Is(this=error.copy(), expression=exp.null())))
+        q = exp.select(error.copy()).from_(source.copy()).where(exp.and_(*[c.copy() for c in conds]))
+        return exp.Subquery(this=q.order_by(order).limit(1))
+
+    def _unrolled(self, x: ir.Aggregate, lst: ir.ExternalList, scope: Scope) -> Compiled:
+        """An aggregate over an external list, unrolled over its rows (the list is part of the policy)."""
+        picked = []
+        for row in lst.rows:
+            inner = Scope(scope.node, element=scope.element, element_row=row, depth=scope.depth)
+            where = self.compile(x.where, inner) if x.where is not None else None
+            elem = self.compile(x.element, inner) if x.element is not None else None
+            picked.append((where, elem))
+        errors = [w.error for w, _ in picked if w is not None]
+        f = x.func
+
+        def chosen(w: Compiled | None, value: exp.Expression, otherwise: exp.Expression | None) -> exp.Expression:
+            if w is None:
+                return value
+            return exp.Case(ifs=[exp.If(this=w.value, true=value)], default=otherwise)
+
+        for w, e in picked:
+            if e is not None and e.error is not None:
+                errors.append(when(w.value, e.error) if w is not None else e.error)
+        zero_int = literal(0, INT).value
+        if f == "count":
+            parts = [chosen(w, literal(1, INT).value, zero_int) for w, _ in picked]
+            value = _fold(exp.Add, parts, zero_int)
+            return Compiled(value, first_error(*errors))
+        if f == "sum":
+            if x.type == INT:
+                return Compiled(_fold(exp.Add, [chosen(w, e.value, zero_int) for w, e in picked], zero_int),
+                                first_error(*errors))
+            scale = _max_scale(*(e for _, e in picked)) or 0
+            zero = literal(Decimal(0), DECIMAL).value
+            total = zero
+            for w, e in picked:  # cast after each addition: the sum keeps its scale
+                total = cast(exp.Add(this=total, expression=chosen(w, as_scale(e, scale), zero)),
+                                 decimal_type(scale))
+            return Compiled(total, first_error(*errors), scale)
+        if f in ("any", "all"):
+            parts = [chosen(w, e.value, exp.false() if f == "any" else exp.true()) for w, e in picked]
+            value = _fold(exp.Or if f == "any" else exp.And, parts, exp.false() if f == "any" else exp.true())
+            return Compiled(value, first_error(*errors))
+        raise Unsupported(f"{f} over the list {lst.name}")
+
+
+def _fold(cls, parts: list[exp.Expression], empty: exp.Expression) -> exp.Expression:
+    if not parts:
+        return empty
+    out = parts[0]
+    for p in parts[1:]:
+        out = cls(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _max_scale(*items: Compiled | None) -> int | None:
+    scales = [i.scale for i in items if i is not None and i.scale is not None]
+    return max(scales) if scales else None
+
+
+# ------------------------------------------------------------------------------------------------ nodes
+
+@dataclass(frozen=True)
+class NodeColumns:
+    """The columns one node adds, in phases: each phase can read the columns of the phases before it."""
+
+    phases: tuple[tuple[tuple[str, exp.Expression], ...], ...]
+
+
+def node_error_column(name: str) -> str:
+    return f"__err_{name}"
+
+
+def compile_node(node: ir.Node, compiler: ExprCompiler) -> tuple[NodeColumns, bool]:
+    """A node's value column (named after the node) and its error column; returns whether it can fail."""
+    scope = Scope(node.name)
+    if isinstance(node.body, ir.TableBody):
+        value, error, scale = _table(node, compiler, scope)
+    elif isinstance(node.body, ir.EligibilityBody):
+        conds = [compiler.compile(c.expr, scope) for c in node.body.conditions]
+        value = exp.Paren(this=exp.and_(*[c.value for c in conds])) if conds else exp.true()
+        error, scale = first_error(*(c.error for c in conds)), None
+    else:
+        c = compiler.compile(node.body, scope)
+        value, error, scale = c.value, c.error, c.scale
+    if node.type == MONEY and (scale is None or scale != 2):
+        value = cast(value, decimal_type(2))
+    elif node.type in DECIMAL_TYPES:
+        value = cast(value, decimal_type(scale if scale is not None else DECIMAL_PLACES))
+    elif node.type == INT:
+        value = cast(value, "BIGINT")
+    columns = [(node.name, value)]
+    if error is not None:
+        columns.append((node_error_column(node.name), error))
+    return NodeColumns((tuple(columns),)), error is not None
+
+
+def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):
+    body: ir.TableBody = node.body
+    rows = [(r, compiler.compile(r.condition, scope) if r.condition is not None else None,
+             compiler.compile(r.value, scope)) for r in body.rows]
+    scale = _max_scale(*(v for _, _, v in rows))
+    rows = [(r, c, replace(v, value=as_scale(v, scale))) for r, c, v in rows]
+    no_row = text(f"{node.name}: no row of the table applies and it has no 'otherwise' row")
+    otherwise = next(((r, v) for r, c, v in rows if c is None), None)
+    conditional = [(r, c, v) for r, c, v in rows if c is not None]
+    if body.hit == "unique":
+        return _unique(node, rows, conditional, otherwise, no_row, scale)
+    ifs, err_ifs = [], []
+    for r, c, v in rows:
+        if c is None:  # otherwise: the first one ends the table
+            value = exp.Case(ifs=ifs, default=v.value) if ifs else v.value
+            err_ifs.append(exp.If(this=exp.true(), true=v.error if v.error is not None else exp.null()))
+            break
+        if c.error is not None:
+            err_ifs.append(exp.If(this=exp.Not(this=exp.Is(this=c.error, expression=exp.null())), true=c.error))
+        ifs.append(exp.If(this=c.value, true=v.value))
+        err_ifs.append(exp.If(this=c.value, true=v.error if v.error is not None else exp.null()))
+    else:
+        value = exp.Case(ifs=ifs)
+        err_ifs.append(exp.If(this=exp.true(), true=no_row))
+    can_fail = any(not isinstance(i.args["true"], exp.Null) for i in err_ifs)
+    return value, exp.Case(ifs=err_ifs) if can_fail else None, scale
+
+
+def _unique(node, rows, conditional, otherwise, no_row, scale):
+    """Every condition is evaluated; two that hold are an error naming the first two, as in the row evaluator."""
+    value_ifs = [exp.If(this=c.value, true=v.value) for _, c, v in conditional]
+    value = exp.Case(ifs=value_ifs, default=otherwise[1].value if otherwise else None)
+    pairs = []
+    for i, (r1, c1, _) in enumerate(conditional):
+        for r2, c2, _ in conditional[i + 1:]:
+            message = (f"{node.name}: unique table: rows {r1.number} (line {r1.span.line}) and {r2.number} "
+                       f"(line {r2.span.line}) both apply")
+            pairs.append(exp.If(this=exp.And(this=c1.value, expression=c2.value), true=text(message)))
+    cond_errors = [c.error for _, c, _ in conditional]
+    last = otherwise[1].error if otherwise is not None else no_row
+    chosen = [(c.value, v.error) for _, c, v in conditional] + [(exp.true(), last)]
+    chosen_error = None
+    if any(e is not None for _, e in chosen):
+        chosen_error = exp.Case(ifs=[exp.If(this=c, true=e if e is not None else exp.null()) for c, e in chosen])
+    error = first_error(*cond_errors, exp.Case(ifs=pairs) if pairs else None, chosen_error)
+    return value, error, scale

@@ -1,0 +1,168 @@
+"""A whole policy as SQL: the layered query that evaluates every record, the output projection, the summaries.
+
+The evaluation query reads a relation of typed records (columns `__row`, `__key` and the subject's fields) and adds
+one column per node, layer by layer: a node sits in the first layer after every node it reads, so each SELECT only
+reads columns of the one below it. The last layer adds `__error`: the first failing node's message in the row
+evaluator's evaluation order (its first error is the one it reports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlglot import exp
+
+from ... import ir
+from ...graph import build, evaluation_order
+from ...types import DECIMAL, DECIMAL_PLACES, INT, MONEY, PERCENT, TEXT, DURATION, Type
+from ..row import params_in_force
+from .compile import (cast, DIALECTS, ERROR, KEY, ORDER, ROW, Compiled, ExprCompiler, Scope, Unsupported, col,
+                      compile_node, decimal_type, format_text, node_error_column)
+
+RESULTS = "__results"
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    name: str
+    type: Type
+
+
+class PolicyPlan:
+    """One policy compiled for one as-of date and one SQL dialect."""
+
+    def __init__(self, policy: ir.Policy, as_of: date, dialect: str = "duckdb"):
+        self.policy = policy
+        self.as_of = as_of
+        self.dialect = DIALECTS[dialect]
+        self.params = {name: pv.value for name, pv in params_in_force(policy, as_of).items()}
+        self.order = evaluation_order(policy, build(policy))
+        self._check_supported()
+        self.compiler = ExprCompiler(policy, as_of, self.dialect, self.params)
+        self.nodes = {}
+        self.failing: list[str] = []  # nodes that can fail, in evaluation order
+        for name in self.order:
+            try:
+                columns, can_fail = compile_node(policy.nodes[name], self.compiler)
+            except Unsupported as exc:
+                node = policy.nodes[name]
+                raise Unsupported(f"{node.span}: {name}: the SQL engines cannot run {exc} yet; "
+                                  "use --engine row") from None
+            self.nodes[name] = columns
+            if can_fail:
+                self.failing.append(name)
+        self.levels = self._levels()
+
+    def _check_supported(self) -> None:
+        for name, t in self.policy.subject.fields:
+            if t == DURATION:
+                raise Unsupported(f"{self.policy.subject.name}.{name}: the SQL engines cannot read durations yet; "
+                                  "use --engine row")
+
+    def _levels(self) -> dict[str, int]:
+        level: dict[str, int] = {}
+        for name in self.order:
+            node = self.policy.nodes[name]
+            deps = [level[d] for d in node.reads if d in level]
+            level[name] = 1 + max(deps, default=0)
+        return level
+
+    # -------------------------------------------------------------------------------------------- queries
+    def evaluation(self, source: exp.Expression, keep: list[str] | None = None) -> exp.Select:
+        """Every node of every record of `source` (a table or subquery of typed records), and `__error`.
+
+        `keep` limits the columns of the result to `__row`, `__key`, `__error` and those names.
+        """
+        query: exp.Expression = exp.select(exp.Star()).from_(_as_source(source, ROW))
+        for level in range(1, max(self.levels.values(), default=0) + 1):
+            columns = [exp.alias_(value, name, quoted=True) for node in self.order if self.levels[node] == level
+                       for phase in self.nodes[node].phases for name, value in phase]
+            query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(ROW)), *columns).from_(
+                exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
+        errors = [col(node_error_column(n)) for n in self.failing]
+        error = exp.func("COALESCE", *errors) if len(errors) > 1 else (errors[0] if errors else exp.null())
+        wanted = [col(ORDER), col(KEY)] + [col(n) for n in (keep if keep is not None else
+                                                            list(self.policy.subject.field_names) + self.order)]
+        fields = {n for n, _ in self.policy.subject.fields if _is_list(self.policy.subject.field(n))}
+        wanted = [w for w in wanted if w.name not in fields]
+        return exp.select(*wanted, exp.alias_(cast(error, "VARCHAR"), ERROR, quoted=True)).from_(
+            exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
+
+    def output_columns(self) -> list[OutputColumn]:
+        key = self.policy.subject.key or "id"
+        return [OutputColumn(key, TEXT)] + [OutputColumn(n.name, n.type) for n in self.policy.outcomes]
+
+    def output(self, results: str = RESULTS, typed: bool = False, ordered: bool = True) -> exp.Select:
+        """The results file's rows: the key, then every outcome, as text (CSV) or typed (Parquet)."""
+        cells = []
+        for i, c in enumerate(self.output_columns()):
+            value = col(KEY) if i == 0 else col(c.name)
+            if typed:
+                cells.append(exp.alias_(_typed(value, c.type), c.name, quoted=True))
+            else:
+                textual = format_text(Compiled(value), c.type)
+                cells.append(exp.alias_(exp.func("NULLIF", textual, exp.Literal.string("")), c.name, quoted=True))
+        q = exp.select(*cells).from_(exp.to_table(results).as_(ROW)).where(
+            exp.Is(this=col(ERROR), expression=exp.null()))
+        return q.order_by(col(ORDER)) if ordered else q
+
+    def summary_columns(self) -> list[str]:
+        """Fields and nodes the summaries read from each record."""
+        names: set[str] = set()
+        for s in self.policy.summaries.values():
+            _element_names(s.expr, names)
+        return [n for n in list(self.policy.subject.field_names) + self.order if n in names]
+
+    def summary(self, name: str, computed: dict[str, object]) -> tuple[exp.Select, bool]:
+        """SELECT value, error of one summary (earlier summaries given as values)."""
+        s = self.policy.summaries[name]
+        compiler = ExprCompiler(self.policy, self.as_of, self.dialect, self.params, computed)
+        c = compiler.compile(s.expr, Scope(None))
+        value = c.value
+        if s.type == MONEY:
+            value = cast(value, decimal_type(2))
+        elif s.type == INT:
+            value = cast(value, "BIGINT")
+        elif s.type in (DECIMAL, PERCENT):
+            value = cast(value, decimal_type(c.scale if c.scale is not None else DECIMAL_PLACES))
+        error = c.error if c.error is not None else exp.null()
+        return exp.select(exp.alias_(value, "value"), exp.alias_(cast(error, "VARCHAR"), "error")), True
+
+    def sql(self, e: exp.Expression) -> str:
+        """The text of a tree in this plan's dialect (for the engine to run; never built from user text)."""
+        return e.sql(dialect=self.dialect.name)
+
+
+def _as_source(source: exp.Expression, alias: str) -> exp.Expression:
+    if isinstance(source, exp.Table):
+        return source.as_(alias)
+    return exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _typed(value: exp.Expression, t: Type) -> exp.Expression:
+    if t == MONEY:
+        return cast(value, decimal_type(2))
+    if t in (DECIMAL, PERCENT):
+        return cast(value, decimal_type(DECIMAL_PLACES))
+    return value
+
+
+def _is_list(t) -> bool:
+    from ...types import ListOf
+    return isinstance(t, ListOf)
+
+
+def _element_names(x, names: set[str]) -> None:
+    """Names a summary reads from each record (ElemRef inside aggregates over `records`)."""
+    if isinstance(x, ir.ElemRef):
+        names.add(x.name)
+    for attr in ("operand", "left", "right", "cond", "then", "otherwise", "subject", "default", "source",
+                 "element", "where", "key", "obj"):
+        child = getattr(x, attr, None)
+        if isinstance(child, ir.IExpr):
+            _element_names(child, names)
+    for child in list(getattr(x, "args", ())) + list(getattr(x, "items", ())):
+        _element_names(child, names)
+    for _, value in getattr(x, "arms", ()):
+        _element_names(value, names)

@@ -1,0 +1,451 @@
+"""Running a compiled policy on DuckDB: read the files, validate, evaluate, write, report — in the database.
+
+    batch = run_batch(policy, "data/jinyuan/secretaries.csv", related={}, as_of=None, out="out.csv")
+
+1. DuckDB reads the CSV (or Parquet) file itself, every cell as text, numbering the non-blank rows as the row
+   evaluator's reader does, and types each field by its strict canonical form (`inputs.typed_cell`).
+2. Records with a cell in another form, a duplicate key or a related row that is not canonical are *suspects*:
+   the Python reader streams the file once and the careful converter handles just those (exact messages; the
+   ones it accepts are written back in canonical form and evaluated with the rest). JSON, JSONL and Excel files
+   go through the Python converter whole and are then evaluated the same way.
+3. One query evaluates every node of every record (`plan.PolicyPlan.evaluation`) into a temporary table; DuckDB
+   writes the results file from it (COPY), then the errors and summaries are read from it.
+
+Memory is bounded by DuckDB's limit (it spills to a temporary directory), not by the number of records; Python
+holds only the suspects and the errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlglot import exp
+
+from ... import ir
+from ...types import ListOf, RecordType, format_value
+from .. import records as rec
+from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
+from .compile import cast, BY, ERROR, KEY, ORDER, Unsupported, col, text
+from .inputs import canonical, scalar_fields, stripped, typed_cell
+from .plan import RESULTS, PolicyPlan
+
+NATIVE_SUFFIXES = (".csv", ".parquet")
+MEMORY_LIMIT = os.environ.get("POLICYDSL_DUCKDB_MEMORY", "1GB")
+
+
+@dataclass
+class _Input:
+    """One file as the engine reads it: its path, the record type, the table its typed rows land in."""
+
+    path: Path
+    rtype: RecordType
+    table: str
+    by: str | None = None  # for related rows: the field linking them to their parent
+
+
+def run_batch(policy: ir.Policy, records: str | Path, *, related: dict[str, str | Path], as_of: date | None,
+              out: str | Path | None, on_row: RowSink | None, dialect: str = "duckdb",
+              spark_master: str | None = None) -> BatchResult:
+    """Run a policy over a records file with the SQL engine (see the module docstring)."""
+    if dialect == "spark":
+        from .spark import run_batch as run_spark
+        return run_spark(policy, records, related=related, as_of=as_of, out=out, on_row=on_row,
+                         master=spark_master)
+    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
+        return run.run(Path(records), {k: Path(v) for k, v in related.items()}, out, on_row)
+
+
+class DuckRun:
+    """One batch on one private in-memory DuckDB database (spilling to a temporary directory)."""
+
+    def __init__(self, policy: ir.Policy, as_of: date):
+        try:
+            import duckdb
+        except ImportError:  # pragma: no cover - duckdb is a dependency
+            raise EngineUnavailable("the duckdb engine needs the duckdb package (pip install duckdb)") from None
+        self.duckdb = duckdb
+        self.policy = policy
+        try:
+            self.plan = PolicyPlan(policy, as_of, "duckdb")
+        except Unsupported as exc:
+            raise EngineUnavailable(str(exc)) from None
+        self.tmp = tempfile.TemporaryDirectory(prefix="policydsl-")
+        self.db = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
+                                                     "temp_directory": str(Path(self.tmp.name) / "spill"),
+                                                     "preserve_insertion_order": True})
+
+    def __enter__(self) -> "DuckRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.db.close()
+        self.tmp.cleanup()
+
+    def sql(self, e: exp.Expression):
+        return self.db.execute(self.plan.sql(e))
+
+    def execute(self, e: exp.Expression) -> None:
+        self.db.execute(self.plan.sql(e))
+
+    # -------------------------------------------------------------------------------------------- the run
+    def run(self, records: Path, related: dict[str, Path], out: str | Path | None, on_row: RowSink | None
+            ) -> BatchResult:
+        subject = self.policy.subject
+        rec._check_related_setup(records, subject, self.policy.records, related)
+        batch = BatchResult("duckdb")
+        inputs = self._inputs(records, related)
+        suffix = records.suffix.lower()
+        if suffix in NATIVE_SUFFIXES and all(p.suffix.lower() in NATIVE_SUFFIXES for p in related.values()):
+            self._load_native(inputs, batch)
+        else:
+            self._load_through_python(records, related, inputs, batch)
+        self._evaluate(inputs)
+        self._write(out, on_row)
+        self._collect(batch)
+        return batch
+
+    def _inputs(self, records: Path, related: dict[str, Path]) -> dict[str, _Input]:
+        inputs = {"": _Input(records, self.policy.subject, "__subject")}
+        for name, path in related.items():
+            ftype = self.policy.subject.field(name)
+            inputs[name] = _Input(path, self.policy.records[ftype.element], f"__file_{name}", ftype.by)
+        return inputs
+
+    # -------------------------------------------------------------------------------------------- reading
+    def _raw(self, item: _Input) -> exp.Select:
+        """Every non-blank row of the file, every cell as text, numbered from 1 like the Python reader."""
+        path = item.path
+        if path.suffix.lower() == ".parquet":
+            source = exp.func("READ_PARQUET", text(str(path)))
+            cast_all = True
+        else:
+            header = _csv_header(path)
+            rec._check_header(path, item.rtype, [(str(path), {h: "" for h in header})]) if item.by is None else None
+            columns = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(_column_name(h, i)),
+                                                             expression=text("VARCHAR"))
+                                              for i, h in enumerate(header)])
+            source = exp.func("READ_CSV", text(str(path)),
+                              exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
+                              exp.PropertyEQ(this=exp.var("columns"), expression=columns),
+                              exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
+                              exp.PropertyEQ(this=exp.var("quote"), expression=text('"')),
+                              exp.PropertyEQ(this=exp.var("escape"), expression=text('"')),
+                              exp.PropertyEQ(this=exp.var("auto_detect"), expression=exp.false()),
+                              exp.PropertyEQ(this=exp.var("null_padding"), expression=exp.true()),
+                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.false()))
+            cast_all = False
+        self._columns = self._file_columns(source)
+        cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
+                 for c in self._columns]
+        blank = exp.and_(*[exp.or_(exp.Is(this=col(c, None), expression=exp.null()),
+                                   exp.EQ(this=stripped(cast(col(c, None), "VARCHAR")), expression=text("")))
+                           for c in self._columns])
+        rows = exp.select(*cells).from_(source).where(exp.Not(this=exp.Paren(this=blank)))
+        numbered = exp.select(exp.alias_(exp.Window(this=exp.RowNumber()), ORDER, quoted=True), exp.Star())
+        return numbered.from_(exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("f"))))
+
+    def _file_columns(self, source: exp.Expression) -> list[str]:
+        return [d[0] for d in self.db.execute(self.plan.sql(exp.select(exp.Star()).from_(source).limit(0))).description]
+
+    def _typed(self, item: _Input, raw: exp.Expression) -> exp.Select:
+        """The typed fields, `__key`/`__by`, and `__ok` (every cell canonical) of each raw row."""
+        present = set(self._columns)
+        cells, oks = [], []
+        for name, t in scalar_fields(item.rtype):
+            raw_cell = col(name, "w") if name in present else exp.null()
+            value, ok = typed_cell(raw_cell, t)
+            cells.append(exp.alias_(value, name, quoted=True))
+            oks.append(ok)
+        key_field = item.rtype.key
+        key = stripped(col(key_field, "w")) if key_field and key_field in present else exp.null()
+        if key_field is None and item.by is None:
+            key = exp.DPipe(this=text("#"), expression=cast(col(ORDER, "w"), "VARCHAR"), safe=True)
+        extra = [exp.alias_(exp.func("NULLIF", key, text("")), KEY, quoted=True)]
+        if item.by is not None:
+            by = stripped(col(item.by, "w")) if item.by in present else exp.null()
+            extra.append(exp.alias_(exp.func("NULLIF", by, text("")), BY, quoted=True))
+        ok = exp.and_(*oks) if oks else exp.true()
+        return exp.select(col(ORDER, "w"), *extra, *cells, exp.alias_(exp.func("COALESCE", ok, exp.false()), "__ok")
+                          ).from_(exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("w"))))
+
+    def _load_native(self, inputs: dict[str, _Input], batch: BatchResult) -> None:
+        for item in inputs.values():
+            try:
+                self.execute(exp.Create(this=exp.to_table(item.table), kind="TABLE",
+                                        expression=self._typed(item, self._raw(item)),
+                                        properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+            except self.duckdb.Error:
+                # DuckDB could not read it as written: the Python reader says why in its own words, or reads it.
+                list(rec.read_rows(item.path))
+                return self._load_through_python(inputs[""].path, {k: v.path for k, v in inputs.items() if k},
+                                                 inputs, batch)
+        self._resolve_suspects(inputs, batch)
+
+    # -------------------------------------------------------------------------------------------- suspects
+    def _resolve_suspects(self, inputs: dict[str, _Input], batch: BatchResult) -> None:
+        subject = inputs[""]
+        relations = {k: v for k, v in inputs.items() if k}
+        bad_parents = [exp.select(col(BY, None)).from_(exp.to_table(r.table)).where(
+            exp.Not(this=col("__ok", None))) for r in relations.values()]
+        dup_keys = exp.select(col(KEY, None)).from_(exp.to_table(subject.table)).where(
+            exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null()))).group_by(col(KEY, None)).having(
+            exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
+        suspect = exp.or_(exp.Not(this=col("__ok", None)),
+                          exp.In(this=col(KEY, None), query=exp.Subquery(this=dup_keys)),
+                          *[exp.In(this=col(KEY, None), query=exp.Subquery(this=q)) for q in bad_parents])
+        self.execute(exp.Create(this=exp.to_table("__suspect"), kind="TABLE", properties=exp.Properties(
+            expressions=[exp.TemporaryProperty()]), expression=exp.select(col(ORDER, None), col(KEY, None)).from_(
+            exp.to_table(subject.table)).where(suspect)))
+        rows = {r for (r,) in self.db.execute("SELECT __row FROM __suspect").fetchall()}
+        orphans = self._orphans(subject, relations)
+        if rows:
+            self._convert_suspects(subject, relations, rows, batch)
+        else:
+            self._empty_accepted(inputs)
+        batch.data_errors.extend(orphans)
+
+    def _orphans(self, subject: _Input, relations: dict[str, _Input]) -> list[rec.DataError]:
+        found = []
+        for name, item in relations.items():
+            parents = exp.select(col(KEY, None)).from_(exp.to_table(subject.table)).where(
+                exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
+            q = exp.select(col(ORDER, None)).from_(exp.to_table(item.table)).where(exp.or_(
+                exp.Is(this=col(BY, None), expression=exp.null()),
+                exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(this=parents))))).order_by(col(ORDER, None))
+            numbers = {r for (r,) in self.sql(q).fetchall()}
+            if not numbers:
+                continue
+            ftype = self.policy.subject.field(name)
+            for number, (where, raw) in enumerate(rec.read_rows(item.path), start=1):
+                if number in numbers:
+                    found.append(rec._orphan(where, raw, item.rtype, ftype.by, self.policy.subject, number))
+        return found
+
+    def _convert_suspects(self, subject: _Input, relations: dict[str, _Input], rows: set[int],
+                          batch: BatchResult) -> None:
+        """The careful converter on the suspect records only; accepted ones are written back canonically."""
+        keys = {k for (k,) in self.db.execute("SELECT __key FROM __suspect WHERE __key IS NOT NULL").fetchall()}
+        related: rec.Related = {}
+        for name, item in relations.items():
+            groups: dict[str, list] = {}
+            by = self.policy.subject.field(name).by
+            for where, raw in rec.read_rows(item.path):
+                k = rec._key_text(raw.get(by)) if isinstance(raw, dict) else None
+                if k is not None and k in keys:
+                    groups.setdefault(k, []).append((where, raw))
+            related[name] = groups
+        first_seen: dict[str, str] = {}
+        accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
+        for number, (where, raw) in enumerate(rec.read_rows(subject.path), start=1):
+            if number not in rows:
+                continue
+            record, errors = rec.convert_record(raw, self.policy.subject, self.policy.records, where, related,
+                                                row_number=number)
+            errors += rec._duplicate_key(raw, self.policy.subject, where, first_seen)
+            if errors:
+                batch.data_errors.extend(errors)
+                batch.failed_ids.append(errors[0].record_id)
+            else:
+                accepted.add(number, record)
+        accepted.close()
+        self._load_accepted(accepted, subject, relations)
+
+    def _load_accepted(self, accepted: "_CanonicalWriter", subject: _Input, relations: dict[str, _Input]) -> None:
+        for name, item in [("", subject)] + list(relations.items()):
+            path = accepted.paths[name]
+            canonical_item = _Input(path, item.rtype, item.table + "_accepted", item.by)
+            raw = exp.select(exp.Star()).from_(exp.func(
+                "READ_CSV", text(str(path)), exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
+                exp.PropertyEQ(this=exp.var("all_varchar"), expression=exp.true()),
+                exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
+                exp.PropertyEQ(this=exp.var("quote"), expression=text('"'))))
+            self._columns = [ORDER] + [n for n, _ in scalar_fields(item.rtype)]
+            typed = self._typed(canonical_item, exp.select(cast(col(ORDER, None), "BIGINT").as_(ORDER),
+                                                           *[col(n, None) for n in self._columns[1:]]).from_(
+                exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("c")))))
+            self.execute(exp.Create(this=exp.to_table(canonical_item.table), kind="TABLE", expression=typed,
+                                    properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+
+    def _empty_accepted(self, inputs: dict[str, _Input]) -> None:
+        for item in inputs.values():
+            self.db.execute(f'CREATE TEMP TABLE "{item.table}_accepted" AS SELECT * FROM "{item.table}" LIMIT 0')
+
+    # -------------------------------------------------------------------------------------------- through Python
+    def _load_through_python(self, records: Path, related: dict[str, Path], inputs: dict[str, _Input],
+                             batch: BatchResult) -> None:
+        """JSON, JSONL, Excel (or a CSV DuckDB cannot read as written): converted by Python, then evaluated."""
+        loaded = rec.load_records(records, self.policy.subject, self.policy.records, related)
+        batch.data_errors.extend(loaded.errors)
+        batch.failed_ids.extend(loaded.failed_ids)
+        relations = {k: v for k, v in inputs.items() if k}
+        for name, ftype in self.policy.subject.fields:
+            if isinstance(ftype, ListOf) and name not in relations:
+                relations[name] = _Input(Path(), self.policy.records[ftype.element], f"__file_{name}", ftype.by)
+        inputs.update(relations)
+        accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
+        for number, record in enumerate(loaded.records, start=1):
+            accepted.add(number, record)
+        accepted.close()
+        self._load_accepted(accepted, inputs[""], relations)
+        for item in inputs.values():
+            self.db.execute(f'CREATE TEMP TABLE "{item.table}" AS SELECT * FROM "{item.table}_accepted" LIMIT 0')
+        self.db.execute("CREATE TEMP TABLE __suspect AS SELECT 0::BIGINT AS __row, ''::VARCHAR AS __key LIMIT 0")
+        self._inputs_cache = inputs
+
+    # -------------------------------------------------------------------------------------------- evaluating
+    def _evaluate(self, inputs: dict[str, _Input]) -> None:
+        inputs = getattr(self, "_inputs_cache", inputs)
+        for name, item in inputs.items():
+            if not name:
+                continue
+            good = exp.select(exp.Star()).from_(exp.to_table(item.table)).where(exp.and_(
+                col("__ok", None), exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(
+                    this=exp.select(col(KEY, None)).from_("__suspect").where(
+                        exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null()))))))))
+            union = exp.union(good, exp.select(exp.Star()).from_(exp.to_table(item.table + "_accepted")),
+                              distinct=False)
+            self.execute(exp.Create(this=exp.to_table(f"__rel_{name}"), kind="VIEW", expression=union,
+                                    properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+        subject = inputs[""]
+        good = exp.select(exp.Star()).from_(exp.to_table(subject.table)).where(exp.and_(
+            col("__ok", None), exp.Not(this=exp.In(this=col(ORDER, None), query=exp.Subquery(
+                this=exp.select(col(ORDER, None)).from_("__suspect"))))))
+        records = exp.union(good, exp.select(exp.Star()).from_(exp.to_table(subject.table + "_accepted")),
+                            distinct=False)
+        keep = [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns()
+        query = self.plan.evaluation(records, keep=list(dict.fromkeys(keep)))
+        self.execute(exp.Create(this=exp.to_table(RESULTS), kind="TABLE", expression=query,
+                                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+
+    # -------------------------------------------------------------------------------------------- writing
+    def _write(self, out: str | Path | None, on_row: RowSink | None) -> None:
+        if out is None:
+            if on_row is not None:
+                result = self.sql(self.plan.output())
+                on_row(tuple(c.name for c in self.plan.output_columns()))
+                while chunk := result.fetchmany(10000):
+                    for row in chunk:
+                        on_row(tuple("" if v is None else v for v in row))
+            return
+        out = Path(out)
+        suffix = out.suffix.lower()
+        if suffix == ".csv":
+            self.db.execute(f"COPY ({self.plan.sql(self.plan.output())}) TO '{_quoted_path(out)}' "
+                            "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
+        elif suffix == ".parquet":
+            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(typed=True))}) TO '{_quoted_path(out)}' "
+                            "(FORMAT parquet)")
+        else:
+            self._write_json(out, suffix)
+
+    def _write_json(self, out: Path, suffix: str) -> None:
+        """JSON and JSONL as `records.write_results` writes them (same bytes)."""
+        columns = self.plan.output_columns()
+        types = {c.name: c.type for c in columns}
+        result = self.sql(self.plan.output(typed=True))
+        names = [c.name for c in columns]
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            first = True
+            if suffix == ".json":
+                f.write("[")
+            while chunk := result.fetchmany(10000):
+                for row in chunk:
+                    item = rec._json_row(dict(zip(names, row)), types)
+                    if suffix == ".jsonl":
+                        f.write(json.dumps(item, ensure_ascii=False) + "\n")
+                    else:
+                        body = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+                        f.write(("\n  " if first else ",\n  ") + body)
+                    first = False
+            if suffix == ".json":
+                f.write("\n]\n" if not first else "]\n")
+
+    # -------------------------------------------------------------------------------------------- reporting
+    def _collect(self, batch: BatchResult) -> None:
+        failures = self.db.execute(f'SELECT "{KEY}", "{ERROR}" FROM {RESULTS} WHERE "{ERROR}" IS NOT NULL '
+                               f'ORDER BY "{ORDER}"').fetchall()
+        batch.evaluation_failures.extend(EvaluationFailure(k, m) for k, m in failures)
+        (batch.ok_count,) = self.db.execute(f'SELECT count(*) FROM {RESULTS} WHERE "{ERROR}" IS NULL').fetchone()
+        if batch.data_errors:
+            batch.data_errors.sort(key=lambda e: 0)  # stable: record errors first, then orphans (already so)
+        computed: dict[str, object] = {}
+        values: dict[str, object] = {}
+        for name, summary in self.policy.summaries.items():
+            query, _ = self.plan.summary(name, computed)
+            try:
+                value, error = self.sql(query).fetchone()
+            except self.duckdb.Error as exc:
+                value, error = None, str(exc)
+            if error is not None:
+                values[name] = computed[name] = f"error: {error}"
+            else:
+                values[name] = computed[name] = _runtime(value)
+        in_file_order = sorted(values, key=lambda n: self.policy.summaries[n].span.line)
+        batch.summaries = {n: values[n] for n in in_file_order}
+
+
+def _runtime(value: object) -> object:
+    return value
+
+
+class _CanonicalWriter:
+    """Records the Python converter accepted, written in canonical CSV for the SQL reader (subject + related)."""
+
+    def __init__(self, folder: Path, policy: ir.Policy, relations: dict[str, _Input]):
+        self.policy = policy
+        self.paths = {"": folder / "accepted.csv", **{n: folder / f"accepted_{i}.csv"
+                                                    for i, n in enumerate(relations)}}
+        self.files = {n: open(p, "w", encoding="utf-8", newline="") for n, p in self.paths.items()}
+        self.writers = {n: csv.writer(f, lineterminator="\n") for n, f in self.files.items()}
+        self.types = {"": policy.subject, **{n: r.rtype for n, r in relations.items()}}
+        self.links = {n: r.by for n, r in relations.items()}
+        self.related_rows = 0
+        for n, w in self.writers.items():
+            w.writerow([ORDER] + [f for f, _ in scalar_fields(self.types[n])])
+
+    def add(self, number: int, record: rec.InputRecord) -> None:
+        subject = self.types[""]
+        self.writers[""].writerow([number] + [canonical(record.values[f], t) for f, t in scalar_fields(subject)])
+        for name in self.links:
+            for item in record.values.get(name, ()):
+                self.related_rows += 1
+                rtype = self.types[name]
+                row = dict(item)
+                row[self.links[name]] = record.id  # link by the parent's key text, as the file did
+                self.writers[name].writerow([self.related_rows] + [canonical(row[f], t)
+                                                                   for f, t in scalar_fields(rtype)])
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row as the Python reader finds it (first non-blank row; a duplicate column is refused)."""
+    rec.read_rows(path)  # a missing file or an unknown suffix: the reader's own message
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            for cells in reader:
+                if not all(rec._is_blank(c) for c in cells):
+                    return rec._header(cells, f"{path}:{reader.line_num}")
+    except (UnicodeDecodeError, csv.Error):
+        for _ in rec.read_rows(path):  # raises the reader's own message (not UTF-8, malformed CSV)
+            pass
+        raise
+    raise rec.DataSetupError(f"{path}: empty file; expected a header row naming the fields")
+
+
+def _column_name(header: str, index: int) -> str:
+    return header if header else f"__unnamed_{index}"
+
+
+def _quoted_path(path: Path) -> str:
+    return str(path).replace("'", "''")
