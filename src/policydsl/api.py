@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 
 from . import graph, ir
 from .diagnostics import Diagnostic, PolicyError, SourceCache, render_all
+from .engines.base import BatchResult, run_batch  # noqa: F401  (the API's batch entry point, re-exported)
 from .engines.row import Engine, Result, RunReport
 from .semantics import Loader
 

@@ -79,58 +79,52 @@ def _parse_related(values: tuple[str, ...]) -> dict[str, str]:
               help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date (selects dated params). Default: the policy's effective date.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write results to .csv, .json or .jsonl.")
-def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, out: str | None) -> None:
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write results to .csv, .jsonl, .json or .parquet (default: print them).")
+@click.option("--engine", type=click.Choice(["duckdb", "spark", "row"]), default="duckdb", show_default=True,
+              help="duckdb: the policy compiled to SQL (fast, bounded memory); spark: the same SQL on a Spark "
+                   "cluster; row: the row evaluator (the reference semantics).")
+@click.option("--spark-master", metavar="URL", help="Spark master for --engine spark (default local[*]).")
+def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, out: str | None, engine: str,
+        spark_master: str | None) -> None:
     """Evaluate POLICY_FILE on every record; report bad records; print a summary.
 
     Exit code 1 when any record failed to load or evaluate (the others still run).
     """
-    from .engines.records import DataSetupError, write_results
+    from .engines.base import EngineUnavailable
+    from .engines.records import DataSetupError
     policy = _load_or_exit(policy_file)
     when: date | None = as_of.date() if as_of else None
     try:
-        outcome = _run_with_progress(policy, records_file, when, _parse_related(related))
-    except (DataSetupError, SetupError) as exc:
+        batch = api.run_batch(policy, records_file, related=_parse_related(related), as_of=when, out=out,
+                              engine=engine, on_row=_printer(policy), spark_master=spark_master)
+    except (DataSetupError, SetupError, EngineUnavailable) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    for err in outcome.data_errors:
+    for err in batch.data_errors:
         click.echo(err.render(), err=True)
-    for failure in outcome.evaluation_failures:
-        click.echo(f"{records_file}: record {failure.record_id}: evaluation error: {failure.error}", err=True)
-    types = api.output_types(policy)
-    rows = outcome.rows()
-    if out:
-        write_results(out, rows, types)
-    else:
-        _print_table(rows, types)
-    for name, value in outcome.report.summaries.items():
+    for failure in batch.evaluation_failures:
+        click.echo(f"{records_file}: record {failure.record_id}: evaluation error: {failure.message}", err=True)
+    for name, value in batch.summaries.items():
         click.echo(f"summary {name} = {format_value(value, policy.summaries[name].type)}")
-    click.echo(f"{outcome.ok_count} ok, {outcome.failed_count} failed"
-               f" ({len(outcome.loaded.failed_ids)} bad record(s), {len(outcome.evaluation_failures)} evaluation "
+    click.echo(f"{batch.ok_count} ok, {batch.failed_count} failed"
+               f" ({len(batch.failed_ids)} bad record(s), {len(batch.evaluation_failures)} evaluation "
                f"error(s))" + (f"; results in {out}" if out else ""), err=True)
-    sys.exit(1 if outcome.failed_count else 0)
+    sys.exit(1 if batch.failed_count else 0)
 
 
-def _run_with_progress(policy, records_file, when, related):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    engine = api.compile_policy(policy)
-    size = Path(records_file).stat().st_size if Path(records_file).exists() else 0
-    if size < PROGRESS_THRESHOLD * 40 or not sys.stderr.isatty():
-        return api.run_file(policy, records_file, when, related, engine=engine)
-    with Progress(TextColumn("evaluating"), BarColumn(), TextColumn("{task.completed} records"),
-                  TimeRemainingColumn(), transient=True) as bar:
-        task = bar.add_task("run", total=None)
-        return api.run_file(policy, records_file, when, related, engine=engine,
-                            progress=lambda n: bar.advance(task, n))
+def _printer(policy):
+    """Prints result rows as tab-separated text, formatting each cell by its column's type."""
+    types = list(api.output_types(policy).values())
+    header = []
 
-
-def _print_table(rows, types) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    click.echo("\t".join(columns))
-    for row in rows:
-        click.echo("\t".join(format_value(row[c], types.get(c)) for c in columns))
+    def on_row(cells: tuple) -> None:
+        if not header:
+            header.append(cells)
+            click.echo("\t".join(cells))
+            return
+        click.echo("\t".join(c if isinstance(c, str) else format_value(c, t) for c, t in zip(cells, types)))
+    return on_row
 
 
 @main.command(name="graph")

@@ -24,59 +24,88 @@ _FALSE = ("false", "0", "否", "no", "n")
 
 
 def stripped(raw: exp.Expression) -> exp.Expression:
-    """`raw.strip()` as Python does it (all Unicode whitespace), for keys and links."""
-    return exp.RegexpReplace(this=raw, expression=text(f"^{SPACE}+|{SPACE}+$"), replacement=text(""),
-                             modifiers=text("g"))
+    """`raw.strip()` as Python does it (all Unicode whitespace), for keys and links; the regular expression
+    runs only on the rare cells that need it."""
+    strip = exp.RegexpReplace(this=raw.copy(), expression=text(f"^{SPACE}+|{SPACE}+$"), replacement=text(""),
+                              modifiers=text("g"))
+    return exp.Case(ifs=[exp.If(this=_no_outer_space(raw), true=raw.copy())], default=strip)
+
+
+def blank(raw: exp.Expression) -> exp.Expression:
+    """Python's blank cell: missing, or nothing but whitespace."""
+    return exp.or_(exp.Is(this=raw, expression=exp.null()),
+                   exp.and_(exp.Not(this=_no_outer_space(raw)),
+                            exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
 
 
 def _full(value: exp.Expression, pattern: str) -> exp.Expression:
     return exp.RegexpLike(this=value, expression=text(f"^(?:{pattern})$"))
 
 
+#: The characters str.strip() removes that can open or close a cell (checked on the first and last character only,
+#: which is much cheaper than a regular expression over every cell).
+_SPACES = tuple(chr(c) for c in range(0x110000) if chr(c).isspace() and c < 0x3001)
+
+
+def _no_outer_space(cell: exp.Expression) -> exp.Expression:
+    spaces = [text(c) for c in _SPACES]
+    return exp.and_(exp.Not(this=exp.In(this=exp.Left(this=cell, expression=exp.Literal.number(1)),
+                                        expressions=spaces)),
+                    exp.Not(this=exp.In(this=exp.Right(this=cell, expression=exp.Literal.number(1)),
+                                        expressions=[c.copy() for c in spaces])))
+
+
+def _round_trip(cell: exp.Expression, to: str, *forms: str) -> tuple[exp.Expression, exp.Expression]:
+    """TRY_CAST, accepted only when the value prints back as the cell (optionally with a suffix: "12" → "12.00")."""
+    value = exp.TryCast(this=cell, to=exp.DataType.build(to))
+    printed = cast(value, "VARCHAR")
+    ok = exp.EQ(this=printed, expression=cell.copy())
+    for suffix in forms:
+        ok = exp.or_(ok, exp.EQ(this=printed.copy(), expression=exp.DPipe(this=cell.copy(), expression=text(suffix),
+                                                                          safe=True)))
+    return value, ok
+
+
 def typed_cell(raw: exp.Expression, t: Type) -> tuple[exp.Expression, exp.Expression]:
-    """(typed value or NULL, whether the cell is in canonical form) for one raw VARCHAR cell."""
-    cell = exp.Trim(this=raw)
-    present = exp.Not(this=exp.Is(this=raw, expression=exp.null()))
+    """(typed value or NULL, whether the cell is in canonical form) for one raw VARCHAR cell.
+
+    Canonical means what a careful export writes: "12", "35600.00" (or "35600"), "12.5%" or "0.125", "true",
+    "2024-01-05", an enum label, text without surrounding whitespace. Everything else is left to Python.
+    """
+    cell = raw
     if isinstance(t, EnumType):
         ok = exp.In(this=cell, expressions=[text(label) for label in t.labels])
-        return exp.Case(ifs=[exp.If(this=ok, true=cell)]), exp.and_(present, ok)
-    if t == TEXT:
-        ok = exp.and_(present, exp.NEQ(this=cell, expression=text("")),
-                      exp.Not(this=exp.RegexpLike(this=cell, expression=text(f"^{SPACE}|{SPACE}$"))))
         return cell, ok
+    if t == TEXT:
+        return cell, exp.and_(exp.NEQ(this=cell, expression=text("")), _no_outer_space(cell))
     if t == INT:
-        ok = _full(cell, "[+-]?[0-9]{1,18}")
-        return exp.Case(ifs=[exp.If(this=ok, true=cast(cell, "BIGINT"))]), exp.and_(present, ok)
+        return _round_trip(cell, "BIGINT")
     if t == MONEY:
-        ok = _full(cell, r"[+-]?[0-9]{1,20}(?:\.[0-9]{1,2})?")
-        return exp.Case(ifs=[exp.If(this=ok, true=cast(cell, decimal_type(2)))]), exp.and_(present, ok)
+        return _round_trip(cell, decimal_type(2), ".00", "0")
+    if t == DATE:
+        return _round_trip(cell, "DATE")
     if t == DECIMAL:
-        return _fraction(cell, present)
+        return _fraction(cell)
     if t == PERCENT:
         pct = _full(cell, rf"[+-]?[0-9]{{1,20}}(?:\.[0-9]{{1,{DECIMAL_PLACES - 2}}})?%")
         number = exp.func("RTRIM", cell, text("%"))
         scaled = cast(exp.Mul(this=cast(number, decimal_type(DECIMAL_PLACES - 2)),
-                                  expression=cast(text("0.01"), decimal_type(2))), decimal_type(DECIMAL_PLACES))
-        fraction, fraction_ok = _fraction(cell, present)
+                              expression=cast(text("0.01"), decimal_type(2))), decimal_type(DECIMAL_PLACES))
+        fraction, fraction_ok = _fraction(cell)
         value = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
-        return value, exp.or_(exp.and_(present, pct), fraction_ok)
+        return value, exp.or_(pct, fraction_ok)
     if t == BOOL:
         lowered = exp.Lower(this=cell)
         yes = exp.In(this=lowered, expressions=[text(v) for v in _TRUE])
         no = exp.In(this=lowered, expressions=[text(v) for v in _FALSE])
         value = exp.Case(ifs=[exp.If(this=yes, true=exp.true()), exp.If(this=no, true=exp.false())])
-        return value, exp.and_(present, exp.or_(yes, no))
-    if t == DATE:
-        shape = _full(cell, "[0-9]{4}-[0-9]{2}-[0-9]{2}")
-        value = exp.Case(ifs=[exp.If(this=shape, true=exp.TryCast(this=cell, to=exp.DataType.build("DATE")))])
-        return value, exp.and_(present, shape, exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
+        return value, exp.or_(yes, no)
     raise ValueError(f"no SQL reading for {t}")
 
 
-def _fraction(cell: exp.Expression, present: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
+def _fraction(cell: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
     ok = _full(cell, rf"[+-]?[0-9]{{1,27}}(?:\.[0-9]{{1,{DECIMAL_PLACES}}})?")
-    return (exp.Case(ifs=[exp.If(this=ok, true=cast(cell, decimal_type(DECIMAL_PLACES)))]),
-            exp.and_(present, ok))
+    return exp.Case(ifs=[exp.If(this=ok, true=cast(cell, decimal_type(DECIMAL_PLACES)))]), ok
 
 
 def scalar_fields(rtype: RecordType) -> list[tuple[str, Type]]:

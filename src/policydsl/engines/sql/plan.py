@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ... import ir
 from ...graph import build, evaluation_order
-from ...types import DECIMAL, DECIMAL_PLACES, INT, MONEY, PERCENT, TEXT, DURATION, Type
+from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, ListOf, Type
 from ..row import params_in_force
 from .compile import (cast, DIALECTS, ERROR, KEY, ORDER, ROW, Compiled, ExprCompiler, Scope, Unsupported, col,
                       compile_node, decimal_type, format_text, node_error_column)
@@ -89,6 +89,11 @@ class PolicyPlan:
         return exp.select(*wanted, exp.alias_(cast(error, "VARCHAR"), ERROR, quoted=True)).from_(
             exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
 
+    @property
+    def reads_related(self) -> bool:
+        """Whether a node aggregates related records (a join: the evaluated rows may come back in another order)."""
+        return any(isinstance(t, ListOf) for _, t in self.policy.subject.fields)
+
     def output_columns(self) -> list[OutputColumn]:
         key = self.policy.subject.key or "id"
         return [OutputColumn(key, TEXT)] + [OutputColumn(n.name, n.type) for n in self.policy.outcomes]
@@ -98,9 +103,9 @@ class PolicyPlan:
         cells = []
         for i, c in enumerate(self.output_columns()):
             value = col(KEY) if i == 0 else col(c.name)
-            if typed:
+            if typed or c.type in (MONEY, INT, BOOL, DATE):  # DuckDB writes these as format_value does
                 cells.append(exp.alias_(_typed(value, c.type), c.name, quoted=True))
-            else:
+            else:  # an empty text must be an empty cell, not ""
                 textual = format_text(Compiled(value), c.type)
                 cells.append(exp.alias_(exp.func("NULLIF", textual, exp.Literal.string("")), c.name, quoted=True))
         q = exp.select(*cells).from_(exp.to_table(results).as_(ROW)).where(
@@ -149,7 +154,6 @@ def _typed(value: exp.Expression, t: Type) -> exp.Expression:
 
 
 def _is_list(t) -> bool:
-    from ...types import ListOf
     return isinstance(t, ListOf)
 
 

@@ -33,7 +33,7 @@ from ...types import ListOf, RecordType, format_value
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from .compile import cast, BY, ERROR, KEY, ORDER, Unsupported, col, text
-from .inputs import canonical, scalar_fields, stripped, typed_cell
+from .inputs import blank, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
 
 NATIVE_SUFFIXES = (".csv", ".parquet")
@@ -101,22 +101,36 @@ class DuckRun:
         rec._check_related_setup(records, subject, self.policy.records, related)
         batch = BatchResult("duckdb")
         inputs = self._inputs(records, related)
-        suffix = records.suffix.lower()
-        if suffix in NATIVE_SUFFIXES and all(p.suffix.lower() in NATIVE_SUFFIXES for p in related.values()):
-            self._load_native(inputs, batch)
-        else:
-            self._load_through_python(records, related, inputs, batch)
-        self._evaluate(inputs)
+        native = all(item.path.suffix.lower() in NATIVE_SUFFIXES for item in inputs.values())
+        if not (native and self._evaluate_native(inputs, batch)):
+            self._evaluate_through_python(inputs, batch)
         self._write(out, on_row)
         self._collect(batch)
         return batch
 
     def _inputs(self, records: Path, related: dict[str, Path]) -> dict[str, _Input]:
         inputs = {"": _Input(records, self.policy.subject, "__subject")}
-        for name, path in related.items():
-            ftype = self.policy.subject.field(name)
-            inputs[name] = _Input(path, self.policy.records[ftype.element], f"__file_{name}", ftype.by)
+        for name, ftype in self.policy.subject.fields:
+            if isinstance(ftype, ListOf):
+                inputs[name] = _Input(related.get(name, Path()), self.policy.records[ftype.element],
+                                      f"__file_{name}", ftype.by)
         return inputs
+
+    def _table(self, name: str, query: exp.Expression, kind: str = "TABLE") -> None:
+        self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
+        self.execute(exp.Create(this=exp.to_table(name), kind=kind, expression=query,
+                                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+
+    def _point_relations(self, inputs: dict[str, _Input], suffix: str) -> None:
+        """The views aggregates read (`__rel_<field>`): the file's canonical rows, or the accepted suspects'."""
+        for name, item in inputs.items():
+            if name:
+                source = exp.select(exp.Star()).from_(exp.to_table(item.table + suffix))
+                self._table(f"__rel_{name}", source.where(col("__ok", None)), kind="VIEW")
+
+    def _evaluate_into(self, table: str, records: exp.Expression) -> None:
+        keep = ["__ok"] + [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns()
+        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(keep))))
 
     # -------------------------------------------------------------------------------------------- reading
     def _raw(self, item: _Input) -> exp.Select:
@@ -144,10 +158,8 @@ class DuckRun:
         self._columns = self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
                  for c in self._columns]
-        blank = exp.and_(*[exp.or_(exp.Is(this=col(c, None), expression=exp.null()),
-                                   exp.EQ(this=stripped(cast(col(c, None), "VARCHAR")), expression=text("")))
-                           for c in self._columns])
-        rows = exp.select(*cells).from_(source).where(exp.Not(this=exp.Paren(this=blank)))
+        filled = exp.or_(*[exp.Not(this=blank(cast(col(c, None), "VARCHAR"))) for c in self._columns])
+        rows = exp.select(*cells).from_(source).where(filled)
         numbered = exp.select(exp.alias_(exp.Window(this=exp.RowNumber()), ORDER, quoted=True), exp.Star())
         return numbered.from_(exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("f"))))
 
@@ -175,46 +187,59 @@ class DuckRun:
         return exp.select(col(ORDER, "w"), *extra, *cells, exp.alias_(exp.func("COALESCE", ok, exp.false()), "__ok")
                           ).from_(exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("w"))))
 
-    def _load_native(self, inputs: dict[str, _Input], batch: BatchResult) -> None:
-        for item in inputs.values():
-            try:
-                self.execute(exp.Create(this=exp.to_table(item.table), kind="TABLE",
-                                        expression=self._typed(item, self._raw(item)),
-                                        properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
-            except self.duckdb.Error:
-                # DuckDB could not read it as written: the Python reader says why in its own words, or reads it.
-                list(rec.read_rows(item.path))
-                return self._load_through_python(inputs[""].path, {k: v.path for k, v in inputs.items() if k},
-                                                 inputs, batch)
-        self._resolve_suspects(inputs, batch)
+    def _evaluate_native(self, inputs: dict[str, _Input], batch: BatchResult) -> bool:
+        """One pass over the records file evaluates every record; False when DuckDB cannot read a file as the
+        Python reader does (then the Python reader either explains why or reads it)."""
+        try:
+            for name, item in inputs.items():
+                if name:
+                    self._table(item.table, self._typed(item, self._raw(item)))
+            self._point_relations(inputs, "")
+            subject = inputs[""]
+            self._evaluate_into("__evaluated", self._typed(subject, self._raw(subject)))
+        except self.duckdb.Error:
+            for item in inputs.values():
+                for _ in rec.read_rows(item.path):  # raises the reader's own message, if it has one
+                    pass
+            return False
+        accepted = self._resolve_suspects(inputs, batch)
+        good = exp.select(exp.Star()).from_("__evaluated").where(exp.and_(
+            col("__ok", None), exp.Not(this=exp.In(this=col(ORDER, None), query=exp.Subquery(
+                this=exp.select(col(ORDER, None)).from_("__suspect"))))))
+        if accepted:
+            good = exp.union(good, exp.select(exp.Star()).from_("__evaluated_accepted"), distinct=False)
+        self._table(RESULTS, good, kind="VIEW")
+        self.reorder = accepted or self.plan.reads_related
+        return True
 
     # -------------------------------------------------------------------------------------------- suspects
-    def _resolve_suspects(self, inputs: dict[str, _Input], batch: BatchResult) -> None:
+    def _resolve_suspects(self, inputs: dict[str, _Input], batch: BatchResult) -> bool:
+        """Hand the records SQL did not accept to the Python converter; True if it accepted some of them."""
         subject = inputs[""]
         relations = {k: v for k, v in inputs.items() if k}
         bad_parents = [exp.select(col(BY, None)).from_(exp.to_table(r.table)).where(
             exp.Not(this=col("__ok", None))) for r in relations.values()]
-        dup_keys = exp.select(col(KEY, None)).from_(exp.to_table(subject.table)).where(
-            exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null()))).group_by(col(KEY, None)).having(
+        known = exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null()))
+        dup_keys = exp.select(col(KEY, None)).from_("__evaluated").where(known).group_by(col(KEY, None)).having(
             exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
         suspect = exp.or_(exp.Not(this=col("__ok", None)),
                           exp.In(this=col(KEY, None), query=exp.Subquery(this=dup_keys)),
                           *[exp.In(this=col(KEY, None), query=exp.Subquery(this=q)) for q in bad_parents])
-        self.execute(exp.Create(this=exp.to_table("__suspect"), kind="TABLE", properties=exp.Properties(
-            expressions=[exp.TemporaryProperty()]), expression=exp.select(col(ORDER, None), col(KEY, None)).from_(
-            exp.to_table(subject.table)).where(suspect)))
+        self._table("__suspect", exp.select(col(ORDER, None), col(KEY, None)).from_("__evaluated").where(suspect))
         rows = {r for (r,) in self.db.execute("SELECT __row FROM __suspect").fetchall()}
         orphans = self._orphans(subject, relations)
-        if rows:
-            self._convert_suspects(subject, relations, rows, batch)
-        else:
-            self._empty_accepted(inputs)
+        accepted = self._convert_suspects(subject, relations, rows, batch) if rows else 0
         batch.data_errors.extend(orphans)
+        if accepted:
+            self._point_relations(inputs, "_accepted")
+            self._evaluate_into("__evaluated_accepted", exp.select(exp.Star()).from_("__subject_accepted"))
+        return bool(accepted)
 
     def _orphans(self, subject: _Input, relations: dict[str, _Input]) -> list[rec.DataError]:
+        """Related rows that belong to no record (reported by the Python reader's own words)."""
         found = []
         for name, item in relations.items():
-            parents = exp.select(col(KEY, None)).from_(exp.to_table(subject.table)).where(
+            parents = exp.select(col(KEY, None)).from_("__evaluated").where(
                 exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
             q = exp.select(col(ORDER, None)).from_(exp.to_table(item.table)).where(exp.or_(
                 exp.Is(this=col(BY, None), expression=exp.null()),
@@ -229,7 +254,7 @@ class DuckRun:
         return found
 
     def _convert_suspects(self, subject: _Input, relations: dict[str, _Input], rows: set[int],
-                          batch: BatchResult) -> None:
+                          batch: BatchResult) -> int:
         """The careful converter on the suspect records only; accepted ones are written back canonically."""
         keys = {k for (k,) in self.db.execute("SELECT __key FROM __suspect WHERE __key IS NOT NULL").fetchall()}
         related: rec.Related = {}
@@ -255,7 +280,9 @@ class DuckRun:
             else:
                 accepted.add(number, record)
         accepted.close()
-        self._load_accepted(accepted, subject, relations)
+        if accepted.count:
+            self._load_accepted(accepted, subject, relations)
+        return accepted.count
 
     def _load_accepted(self, accepted: "_CanonicalWriter", subject: _Input, relations: dict[str, _Input]) -> None:
         for name, item in [("", subject)] + list(relations.items()):
@@ -270,65 +297,31 @@ class DuckRun:
             typed = self._typed(canonical_item, exp.select(cast(col(ORDER, None), "BIGINT").as_(ORDER),
                                                            *[col(n, None) for n in self._columns[1:]]).from_(
                 exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("c")))))
-            self.execute(exp.Create(this=exp.to_table(canonical_item.table), kind="TABLE", expression=typed,
-                                    properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
-
-    def _empty_accepted(self, inputs: dict[str, _Input]) -> None:
-        for item in inputs.values():
-            self.db.execute(f'CREATE TEMP TABLE "{item.table}_accepted" AS SELECT * FROM "{item.table}" LIMIT 0')
+            self._table(canonical_item.table, typed)
 
     # -------------------------------------------------------------------------------------------- through Python
-    def _load_through_python(self, records: Path, related: dict[str, Path], inputs: dict[str, _Input],
-                             batch: BatchResult) -> None:
+    def _evaluate_through_python(self, inputs: dict[str, _Input], batch: BatchResult) -> None:
         """JSON, JSONL, Excel (or a CSV DuckDB cannot read as written): converted by Python, then evaluated."""
-        loaded = rec.load_records(records, self.policy.subject, self.policy.records, related)
+        related = {k: v.path for k, v in inputs.items() if k and v.path != Path()}
+        loaded = rec.load_records(inputs[""].path, self.policy.subject, self.policy.records, related)
         batch.data_errors.extend(loaded.errors)
         batch.failed_ids.extend(loaded.failed_ids)
         relations = {k: v for k, v in inputs.items() if k}
-        for name, ftype in self.policy.subject.fields:
-            if isinstance(ftype, ListOf) and name not in relations:
-                relations[name] = _Input(Path(), self.policy.records[ftype.element], f"__file_{name}", ftype.by)
-        inputs.update(relations)
         accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
         for number, record in enumerate(loaded.records, start=1):
             accepted.add(number, record)
         accepted.close()
         self._load_accepted(accepted, inputs[""], relations)
-        for item in inputs.values():
-            self.db.execute(f'CREATE TEMP TABLE "{item.table}" AS SELECT * FROM "{item.table}_accepted" LIMIT 0')
-        self.db.execute("CREATE TEMP TABLE __suspect AS SELECT 0::BIGINT AS __row, ''::VARCHAR AS __key LIMIT 0")
-        self._inputs_cache = inputs
-
-    # -------------------------------------------------------------------------------------------- evaluating
-    def _evaluate(self, inputs: dict[str, _Input]) -> None:
-        inputs = getattr(self, "_inputs_cache", inputs)
-        for name, item in inputs.items():
-            if not name:
-                continue
-            good = exp.select(exp.Star()).from_(exp.to_table(item.table)).where(exp.and_(
-                col("__ok", None), exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(
-                    this=exp.select(col(KEY, None)).from_("__suspect").where(
-                        exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null()))))))))
-            union = exp.union(good, exp.select(exp.Star()).from_(exp.to_table(item.table + "_accepted")),
-                              distinct=False)
-            self.execute(exp.Create(this=exp.to_table(f"__rel_{name}"), kind="VIEW", expression=union,
-                                    properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
-        subject = inputs[""]
-        good = exp.select(exp.Star()).from_(exp.to_table(subject.table)).where(exp.and_(
-            col("__ok", None), exp.Not(this=exp.In(this=col(ORDER, None), query=exp.Subquery(
-                this=exp.select(col(ORDER, None)).from_("__suspect"))))))
-        records = exp.union(good, exp.select(exp.Star()).from_(exp.to_table(subject.table + "_accepted")),
-                            distinct=False)
-        keep = [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns()
-        query = self.plan.evaluation(records, keep=list(dict.fromkeys(keep)))
-        self.execute(exp.Create(this=exp.to_table(RESULTS), kind="TABLE", expression=query,
-                                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+        self._point_relations(inputs, "_accepted")
+        self._evaluate_into("__evaluated", exp.select(exp.Star()).from_("__subject_accepted"))
+        self._table(RESULTS, exp.select(exp.Star()).from_("__evaluated").where(col("__ok", None)), kind="VIEW")
+        self.reorder = self.plan.reads_related
 
     # -------------------------------------------------------------------------------------------- writing
     def _write(self, out: str | Path | None, on_row: RowSink | None) -> None:
         if out is None:
             if on_row is not None:
-                result = self.sql(self.plan.output())
+                result = self.sql(self.plan.output(ordered=self.reorder))
                 on_row(tuple(c.name for c in self.plan.output_columns()))
                 while chunk := result.fetchmany(10000):
                     for row in chunk:
@@ -337,10 +330,10 @@ class DuckRun:
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix == ".csv":
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output())}) TO '{_quoted_path(out)}' "
+            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(ordered=self.reorder))}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(typed=True))}) TO '{_quoted_path(out)}' "
+            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))}) TO '{_quoted_path(out)}' "
                             "(FORMAT parquet)")
         else:
             self._write_json(out, suffix)
@@ -349,7 +342,7 @@ class DuckRun:
         """JSON and JSONL as `records.write_results` writes them (same bytes)."""
         columns = self.plan.output_columns()
         types = {c.name: c.type for c in columns}
-        result = self.sql(self.plan.output(typed=True))
+        result = self.sql(self.plan.output(typed=True, ordered=self.reorder))
         names = [c.name for c in columns]
         with open(out, "w", encoding="utf-8", newline="") as f:
             first = True
@@ -407,11 +400,13 @@ class _CanonicalWriter:
         self.types = {"": policy.subject, **{n: r.rtype for n, r in relations.items()}}
         self.links = {n: r.by for n, r in relations.items()}
         self.related_rows = 0
+        self.count = 0
         for n, w in self.writers.items():
             w.writerow([ORDER] + [f for f, _ in scalar_fields(self.types[n])])
 
     def add(self, number: int, record: rec.InputRecord) -> None:
         subject = self.types[""]
+        self.count += 1
         self.writers[""].writerow([number] + [canonical(record.values[f], t) for f, t in scalar_fields(subject)])
         for name in self.links:
             for item in record.values.get(name, ()):
