@@ -47,3 +47,46 @@ def test_duckdb_matches_row_engine(tmp_path, name, records, related, as_of, suff
     assert [(f.record_id, f.message) for f in batch.evaluation_failures] == failures
     assert batch.ok_count == outcome.ok_count
     assert batch.summaries == outcome.report.summaries
+
+
+POLICIES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "policies").glob("*/*.policy"))
+
+
+@pytest.mark.parametrize("path", POLICIES)
+def test_every_example_passes_on_duckdb(path):
+    policy = api.load_policy(str(ROOT / path))
+    outcomes = api.run_examples(policy, on="duckdb")
+    assert outcomes, f"{path} has no examples"
+    failed = [(o.example.title, o.error, o.mismatches) for o in outcomes if not o.passed]
+    assert failed == []
+
+
+def test_sql_engine_reports_the_row_engines_evaluation_errors(tmp_path):
+    """A unique table whose rows overlap for a record: both engines name the same two rows, for that record only."""
+    source = tmp_path / "overlap.policy"
+    source.write_text('''policy 重叠 "overlap"
+  subject 人
+
+record 人 key 编号 {
+  编号: text
+  分数: int
+}
+
+table 档次: int (unique) {
+  when 分数 >= 60 -> 1
+  when 分数 >= 80 -> 2
+  otherwise -> 0
+}
+
+outcome 结果: decimal = 档次 * 10 / 分数 * 0 + 档次
+''', encoding="utf-8")
+    records = tmp_path / "people.csv"
+    records.write_text("编号,分数\nA,50\nB,70\nC,90\nD,0\n", encoding="utf-8")
+    policy = api.load_policy(str(source))
+    row = api.run_file(policy, records)
+    batch = run_batch(policy, records, out=tmp_path / "out.csv", engine="duckdb")
+    expected = [(f.record_id, f.error) for f in row.evaluation_failures]
+    assert [(f.record_id, f.message) for f in batch.evaluation_failures] == expected
+    assert expected == [("C", "档次: unique table: rows 1 (line 10) and 2 (line 11) both apply"),
+                        ("D", "结果: division by zero")]
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "编号,结果\nA,0\nB,1\n"

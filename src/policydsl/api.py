@@ -157,17 +157,39 @@ class ExampleOutcome:
         return self.error is None and not self.mismatches
 
 
-def run_examples(policy: ir.Policy, engine: Engine | None = None) -> list[ExampleOutcome]:
-    """Evaluate every example block of a policy and compare the expected values."""
+def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row") -> list[ExampleOutcome]:
+    """Evaluate every example block of a policy and compare the expected values.
+
+    `on` chooses the engine ("row", "duckdb" or "spark"); every engine must pass the same examples.
+    """
     from .engines.row import EvaluationError
+    values_of = _example_values(policy, on) if on != "row" else None
     engine = engine or Engine(policy)
     outcomes = []
-    for ex in policy.examples:
-        try:
-            values = engine.all_values(ex.given, ex.as_of)
-        except (EvaluationError, KeyError) as exc:
-            outcomes.append(ExampleOutcome(ex, (), str(exc)))
+    for index, ex in enumerate(policy.examples):
+        if values_of is not None:
+            error, values = values_of[index]
+        else:
+            try:
+                error, values = None, engine.all_values(ex.given, ex.as_of)
+            except (EvaluationError, KeyError) as exc:
+                error, values = str(exc), {}
+        if error is not None:
+            outcomes.append(ExampleOutcome(ex, (), error))
             continue
         wrong = tuple((e.name, e.value, values[e.name]) for e in ex.expects if values[e.name] != e.value)
         outcomes.append(ExampleOutcome(ex, wrong))
     return outcomes
+
+
+def _example_values(policy: ir.Policy, on: str) -> list[tuple[str | None, dict]]:
+    """(error, values) of each example on a SQL engine; examples sharing an as-of date run as one batch."""
+    from .engines.sql.runner import evaluate_records
+    found: dict[int, tuple[str | None, dict]] = {}
+    dates = sorted({ex.as_of for ex in policy.examples}, key=lambda d: (d is not None, d))
+    for when in dates:
+        chosen = [i for i, ex in enumerate(policy.examples) if ex.as_of == when]
+        results = evaluate_records(policy, [(str(i), policy.examples[i].given) for i in chosen], when, dialect=on)
+        for i, r in zip(chosen, results):
+            found[i] = (r.error, r.values)
+    return [found[i] for i in range(len(policy.examples))]

@@ -147,20 +147,29 @@ def graph_cmd(policy_file: str, fmt: str, out: str | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Also list the table rows, branches, conditions and outcomes no example exercised.")
-def test(files: tuple[str, ...], show_coverage: bool) -> None:
+@click.option("--engine", type=click.Choice(["row", "duckdb", "spark"]), default="row", show_default=True,
+              help="Run the examples on this engine (traces of failures always come from the row evaluator).")
+def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
     """Run every `example` block in FILES; show expected and actual values of each failure, with the trace.
 
     Exit code 1 when any example fails or a file has errors (coverage gaps do not change it).
     """
+    from .engines.base import EngineUnavailable
     from .coverage import coverage, failure_trace
     failures = total = 0
     report = api.check(list(files))
     if not report.ok:
         click.echo(report.render(), err=True)
         sys.exit(1)
+    chosen = engine
     for path, policy in report.policies.items():
         engine = api.compile_policy(policy)
-        for outcome in api.run_examples(policy, engine):
+        try:
+            outcomes = api.run_examples(policy, engine, on=chosen)
+        except EngineUnavailable as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        for outcome in outcomes:
             total += 1
             if outcome.passed:
                 continue

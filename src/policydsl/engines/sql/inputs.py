@@ -66,9 +66,10 @@ def _round_trip(cell: exp.Expression, to: str, *forms: str) -> tuple[exp.Express
     return value, ok
 
 
-def typed_cell(raw: exp.Expression, t: Type) -> tuple[exp.Expression, exp.Expression]:
+def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False) -> tuple[exp.Expression, exp.Expression]:
     """(typed value or NULL, whether the cell is in canonical form) for one raw VARCHAR cell.
 
+    `empty_text` accepts an empty text (records Python converted, e.g. an example's "").
     Canonical means what a careful export writes: "12", "35600.00" (or "35600"), "12.5%" or "0.125", "true",
     "2024-01-05", an enum label, text without surrounding whitespace. Everything else is left to Python.
     """
@@ -77,6 +78,8 @@ def typed_cell(raw: exp.Expression, t: Type) -> tuple[exp.Expression, exp.Expres
         ok = exp.In(this=cell, expressions=[text(label) for label in t.labels])
         return cell, ok
     if t == TEXT:
+        if empty_text:  # records Python already converted: any text it produced is the value
+            return cell, exp.Not(this=exp.Is(this=cell, expression=exp.null()))
         return cell, exp.and_(exp.NEQ(this=cell, expression=text("")), _no_outer_space(cell))
     if t == INT:
         return _round_trip(cell, "BIGINT")

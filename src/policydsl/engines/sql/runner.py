@@ -32,6 +32,7 @@ from ... import ir
 from ...types import ListOf, RecordType, format_value
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
+from ..row import Result
 from .compile import cast, BY, ERROR, KEY, ORDER, Unsupported, col, text
 from .inputs import blank, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
@@ -128,9 +129,32 @@ class DuckRun:
                 source = exp.select(exp.Star()).from_(exp.to_table(item.table + suffix))
                 self._table(f"__rel_{name}", source.where(col("__ok", None)), kind="VIEW")
 
-    def _evaluate_into(self, table: str, records: exp.Expression) -> None:
-        keep = ["__ok"] + [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns()
-        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(keep))))
+    def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
+        values = list(self.policy.subject.field_names) + self.plan.order if everything else (
+            [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns())
+        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(["__ok"] + values))))
+
+    def evaluate_records(self, records: list[tuple[str, dict]]) -> list[Result]:
+        """Every field and node value of each record given in runtime form (examples, differential tests)."""
+        relations = {k: v for k, v in self._inputs(Path(), {}).items() if k}
+        accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
+        for number, (record_id, values) in enumerate(records, start=1):
+            accepted.add(number, rec.InputRecord(record_id, "", values))
+        accepted.close()
+        self._load_accepted(accepted, _Input(Path(), self.policy.subject, "__subject"), relations)
+        self._point_relations(relations, "_accepted")
+        self._evaluate_into("__evaluated", exp.select(exp.Star()).from_("__subject_accepted"), everything=True)
+        names = [n for n in list(self.policy.subject.field_names) + self.plan.order
+                 if not isinstance(self.policy.subject.field(n), ListOf)]
+        query = exp.select(col(ERROR, None), *[col(n, None) for n in names]).from_("__evaluated").order_by(
+            col(ORDER, None))
+        results = []
+        for (record_id, values), (error, *row) in zip(records, self.sql(query).fetchall()):
+            if error is not None:
+                results.append(Result(record_id, {}, error=error))
+            else:
+                results.append(Result(record_id, {**values, **dict(zip(names, row))}))
+        return results
 
     # -------------------------------------------------------------------------------------------- reading
     def _raw(self, item: _Input) -> exp.Select:
@@ -166,13 +190,13 @@ class DuckRun:
     def _file_columns(self, source: exp.Expression) -> list[str]:
         return [d[0] for d in self.db.execute(self.plan.sql(exp.select(exp.Star()).from_(source).limit(0))).description]
 
-    def _typed(self, item: _Input, raw: exp.Expression) -> exp.Select:
+    def _typed(self, item: _Input, raw: exp.Expression, canonical: bool = False) -> exp.Select:
         """The typed fields, `__key`/`__by`, and `__ok` (every cell canonical) of each raw row."""
         present = set(self._columns)
         cells, oks = [], []
         for name, t in scalar_fields(item.rtype):
             raw_cell = col(name, "w") if name in present else exp.null()
-            value, ok = typed_cell(raw_cell, t)
+            value, ok = typed_cell(raw_cell, t, empty_text=canonical)
             cells.append(exp.alias_(value, name, quoted=True))
             oks.append(ok)
         key_field = item.rtype.key
@@ -292,11 +316,12 @@ class DuckRun:
                 "READ_CSV", text(str(path)), exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
                 exp.PropertyEQ(this=exp.var("all_varchar"), expression=exp.true()),
                 exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
-                exp.PropertyEQ(this=exp.var("quote"), expression=text('"'))))
+                exp.PropertyEQ(this=exp.var("quote"), expression=text('"')),
+                exp.PropertyEQ(this=exp.var("allow_quoted_nulls"), expression=exp.false())))
             self._columns = [ORDER] + [n for n, _ in scalar_fields(item.rtype)]
             typed = self._typed(canonical_item, exp.select(cast(col(ORDER, None), "BIGINT").as_(ORDER),
                                                            *[col(n, None) for n in self._columns[1:]]).from_(
-                exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("c")))))
+                exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("c")))), canonical=True)
             self._table(canonical_item.table, typed)
 
     # -------------------------------------------------------------------------------------------- through Python
@@ -388,6 +413,17 @@ def _runtime(value: object) -> object:
     return value
 
 
+def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
+                     dialect: str = "duckdb") -> list[Result]:
+    """Evaluate records given in runtime form (as `row.Engine.all_values` takes them) on a SQL engine: every field
+    and node value of each, or its error — what examples and the differential tests compare with the row evaluator."""
+    if dialect == "spark":
+        from .spark import evaluate_records as on_spark
+        return on_spark(policy, records, as_of)
+    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
+        return run.evaluate_records(records)
+
+
 class _CanonicalWriter:
     """Records the Python converter accepted, written in canonical CSV for the SQL reader (subject + related)."""
 
@@ -396,7 +432,8 @@ class _CanonicalWriter:
         self.paths = {"": folder / "accepted.csv", **{n: folder / f"accepted_{i}.csv"
                                                     for i, n in enumerate(relations)}}
         self.files = {n: open(p, "w", encoding="utf-8", newline="") for n, p in self.paths.items()}
-        self.writers = {n: csv.writer(f, lineterminator="\n") for n, f in self.files.items()}
+        # Every cell quoted: an empty text (examples may give one) reads back as '', not as a missing cell.
+        self.writers = {n: csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL) for n, f in self.files.items()}
         self.types = {"": policy.subject, **{n: r.rtype for n, r in relations.items()}}
         self.links = {n: r.by for n, r in relations.items()}
         self.related_rows = 0
@@ -407,13 +444,15 @@ class _CanonicalWriter:
     def add(self, number: int, record: rec.InputRecord) -> None:
         subject = self.types[""]
         self.count += 1
+        key = subject.key
+        link = canonical(record.values[key], subject.field(key)) if key else f"#{number}"
         self.writers[""].writerow([number] + [canonical(record.values[f], t) for f, t in scalar_fields(subject)])
         for name in self.links:
             for item in record.values.get(name, ()):
                 self.related_rows += 1
                 rtype = self.types[name]
                 row = dict(item)
-                row[self.links[name]] = record.id  # link by the parent's key text, as the file did
+                row[self.links[name]] = link  # the parent's key text, as the file linked them
                 self.writers[name].writerow([self.related_rows] + [canonical(row[f], t)
                                                                    for f, t in scalar_fields(rtype)])
 
