@@ -63,31 +63,64 @@ def run_batch(policy: ir.Policy, records: str | Path, *, related: dict[str, str 
         return run.run(Path(records), {k: Path(v) for k, v in related.items()}, out, on_row)
 
 
-class DuckRun:
-    """One batch on one private in-memory DuckDB database (spilling to a temporary directory)."""
+class Database:
+    """A private in-memory DuckDB database that spills to its own temporary directory (bounded memory)."""
 
-    def __init__(self, policy: ir.Policy, as_of: date):
+    def __init__(self):
         try:
             import duckdb
         except ImportError:  # pragma: no cover - duckdb is a dependency
             raise EngineUnavailable("the duckdb engine needs the duckdb package (pip install duckdb)") from None
         self.duckdb = duckdb
+        self.tmp = tempfile.TemporaryDirectory(prefix="policydsl-")
+        self.folder = Path(self.tmp.name)
+        self.db = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
+                                                     "temp_directory": str(self.folder / "spill"),
+                                                     "preserve_insertion_order": True})
+
+    def close(self) -> None:
+        self.db.close()
+        self.tmp.cleanup()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class DuckRun:
+    """One batch of one policy, in its own schema of a DuckDB database (its own database unless one is given)."""
+
+    def __init__(self, policy: ir.Policy, as_of: date, database: Database | None = None, schema: str = "main"):
+        self.owned = database is None
+        self.database = database or Database()
+        self.duckdb = self.database.duckdb
+        self.db = self.database.db
         self.policy = policy
+        self.schema = schema
         try:
             self.plan = PolicyPlan(policy, as_of, "duckdb")
         except Unsupported as exc:
+            if self.owned:
+                self.database.close()
             raise EngineUnavailable(str(exc)) from None
-        self.tmp = tempfile.TemporaryDirectory(prefix="policydsl-")
-        self.db = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
-                                                     "temp_directory": str(Path(self.tmp.name) / "spill"),
-                                                     "preserve_insertion_order": True})
+        self.tmp = self.database.tmp
+        self.folder = self.database.folder / schema
+        self.folder.mkdir(exist_ok=True)
+        self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self.use()
+
+    def use(self) -> None:
+        """Make this run's schema the current one (unqualified names are this run's tables)."""
+        self.db.execute(f'USE "{self.schema}"')
 
     def __enter__(self) -> "DuckRun":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.db.close()
-        self.tmp.cleanup()
+        if self.owned:
+            self.database.close()
 
     def sql(self, e: exp.Expression):
         return self.db.execute(self.plan.sql(e))
@@ -119,8 +152,7 @@ class DuckRun:
 
     def _table(self, name: str, query: exp.Expression, kind: str = "TABLE") -> None:
         self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
-        self.execute(exp.Create(this=exp.to_table(name), kind=kind, expression=query,
-                                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+        self.execute(exp.Create(this=exp.to_table(name), kind=kind, expression=query))
 
     def _point_relations(self, inputs: dict[str, _Input], suffix: str) -> None:
         """The views aggregates read (`__rel_<field>`): the file's canonical rows, or the accepted suspects'."""
@@ -137,7 +169,7 @@ class DuckRun:
     def evaluate_records(self, records: list[tuple[str, dict]]) -> list[Result]:
         """Every field and node value of each record given in runtime form (examples, differential tests)."""
         relations = {k: v for k, v in self._inputs(Path(), {}).items() if k}
-        accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
+        accepted = _CanonicalWriter(self.folder, self.policy, relations)
         for number, (record_id, values) in enumerate(records, start=1):
             accepted.add(number, rec.InputRecord(record_id, "", values))
         accepted.close()
@@ -291,7 +323,7 @@ class DuckRun:
                     groups.setdefault(k, []).append((where, raw))
             related[name] = groups
         first_seen: dict[str, str] = {}
-        accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
+        accepted = _CanonicalWriter(self.folder, self.policy, relations)
         for number, (where, raw) in enumerate(rec.read_rows(subject.path), start=1):
             if number not in rows:
                 continue
@@ -332,7 +364,7 @@ class DuckRun:
         batch.data_errors.extend(loaded.errors)
         batch.failed_ids.extend(loaded.failed_ids)
         relations = {k: v for k, v in inputs.items() if k}
-        accepted = _CanonicalWriter(Path(self.tmp.name), self.policy, relations)
+        accepted = _CanonicalWriter(self.folder, self.policy, relations)
         for number, record in enumerate(loaded.records, start=1):
             accepted.add(number, record)
         accepted.close()
