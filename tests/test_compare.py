@@ -356,13 +356,13 @@ def test_records_are_loaded_once_when_the_schemas_agree(small, monkeypatch):
     calls = []
     real = compare.load_records
     monkeypatch.setattr(compare, "load_records", lambda *args, **kw: calls.append(args[0]) or real(*args, **kw))
-    c = compare.compare([a, b], r)
+    c = compare.compare([a, b], r, engine="row")
     assert len(calls) == 1 and [run.loaded for run in c.runs] == [4, 4]
     other = _write(tmp / "other.policy", SMALL.replace("底薪: money }", "底薪: money, 备注: text }")
                    .replace("policy 小", "policy 丙"))
     _write(tmp / "r2.csv", "编号,分,底薪,备注\nA,95,1000,x\nB,bad,1,y\n")
     calls.clear()
-    c = compare.compare([a, b, other], tmp / "r2.csv")
+    c = compare.compare([a, b, other], tmp / "r2.csv", engine="row")
     assert len(calls) == 2                                  # a and b share; the other schema loads its own
     assert [run.failed_ids for run in c.runs] == [["B"], ["B"], ["B"]]
     assert len(compare.problems(c)) == 3                    # the bad record is still reported per policy
@@ -389,6 +389,10 @@ def test_running_totals_equal_totals_over_every_record():
 def test_progress_and_stages_cover_every_record(small):
     _, a, b, r = small
     seen, stages = [], []
-    c = compare.compare([a, b], r, progress=seen.append, stage=lambda d, n: stages.append((d, n)))
+    c = compare.compare([a, b], r, progress=seen.append, stage=lambda d, n: stages.append((d, n)), engine="row")
     assert sum(seen) == c.records_total == 4
     assert stages == [("loading records (small)", None), ("comparing", 4)]
+    seen, stages = [], []
+    c = compare.compare([a, b], r, progress=seen.append, stage=lambda d, n: stages.append((d, n)))
+    assert sum(seen) == c.records_total == 4
+    assert stages == [("evaluating on DuckDB", None), ("comparing", 4)]

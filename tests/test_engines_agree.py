@@ -90,3 +90,25 @@ outcome 结果: decimal = 档次 * 10 / 分数 * 0 + 档次
     assert expected == [("C", "档次: unique table: rows 1 (line 10) and 2 (line 11) both apply"),
                         ("D", "结果: division by zero")]
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "编号,结果\nA,0\nB,1\n"
+
+
+COMPARISONS = [
+    (["jinyuan/star_rating", "variants/jinyuan_1500_per_star"], "data/jinyuan/secretaries.csv", {}),
+    (["jinyuan/star_rating", "variants/jinyuan_1500_per_star"], "data/jinyuan/bad_secretaries.csv", {}),
+    (["jiangbei/quota", "variants/jiangbei_18_per_10k", "xinmi/staffing"], "data/jiangbei/communities.csv",
+     {"工作者": "data/jiangbei/workers.csv"}),
+]
+
+
+@pytest.mark.parametrize("names,records,related", COMPARISONS, ids=["jinyuan", "jinyuan-bad", "jiangbei-3"])
+@pytest.mark.parametrize("detail_limit", [1000, 3])
+def test_compare_on_duckdb_matches_the_row_engine(names, records, related, detail_limit):
+    """Every figure, difference, cause and report byte of a comparison is the same on both engines."""
+    from policydsl import compare
+    paths = [str(ROOT / "policies" / f"{n}.policy") for n in names]
+    rel = {k: ROOT / v for k, v in related.items()}
+    row = compare.compare(paths, ROOT / records, related=rel, engine="row", detail_limit=detail_limit)
+    sql = compare.compare(paths, ROOT / records, related=rel, engine="duckdb", detail_limit=detail_limit)
+    assert sql.records_compared == row.records_compared > 0
+    assert sql.to_json() == row.to_json()
+    assert sql.to_markdown() == row.to_markdown()

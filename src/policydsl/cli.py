@@ -12,9 +12,23 @@ from pathlib import Path
 
 import click
 
-from . import api, graph
-from .engines.row import SetupError
+from .engines.row import SetupError  # the row engine loads networkx only once it compiles a policy
 from .types import format_value
+
+
+class _OnFirstUse:
+    """A module imported when first used: `policydsl --help` does not pay for networkx (api, graph) and the rest."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+
+
+api = _OnFirstUse("policydsl.api")
+graph = _OnFirstUse("policydsl.graph")
 
 PROGRESS_THRESHOLD = 5000  # records; smaller runs finish before a bar would be worth drawing
 
@@ -229,8 +243,10 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
               help="Evaluation date for every policy. Default: each policy's effective date.")
 @click.option("--out", type=click.Path(dir_okay=False),
               help="Write the report to .html, .md or .json (default: Markdown on stdout).")
+@click.option("--engine", type=click.Choice(["duckdb", "row"]), default="duckdb", show_default=True,
+              help="duckdb: every figure computed in SQL (bounded memory); row: every record in Python.")
 def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple[str, ...], as_of,
-                out: str | None) -> None:
+                out: str | None, engine: str) -> None:
     """Compare POLICY_FILES (two or more; the first is the baseline) on the same records.
 
     Reports the outcomes that differ per record and why, totals (money, counts, decisions), and the params and
@@ -251,7 +267,7 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     policies = [report.policies[p] for p in policy_files]
     when: date | None = as_of.date() if as_of else None
     try:
-        result = _compare_with_progress(comparing, policies, records_file, _parse_related(related), when)
+        result = _compare_with_progress(comparing, policies, records_file, _parse_related(related), when, engine)
     except (DataSetupError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -270,14 +286,14 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     sys.exit(1 if comparing.problems(result) else 0)
 
 
-def _compare_with_progress(comparing, policies, records_file, related, when):
+def _compare_with_progress(comparing, policies, records_file, related, when, engine):
     """A progress bar on stderr for long comparisons (only on a terminal): loading, then records compared."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
     size = Path(records_file).stat().st_size if Path(records_file).exists() else 0
     if size < PROGRESS_THRESHOLD * 40 or not sys.stderr.isatty():
-        return comparing.compare(policies, records_file, related=related, as_of=when)
+        return comparing.compare(policies, records_file, related=related, as_of=when, engine=engine)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("loading records", total=None)
@@ -285,7 +301,7 @@ def _compare_with_progress(comparing, policies, records_file, related, when):
         def stage(description: str, total: int | None) -> None:
             bar.reset(task, total=total, description=description)
 
-        return comparing.compare(policies, records_file, related=related, as_of=when,
+        return comparing.compare(policies, records_file, related=related, as_of=when, engine=engine,
                                  progress=lambda n: bar.advance(task, n), stage=stage)
 
 

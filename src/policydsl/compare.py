@@ -242,7 +242,7 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
             related: dict[str, str | Path] | None = None, as_of: date | None = None,
             labels: Sequence[str] | None = None, detail_limit: int = 1000,
             progress: Callable[[int], None] | None = None,
-            stage: Callable[[str, int | None], None] | None = None) -> Comparison:
+            stage: Callable[[str, int | None], None] | None = None, engine: str = "duckdb") -> Comparison:
     """Run the same records through 2+ policies (the first is the baseline) and compare everything.
 
     `policies` are paths (checked with `api.load_policy`, which raises PolicyError) or checked `ir.Policy`s.
@@ -250,6 +250,8 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
     `as_of` applies to every policy; without it each policy uses its own effective date.
     `progress(n)` is called as records are compared (n at a time, in batches); `stage(description, total)` when a
     phase starts ("loading records (label)" with total None, then "comparing" with the number of records).
+    `engine` "duckdb" computes every figure in SQL (bounded memory; the row evaluator only traces the first
+    `detail_limit` differing records); "row" evaluates every record in Python. Both give the same comparison.
     """
     if len(policies) < 2:
         raise ValueError("a comparison needs at least two policies")
@@ -262,6 +264,8 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
     columns = _columns(records_path)
     for run in runs:
         run.missing = _missing_fields(run, columns, related)
+    if engine != "row":
+        return _compare_in_sql(runs, records_path, related, detail_limit, stage, progress)
     inputs: list[dict[str, dict]] = []
     order: list[str] = []
     # Policies whose record schemas agree (a variant and the policy it extends, counties reading the same base
@@ -378,33 +382,65 @@ def _match_outcomes(comp: Comparison) -> None:
         comp.only_in[run.label] = [n for n in t if any(n not in other for other in types)]
 
 
+class _Causes:
+    """Why outcomes differ: the declarations upstream that differ structurally, and (from traces) the values on
+    the dependency path that differ in one record."""
+
+    def __init__(self, runs: list[PolicyRun]):
+        self.runs = runs
+        self.graphs = [build(run.policy) for run in runs]
+        self.changed = [set()] + [_changed_names(runs[0].policy, run.policy) for run in runs[1:]]
+        self._upstream: dict[tuple[int, str], set[str]] = {}
+        self._structural: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._plain: dict[tuple[int, str], Cause] = {}
+
+    def upstream(self, i: int, name: str) -> set[str]:
+        if (i, name) not in self._upstream:
+            up = {name}
+            for g in (self.graphs[0], self.graphs[i]):
+                if name in g:
+                    up |= nx.ancestors(g, name)
+            self._upstream[(i, name)] = up
+        return self._upstream[(i, name)]
+
+    def changed_upstream(self, i: int, name: str) -> tuple[str, ...]:
+        if (i, name) not in self._structural:
+            base, other = self.runs[0].policy, self.runs[i].policy
+            self._structural[(i, name)] = tuple(_describe(base, other, n) for n in _ordered(
+                base, other, self.changed[i] & self.upstream(i, name)))
+        return self._structural[(i, name)]
+
+    def record(self, record_id: str, differing: list[tuple[str, Type]], values: list[dict[str, object]],
+               traces: list[Trace | None]) -> RecordDiff:
+        """The differences of one record; `values[k]` are policy k's outcomes, `traces` None beyond the limit."""
+        base = values[0]
+        diffs = []
+        for name, t in differing:
+            causes = []
+            for i in range(1, len(self.runs)):
+                if values[i][name] == base[name]:
+                    continue
+                if traces[0] is None:  # beyond detail_limit: one shared Cause per (policy, outcome)
+                    if (i, name) not in self._plain:
+                        self._plain[(i, name)] = Cause(self.runs[i].label, self.changed_upstream(i, name), None)
+                    causes.append(self._plain[(i, name)])
+                    continue
+                because = self.changed_upstream(i, name)
+                path = _path(self.runs[0].policy, self.runs[i].policy, traces[0], traces[i], self.upstream(i, name))
+                on_path = {s.name for s in path}
+                # of the declarations that differ upstream, those that acted in this record
+                because = tuple(d for d in because if d.split(" ")[-1] in on_path) or because
+                causes.append(Cause(self.runs[i].label, because, path))
+            diffs.append(OutcomeDiff(name, t, tuple(v[name] for v in values), tuple(causes)))
+        return RecordDiff(record_id, tuple(diffs))
+
+
 def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str], detail_limit: int,
               progress: Callable[[int], None] | None) -> None:
     runs = comp.compared
     engines = [Engine(run.policy) for run in runs]
-    graphs = [build(run.policy) for run in runs]
-    changed = [set()] + [_changed_names(runs[0].policy, run.policy) for run in runs[1:]]
     outcomes = comp.common_outcomes
-    upstream_cache: dict[tuple[int, str], set[str]] = {}
-
-    def upstream(i: int, name: str) -> set[str]:
-        if (i, name) not in upstream_cache:
-            up = {name}
-            for g in (graphs[0], graphs[i]):
-                if name in g:
-                    up |= nx.ancestors(g, name)
-            upstream_cache[(i, name)] = up
-        return upstream_cache[(i, name)]
-
-    structural: dict[tuple[int, str], tuple[str, ...]] = {}
-
-    def changed_upstream(i: int, name: str) -> tuple[str, ...]:
-        if (i, name) not in structural:
-            up = upstream(i, name)
-            structural[(i, name)] = tuple(_describe(runs[0].policy, runs[i].policy, n)
-                                          for n in _ordered(runs[0].policy, runs[i].policy, changed[i] & up))
-        return structural[(i, name)]
-
+    causes = _Causes(runs)
     numeric_types = {n for n, t in outcomes if t in NUMERIC_TYPES}
     # running totals only: a sum of the baseline values, a sum of the changes and a count of each distinct change
     # (exact, and small: money changes are whole fen and repeat) — never a list of one value per record
@@ -421,14 +457,15 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
                             for r in runs)]
     summary_rows: list[list[dict]] = [[] for _ in runs]
     details_left = detail_limit
-    plain_causes: dict[tuple[int, str], Cause] = {}
     step = 1 if len(order) < 10_000 else 1000
+    seen: set[str] = set()
     for count, record_id in enumerate(order, start=1):
         if progress and count % step == 0:
             progress(step)
         values = [inp.get(record_id) for inp in inputs]
-        if any(v is None for v in values):
+        if any(v is None for v in values) or record_id in seen:  # a refused duplicate key is not compared twice
             continue
+        seen.add(record_id)
         results = []
         for run, engine, v in zip(runs, engines, values):
             r = engine.evaluate(v, run.as_of, record_id=record_id)
@@ -468,26 +505,7 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
             details_left -= 1
             traces = [engine.evaluate(v, run.as_of, trace=True, record_id=record_id).trace
                       for run, engine, v in zip(runs, engines, values)]
-        diffs = []
-        for name, t in differing:
-            causes = []
-            for i in range(1, len(runs)):
-                if results[i].values[name] == base[name]:
-                    continue
-                if traces[0] is None:  # beyond detail_limit: one shared Cause per (policy, outcome)
-                    if (i, name) not in plain_causes:
-                        plain_causes[(i, name)] = Cause(runs[i].label, changed_upstream(i, name), None)
-                    causes.append(plain_causes[(i, name)])
-                    continue
-                path, because = None, changed_upstream(i, name)
-                if traces[0] is not None:
-                    path = _path(runs[0].policy, runs[i].policy, traces[0], traces[i], upstream(i, name))
-                    on_path = {s.name for s in path}
-                    # of the declarations that differ upstream, those that acted in this record
-                    because = tuple(d for d in because if d.split(" ")[-1] in on_path) or because
-                causes.append(Cause(runs[i].label, because, path))
-            diffs.append(OutcomeDiff(name, t, tuple(r.values[name] for r in results), tuple(causes)))
-        comp.diffs.append(RecordDiff(record_id, tuple(diffs)))
+        comp.diffs.append(causes.record(record_id, differing, [r.values for r in results], traces))
     if progress and len(order) % step:
         progress(len(order) % step)
 
@@ -495,14 +513,116 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         computed = [_summaries(engine, run, rows) for engine, run, rows in zip(engines, runs, summary_rows)]
         for name in summary_names:
             comp.summaries.append((name, runs[0].policy.summaries[name].type, tuple(x[name] for x in computed)))
-    for i in range(1, len(runs)):
-        for name, t in outcomes:
-            if name in numeric_types:
-                comp.numeric.append(_totals(name, t, runs[i].label, running[(i, name)], dists.get((i, name))))
+    _figures(comp, running, dists, crosstabs)
+
+
+def _figures(comp: Comparison, running: dict[tuple[int, str], "_Running"], dists: dict[tuple[int, str], Counter],
+             crosstabs: dict[tuple[int, str], Counter]) -> None:
+    """Totals of numeric outcomes and crosstabs of the others, for each policy against the baseline."""
+    for i in range(1, len(comp.compared)):
+        for name, t in comp.common_outcomes:
+            if (i, name) in running:
+                comp.numeric.append(_totals(name, t, comp.compared[i].label, running[(i, name)],
+                                            dists.get((i, name))))
             else:
                 cells = sorted(crosstabs[(i, name)].items(), key=lambda kv: (_sort_key(kv[0][0], t),
                                                                               _sort_key(kv[0][1], t)))
-                comp.crosstabs.append(Crosstab(name, t, runs[i].label, tuple((a, b, n) for (a, b), n in cells)))
+                comp.crosstabs.append(Crosstab(name, t, comp.compared[i].label,
+                                               tuple((a, b, n) for (a, b), n in cells)))
+
+
+def _compare_in_sql(runs: list[PolicyRun], records_path: str, related: dict[str, str], detail_limit: int,
+                    stage: Callable[[str, int | None], None] | None,
+                    progress: Callable[[int], None] | None) -> Comparison:
+    """The comparison with every figure computed by DuckDB (engines/sql/side_by_side.py)."""
+    from .engines.base import EngineUnavailable
+    from .engines.sql.side_by_side import SideBySide
+    runnable = [run for run in runs if run.runnable]
+    if stage:
+        stage("evaluating on DuckDB", None)
+    try:
+        sbs = SideBySide([(run.policy, run.as_of) for run in runnable], records_path, related)
+    except EngineUnavailable:
+        return compare([run.policy for run in runs], records_path, related=related, engine="row",
+                       labels=[run.label for run in runs], detail_limit=detail_limit,
+                       as_of=None if len({r.as_of for r in runs}) > 1 else runs[0].as_of)
+    with sbs:
+        for run, load in zip(runnable, sbs.loads):
+            run.setup_error = load.setup_error
+            run.data_errors, run.failed_ids = load.batch.data_errors, load.batch.failed_ids
+            run.loaded = load.loaded
+        compared = [run for run in runs if run.runnable]
+        comp = Comparison(records_path, runs, compared)
+        first = next((load for load in sbs.loads if load.setup_error is None), None)
+        comp.records_total = first.total if first else 0
+        _match_outcomes(comp)
+        comp.structure, comp.field_differences = _structure(comp.compared)
+        if len(compared) < 2:
+            return comp
+        if stage:
+            stage("comparing", comp.records_total)
+        _figures_in_sql(comp, sbs, detail_limit)
+        if progress:
+            progress(comp.records_total)
+    return comp
+
+
+def _figures_in_sql(comp: Comparison, sbs, detail_limit: int) -> None:
+    runs = comp.compared
+    for k, run in enumerate(runs):
+        run.evaluation_errors = sbs.evaluation_errors(k)
+    comp.records_compared = sbs.compared_count
+    outcomes = comp.common_outcomes
+    running, dists, crosstabs = {}, {}, {}
+    for i in range(1, len(runs)):
+        for name, t in outcomes:
+            if t in NUMERIC_TYPES:
+                totals = running[(i, name)] = _Running(0 if t == INT else Decimal(0))
+                base, counts = sbs.changes(i, name)
+                totals.base = base if base is not None else totals.base
+                totals.counts = counts
+                totals.change = sum((d * n for d, n in counts.items()), totals.change)
+                if t == INT:
+                    dists[(i, name)] = sbs.value_counts(i, name)
+            else:
+                crosstabs[(i, name)] = sbs.crosstab(i, name)
+    _figures(comp, running, dists, crosstabs)
+    ints = [n for n, t in outcomes if t == INT]
+    if comp.records_total <= 200 and ints:
+        per_policy = [dict(sbs.values_in_order(k, ints)) for k in range(len(runs))]
+        for record_id in per_policy[0]:
+            comp.per_record_values[record_id] = [(n, tuple(p[record_id][j] for p in per_policy))
+                                                 for j, n in enumerate(ints)]
+    summary_names = [n for n in runs[0].policy.summaries
+                     if all(n in r.policy.summaries and r.policy.summaries[n].type == runs[0].policy.summaries[n].type
+                            for r in runs)]
+    if summary_names:
+        computed = [sbs.summaries(k) for k in range(len(runs))]
+        for name in summary_names:
+            comp.summaries.append((name, runs[0].policy.summaries[name].type, tuple(x[name] for x in computed)))
+    causes = _Causes(runs)
+    names = [n for n, _ in outcomes]
+    pending: list[tuple[str, list[tuple[str, Type]], list[dict]]] = []
+    for record_id, cells in sbs.differing(names):
+        values = [{n: cells[j][k] for j, n in enumerate(names)} for k in range(len(runs))]
+        differing = [(n, t) for n, t in outcomes if any(v[n] != values[0][n] for v in values[1:])]
+        comp.records_differing += 1
+        if len(pending) < detail_limit:
+            pending.append((record_id, differing, values))
+        else:
+            comp.diffs.append(causes.record(record_id, differing, values, [None] * len(runs)))
+    traced = _traces_of(runs, sbs, [record_id for record_id, _, _ in pending])
+    detailed = [causes.record(rid, differing, values, traced[rid]) for rid, differing, values in pending]
+    comp.diffs[:0] = detailed
+
+
+def _traces_of(runs: list[PolicyRun], sbs, record_ids: list[str]) -> dict[str, list[Trace | None]]:
+    """Traces of a few records under every policy (the row evaluator re-reads just these records)."""
+    wanted = set(record_ids)
+    inputs = [sbs.load(k, wanted) for k in range(len(runs))]
+    engines = [Engine(run.policy) for run in runs]
+    return {rid: [engine.evaluate(inp[rid], run.as_of, trace=True, record_id=rid).trace
+                  for run, engine, inp in zip(runs, engines, inputs)] for rid in record_ids}
 
 
 def _summaries(engine: Engine, run: PolicyRun, rows: list[dict]) -> dict[str, object]:

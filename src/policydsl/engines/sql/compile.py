@@ -188,12 +188,13 @@ class ExprCompiler:
     """Compiles IR expressions of one policy, with params resolved at one as-of date."""
 
     def __init__(self, policy: ir.Policy, as_of: date, dialect: Dialect, params: dict[str, object],
-                 summaries: dict[str, object] | None = None, relation_table=None):
+                 summaries: dict[str, object] | None = None, relation_table=None, records_table: str = "__results"):
         self.policy = policy
         self.as_of = as_of
         self.dialect = dialect
         self.params = params
         self.summaries = summaries or {}
+        self.records_table = records_table  # the evaluated records summaries aggregate over
         # field name → table name holding its related rows (with columns BY and the element's fields)
         self.relation_table = relation_table or (lambda name: f"__rel_{name}")
 
@@ -501,7 +502,7 @@ class ExprCompiler:
         if isinstance(src, ir.Ref) and src.kind == "list":
             return self._unrolled(x, self.policy.lists[src.name], scope)
         if isinstance(src, ir.RecordsRef):
-            return self._over_table(x, exp.to_table("__results"), None, scope)
+            return self._over_table(x, exp.to_table(self.records_table), None, scope)
         if isinstance(src, ir.Ref) and src.kind == "field" and isinstance(src.type, ListOf):
             link = exp.EQ(this=col(BY, self._alias(scope)), expression=col(KEY, scope.element or ROW))
             return self._over_table(x, exp.to_table(self.relation_table(src.name)), link, scope)

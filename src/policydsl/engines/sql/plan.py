@@ -119,10 +119,12 @@ class PolicyPlan:
             _element_names(s.expr, names)
         return [n for n in list(self.policy.subject.field_names) + self.order if n in names]
 
-    def summary(self, name: str, computed: dict[str, object]) -> tuple[exp.Select, bool]:
-        """SELECT value, error of one summary (earlier summaries given as values)."""
+    def summary(self, name: str, computed: dict[str, object], records_table: str = RESULTS
+                ) -> tuple[exp.Select, bool]:
+        """SELECT value, error of one summary over `records_table` (earlier summaries given as values)."""
         s = self.policy.summaries[name]
-        compiler = ExprCompiler(self.policy, self.as_of, self.dialect, self.params, computed)
+        compiler = ExprCompiler(self.policy, self.as_of, self.dialect, self.params, computed,
+                                records_table=records_table)
         c = compiler.compile(s.expr, Scope(None))
         value = c.value
         if s.type == MONEY:

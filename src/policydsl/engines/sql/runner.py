@@ -131,16 +131,50 @@ class DuckRun:
     # -------------------------------------------------------------------------------------------- the run
     def run(self, records: Path, related: dict[str, Path], out: str | Path | None, on_row: RowSink | None
             ) -> BatchResult:
-        subject = self.policy.subject
-        rec._check_related_setup(records, subject, self.policy.records, related)
         batch = BatchResult("duckdb")
-        inputs = self._inputs(records, related)
-        native = all(item.path.suffix.lower() in NATIVE_SUFFIXES for item in inputs.values())
-        if not (native and self._evaluate_native(inputs, batch)):
-            self._evaluate_through_python(inputs, batch)
+        self.load_and_evaluate(records, related, batch)
         self._write(out, on_row)
         self._collect(batch)
         return batch
+
+    def load_and_evaluate(self, records: Path, related: dict[str, Path], batch: BatchResult,
+                          keep: bool = False) -> None:
+        """Read, validate and evaluate every record (bad records go to `batch`); `keep` stores the evaluated
+        records in the table `__final` for queries across runs (comparisons)."""
+        subject = self.policy.subject
+        rec._check_related_setup(records, subject, self.policy.records, related)
+        self.inputs = inputs = self._inputs(records, related)
+        native = all(item.path.suffix.lower() in NATIVE_SUFFIXES for item in inputs.values())
+        if not (native and self._evaluate_native(inputs, batch)):
+            self._evaluate_through_python(inputs, batch)
+        if keep:
+            self._table("__final", exp.select(exp.Star()).from_(RESULTS))
+
+    def load_some(self, keys: set[str]) -> dict[str, dict]:
+        """The converted input values of the records with these keys (the Python converter, for a few records)."""
+        subject = self.inputs[""]
+        related = self._related_rows({k: v for k, v in self.inputs.items() if k}, keys)
+        found = {}
+        for number, (where, raw) in enumerate(rec.read_rows(subject.path), start=1):
+            key = rec._record_id(raw, self.policy.subject, number) if isinstance(raw, dict) else None
+            if key in keys and key not in found:
+                record, errors = rec.convert_record(raw, self.policy.subject, self.policy.records, where, related,
+                                                    row_number=number)
+                if record is not None:
+                    found[key] = record.values
+        return found
+
+    def _related_rows(self, relations: dict[str, _Input], keys: set[str]) -> rec.Related:
+        related: rec.Related = {}
+        for name, item in relations.items():
+            groups: dict[str, list] = {}
+            by = self.policy.subject.field(name).by
+            for where, raw in rec.read_rows(item.path):
+                k = rec._key_text(raw.get(by)) if isinstance(raw, dict) else None
+                if k is not None and k in keys:
+                    groups.setdefault(k, []).append((where, raw))
+            related[name] = groups
+        return related
 
     def _inputs(self, records: Path, related: dict[str, Path]) -> dict[str, _Input]:
         inputs = {"": _Input(records, self.policy.subject, "__subject")}
@@ -313,15 +347,7 @@ class DuckRun:
                           batch: BatchResult) -> int:
         """The careful converter on the suspect records only; accepted ones are written back canonically."""
         keys = {k for (k,) in self.db.execute("SELECT __key FROM __suspect WHERE __key IS NOT NULL").fetchall()}
-        related: rec.Related = {}
-        for name, item in relations.items():
-            groups: dict[str, list] = {}
-            by = self.policy.subject.field(name).by
-            for where, raw in rec.read_rows(item.path):
-                k = rec._key_text(raw.get(by)) if isinstance(raw, dict) else None
-                if k is not None and k in keys:
-                    groups.setdefault(k, []).append((where, raw))
-            related[name] = groups
+        related = self._related_rows(relations, keys)
         first_seen: dict[str, str] = {}
         accepted = _CanonicalWriter(self.folder, self.policy, relations)
         for number, (where, raw) in enumerate(rec.read_rows(subject.path), start=1):
@@ -423,26 +449,20 @@ class DuckRun:
                                f'ORDER BY "{ORDER}"').fetchall()
         batch.evaluation_failures.extend(EvaluationFailure(k, m) for k, m in failures)
         (batch.ok_count,) = self.db.execute(f'SELECT count(*) FROM {RESULTS} WHERE "{ERROR}" IS NULL').fetchone()
-        if batch.data_errors:
-            batch.data_errors.sort(key=lambda e: 0)  # stable: record errors first, then orphans (already so)
+        batch.summaries = self.summaries(RESULTS)
+
+    def summaries(self, records_table: str) -> dict[str, object]:
+        """Every summary over the rows of `records_table` (in dependency order; reported in file order)."""
         computed: dict[str, object] = {}
-        values: dict[str, object] = {}
-        for name, summary in self.policy.summaries.items():
-            query, _ = self.plan.summary(name, computed)
+        for name in self.policy.summaries:
+            query, _ = self.plan.summary(name, computed, records_table)
             try:
                 value, error = self.sql(query).fetchone()
             except self.duckdb.Error as exc:
                 value, error = None, str(exc)
-            if error is not None:
-                values[name] = computed[name] = f"error: {error}"
-            else:
-                values[name] = computed[name] = _runtime(value)
-        in_file_order = sorted(values, key=lambda n: self.policy.summaries[n].span.line)
-        batch.summaries = {n: values[n] for n in in_file_order}
-
-
-def _runtime(value: object) -> object:
-    return value
+            computed[name] = f"error: {error}" if error is not None else value
+        in_file_order = sorted(computed, key=lambda n: self.policy.summaries[n].span.line)
+        return {n: computed[n] for n in in_file_order}
 
 
 def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
