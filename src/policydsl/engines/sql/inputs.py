@@ -55,10 +55,13 @@ def _no_outer_space(cell: exp.Expression) -> exp.Expression:
                                         expressions=[c.copy() for c in spaces])))
 
 
-def _round_trip(cell: exp.Expression, to: str, *forms: str) -> tuple[exp.Expression, exp.Expression]:
-    """TRY_CAST, accepted only when the value prints back as the cell (optionally with a suffix: "12" → "12.00")."""
-    value = exp.TryCast(this=cell, to=exp.DataType.build(to))
-    printed = cast(value, "VARCHAR")
+def _round_trip(cell: exp.Expression, to: str, *forms: str, value: exp.Expression | None = None
+                ) -> tuple[exp.Expression, exp.Expression]:
+    """TRY_CAST, accepted only when the value prints back as the cell (optionally with a suffix: "12" → "12.00").
+    `value` is the already computed value (a column), so that the cast runs once."""
+    cast_value = exp.TryCast(this=cell, to=exp.DataType.build(to))
+    printed = cast(value if value is not None else cast_value.copy(), "VARCHAR")
+    value = cast_value
     ok = exp.EQ(this=printed, expression=cell.copy())
     for suffix in forms:
         ok = exp.or_(ok, exp.EQ(this=printed.copy(), expression=exp.DPipe(this=cell.copy(), expression=text(suffix),
@@ -66,7 +69,8 @@ def _round_trip(cell: exp.Expression, to: str, *forms: str) -> tuple[exp.Express
     return value, ok
 
 
-def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False) -> tuple[exp.Expression, exp.Expression]:
+def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: exp.Expression | None = None
+               ) -> tuple[exp.Expression, exp.Expression]:
     """(typed value or NULL, whether the cell is in canonical form) for one raw VARCHAR cell.
 
     `empty_text` accepts an empty text (records Python converted, e.g. an example's "").
@@ -82,11 +86,11 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False) -> tuple[
             return cell, exp.Not(this=exp.Is(this=cell, expression=exp.null()))
         return cell, exp.and_(exp.NEQ(this=cell, expression=text("")), _no_outer_space(cell))
     if t == INT:
-        return _round_trip(cell, "BIGINT")
+        return _round_trip(cell, "BIGINT", value=value)
     if t == MONEY:
-        return _round_trip(cell, decimal_type(2), ".00", "0")
+        return _round_trip(cell, decimal_type(2), ".00", "0", value=value)
     if t == DATE:
-        return _round_trip(cell, "DATE")
+        return _round_trip(cell, "DATE", value=value)
     if t == DECIMAL:
         return _fraction(cell)
     if t == PERCENT:

@@ -257,13 +257,18 @@ class DuckRun:
         return [d[0] for d in self.db.execute(self.plan.sql(exp.select(exp.Star()).from_(source).limit(0))).description]
 
     def _typed(self, item: _Input, raw: exp.Expression, canonical: bool = False) -> exp.Select:
-        """The typed fields, `__key`/`__by`, and `__ok` (every cell canonical) of each raw row."""
+        """The typed fields, `__key`/`__by`, and `__ok` (every cell canonical) of each raw row.
+
+        Two projections: the inner one converts each cell once, the outer one checks each value against its cell.
+        """
         present = set(self._columns)
-        cells, oks = [], []
-        for name, t in scalar_fields(item.rtype):
+        inner, cells, oks = [], [], []
+        for index, (name, t) in enumerate(scalar_fields(item.rtype)):
             raw_cell = col(name, "w") if name in present else exp.null()
-            value, ok = typed_cell(raw_cell, t, empty_text=canonical)
-            cells.append(exp.alias_(value, name, quoted=True))
+            value, _ = typed_cell(raw_cell, t, empty_text=canonical)
+            inner += [exp.alias_(raw_cell.copy(), f"__raw{index}", quoted=True), exp.alias_(value, name, quoted=True)]
+            _, ok = typed_cell(col(f"__raw{index}", "v"), t, empty_text=canonical, value=col(name, "v"))
+            cells.append(col(name, "v"))
             oks.append(ok)
         key_field = item.rtype.key
         key = stripped(col(key_field, "w")) if key_field and key_field in present else exp.null()
@@ -273,9 +278,12 @@ class DuckRun:
         if item.by is not None:
             by = stripped(col(item.by, "w")) if item.by in present else exp.null()
             extra.append(exp.alias_(exp.func("NULLIF", by, text("")), BY, quoted=True))
+        converted = exp.select(col(ORDER, "w"), *extra, *inner).from_(
+            exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("w"))))
         ok = exp.and_(*oks) if oks else exp.true()
-        return exp.select(col(ORDER, "w"), *extra, *cells, exp.alias_(exp.func("COALESCE", ok, exp.false()), "__ok")
-                          ).from_(exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("w"))))
+        outer = [col(ORDER, "v"), col(KEY, "v")] + ([col(BY, "v")] if item.by is not None else [])
+        return exp.select(*outer, *cells, exp.alias_(exp.func("COALESCE", ok, exp.false()), "__ok")).from_(
+            exp.Subquery(this=converted, alias=exp.TableAlias(this=exp.to_identifier("v"))))
 
     def _evaluate_native(self, inputs: dict[str, _Input], batch: BatchResult) -> bool:
         """One pass over the records file evaluates every record; False when DuckDB cannot read a file as the
