@@ -112,3 +112,29 @@ def test_compare_on_duckdb_matches_the_row_engine(names, records, related, detai
     assert sql.records_compared == row.records_compared > 0
     assert sql.to_json() == row.to_json()
     assert sql.to_markdown() == row.to_markdown()
+
+
+@pytest.mark.parametrize("name,records,related,as_of", [RUNS[0], RUNS[9]], ids=["jinyuan", "jiangbei-quota"])
+def test_parquet_in_and_out(tmp_path, name, records, related, as_of):
+    """Parquet inputs (typed or all text) give the CSV's results; Parquet outputs hold the row engine's values."""
+    import duckdb
+    policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
+    outcome, _ = _row_reference(policy, records, related, as_of, tmp_path / "row.csv")
+    con = duckdb.connect()
+
+    def to_parquet(src: str, typed: bool) -> Path:
+        out = tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet")
+        con.execute(f"COPY (SELECT * FROM read_csv('{ROOT / src}', all_varchar={not typed})) TO '{out}' "
+                    "(FORMAT parquet)")
+        return out
+    for typed in (False, True):
+        batch = run_batch(policy, to_parquet(records, typed),
+                          related={k: to_parquet(v, typed) for k, v in related.items()}, as_of=as_of,
+                          out=tmp_path / "sql.csv", engine="duckdb")
+        assert batch.data_errors == [] and batch.ok_count == outcome.ok_count
+        assert (tmp_path / "sql.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
+    run_batch(policy, ROOT / records, related={k: ROOT / v for k, v in related.items()}, as_of=as_of,
+              out=tmp_path / "out.parquet", engine="duckdb")
+    rows = con.execute(f"SELECT * FROM '{tmp_path / 'out.parquet'}'").fetchall()
+    expected = [tuple(r.values()) for r in outcome.rows()]
+    assert rows == expected

@@ -8,6 +8,7 @@ evaluator's evaluation order (its first error is the one it reports).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -109,6 +110,25 @@ class PolicyPlan:
                 textual = format_text(Compiled(value), c.type)
                 cells.append(exp.alias_(exp.func("NULLIF", textual, exp.Literal.string("")), c.name, quoted=True))
         q = exp.select(*cells).from_(exp.to_table(results).as_(ROW)).where(
+            exp.Is(this=col(ERROR), expression=exp.null()))
+        return q.order_by(col(ORDER)) if ordered else q
+
+    def output_json_lines(self, results: str = RESULTS, ordered: bool = True) -> exp.Select:
+        """One JSON object per result row, as `records.write_results` writes .jsonl (money, decimals and percents as
+        strings so that no digit is lost; `json.dumps` spacing)."""
+        parts: list[exp.Expression] = []
+        for i, c in enumerate(self.output_columns()):
+            value = col(KEY) if i == 0 else col(c.name)
+            if c.type in (MONEY, DECIMAL, PERCENT, DATE):
+                value = format_text(Compiled(value), c.type)
+            separator = "{" if i == 0 else ", "
+            parts.append(exp.Literal.string(separator + json.dumps(c.name, ensure_ascii=False) + ": "))
+            parts.append(exp.func("TO_JSON", value))
+        parts.append(exp.Literal.string("}"))
+        line = parts[0]
+        for p in parts[1:]:
+            line = exp.DPipe(this=line, expression=p, safe=True)
+        q = exp.select(exp.alias_(cast(line, "VARCHAR"), "line")).from_(exp.to_table(results).as_(ROW)).where(
             exp.Is(this=col(ERROR), expression=exp.null()))
         return q.order_by(col(ORDER)) if ordered else q
 

@@ -424,8 +424,13 @@ class DuckRun:
             self.db.execute(f"COPY ({self.plan.sql(self.plan.output(ordered=self.reorder))}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))}) TO '{_quoted_path(out)}' "
-                            "(FORMAT parquet)")
+            query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))
+            self.db.execute(f"COPY ({query}) TO '{_quoted_path(out)}' (FORMAT parquet)")
+        elif suffix == ".jsonl":
+            # One text column of JSON objects, written without quoting: TO_JSON escapes every control character,
+            # so no line holds a raw newline or the (unused) \x01 delimiter.
+            self.db.execute(f"COPY ({self.plan.sql(self.plan.output_json_lines(ordered=self.reorder))}) TO "
+                            f"'{_quoted_path(out)}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')")
         else:
             self._write_json(out, suffix)
 
