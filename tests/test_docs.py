@@ -41,8 +41,10 @@ def test_doc_policy_checks_and_its_examples_pass(tmp_path, doc, index):
     if name:  # a support file (a base or a library) needs no examples of its own
         return
     assert policy.examples, "a policy printed in the docs shows at least one example"
-    failed = [(o.example.title, o.error, o.mismatches) for o in api.run_examples(policy) if not o.passed]
-    assert not failed
+    for engine in ("row", "duckdb"):  # every construct of the reference, on both engines
+        failed = [(o.example.title, o.error, o.mismatches) for o in api.run_examples(policy, on=engine)
+                  if not o.passed]
+        assert not failed, engine
 
 
 def test_the_tutorials_and_the_reference_have_runnable_policies():

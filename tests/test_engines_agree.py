@@ -138,3 +138,40 @@ def test_parquet_in_and_out(tmp_path, name, records, related, as_of):
     rows = con.execute(f"SELECT * FROM '{tmp_path / 'out.parquet'}'").fetchall()
     expected = [tuple(r.values()) for r in outcome.rows()]
     assert rows == expected
+
+
+def test_durations_agree(tmp_path):
+    """Duration fields, arithmetic, ordering (and the error for a duration mixing months and days), date shifts
+    clamped to the month's end, and duration results: the same on both engines."""
+    source = tmp_path / "periods.policy"
+    source.write_text('''policy 期限 "durations"
+  subject 人
+  effective 2024-06-30
+
+record 人 key 编号 {
+  编号: text
+  入职: date
+  试用: duration
+}
+
+fact 两倍试用: duration = 试用 * 2
+outcome 转正日: date = 入职 + 试用
+outcome 两倍日: date = 入职 + 两倍试用 - 1 天
+outcome 长试用: bool = 试用 > 3 个月
+outcome 合计: duration = 试用 + 1 年
+outcome 说明: text = "试用" + text(试用)
+''', encoding="utf-8")
+    records = tmp_path / "people.csv"
+    records.write_text("编号,入职,试用\nA,2024-01-31,1 个月\nB,2023-11-30,6 个月\nC,2024-02-29,1 年\n"
+                       "D,2024-01-31,1 个月 3 天\nE,2024-03-01,10 天\nF,2024-01-31,三个月\nG,2024-01-31,18 个月\n",
+                       encoding="utf-8")
+    policy = api.load_policy(str(source))
+    outcome, failures = _row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        batch = run_batch(policy, records, out=tmp_path / f"sql{suffix}", engine="duckdb")
+        assert [(f.record_id, f.message) for f in batch.evaluation_failures] == failures
+        assert [e.render() for e in batch.data_errors] == [e.render() for e in outcome.data_errors]
+    assert (tmp_path / "sql.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
+    assert failures == [("D", "长试用: cannot order the duration 1 个月 3 天: it mixes months and days")]
+    assert "A,2024-02-29,2024-03-30,false,13 个月,试用1 个月\nB,2024-05-30,2024-11-29,true,18 个月," in (tmp_path / "sql.csv").read_text(encoding="utf-8")
+    assert [e.record_id for e in batch.data_errors] == ["F"]

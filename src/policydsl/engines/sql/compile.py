@@ -23,6 +23,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from ... import ir
+from . import durations
 from ...types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf,
                       Type, format_value)
 
@@ -119,7 +120,7 @@ def literal(value: object, type_: Type) -> Compiled:
     if type_ == DATE or isinstance(value, date):
         return Compiled(cast(text(value.isoformat()), "DATE"))
     if type_ == DURATION:
-        raise Unsupported("durations")
+        return Compiled(durations.literal(value))
     return Compiled(text(str(value)))
 
 
@@ -154,6 +155,8 @@ def format_text(c: Compiled, type_: Type) -> exp.Expression:
         return exp.Case(ifs=[exp.If(this=v, true=text("true"))], default=text("false"))
     if type_ in (INT, DATE):
         return cast(v, "VARCHAR")
+    if type_ == DURATION:
+        return durations.text(v)
     return v
 
 
@@ -241,13 +244,11 @@ class ExprCompiler:
         if x.op == "not":
             return Compiled(exp.Not(this=exp.Paren(this=c.value)), c.error)
         if x.type == DURATION:
-            raise Unsupported("durations")
+            return Compiled(durations.negate(c.value), c.error)
         return Compiled(exp.Neg(this=exp.Paren(this=c.value)), c.error, c.scale)
 
     def _c_BinaryOp(self, x: ir.BinaryOp, scope):
         op = x.op
-        if x.operand_type == DURATION or x.type in (DURATION,) or (x.type == DATE and op in ("add", "sub")):
-            raise Unsupported("durations")
         a = self.compile(x.left, scope)
         if op in ("in", "notin"):
             return self._membership(x, a, scope)
@@ -259,8 +260,17 @@ class ExprCompiler:
             return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)),
                             first_error(a.error, when(right_runs, b.error)))
         error = first_error(a.error, b.error)
+        if x.operand_type == DURATION and op in ("lt", "le", "gt", "ge"):
+            return self._order_durations(op, a, b, scope, error)
         if op in ("eq", "ne", "lt", "le", "gt", "ge"):
             return Compiled(self._compare(op, a.value, b.value, x.operand_type), error)
+        if x.type == DATE:  # date ± duration
+            return Compiled(durations.shift(a.value, b.value, 1 if op == "add" else -1), error)
+        if x.type == DURATION:
+            if x.left.type == DURATION and x.right.type == DURATION:
+                return Compiled(durations.combine(a.value, b.value, 1 if op == "add" else -1), error)
+            d, n = (a, b) if x.left.type == DURATION else (b, a)
+            return Compiled(durations.scale(d.value, n.value), error)
         if x.type == TEXT:
             return Compiled(exp.DPipe(this=a.value, expression=b.value, safe=True), error)
         if op == "div":
@@ -275,6 +285,17 @@ class ExprCompiler:
             return Compiled(cast(cls(this=a.value, expression=b.value), decimal_type(s)), error, s)
         s = min(sa + sb, DECIMAL_PLACES)  # a cast to fewer places rounds half up, as `types.multiply` does
         return Compiled(cast(exp.Mul(this=a.value, expression=b.value), decimal_type(s)), error, s)
+
+    def _order_durations(self, op: str, a: Compiled, b: Compiled, scope: Scope, error) -> Compiled:
+        """Durations order by (months, days); one that mixes both cannot be ordered (an error, as in Python)."""
+        def mixed(d: Compiled) -> exp.Expression:
+            message = exp.DPipe(this=exp.DPipe(this=text(scope.message("cannot order the duration ")),
+                                               expression=durations.text(d.value), safe=True),
+                                expression=text(": it mixes months and days"), safe=True)
+            return when(durations.mixes(d.value), message)
+        left, right = (a, b) if op in ("lt", "le") else (b, a)
+        value = durations.less(left.value, right.value, or_equal=op in ("le", "ge"))
+        return Compiled(value, first_error(error, mixed(a), mixed(b)))
 
     def _compare(self, op: str, a: exp.Expression, b: exp.Expression, t: Type) -> exp.Expression:
         if isinstance(t, EnumType) and op not in ("eq", "ne"):

@@ -14,7 +14,8 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, RecordType, Type
+from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, RecordType, Type
+from . import durations
 from .compile import cast, decimal_type, text
 
 #: Whitespace Python's str.strip() removes (RE2 and Java regex syntax alike).
@@ -101,6 +102,8 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
         fraction, fraction_ok = _fraction(cell)
         value = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
         return value, exp.or_(pct, fraction_ok)
+    if t == DURATION:
+        return durations.from_text(cell)
     if t == BOOL:
         lowered = exp.Lower(this=cell)
         yes = exp.In(this=lowered, expressions=[text(v) for v in _TRUE])
