@@ -175,3 +175,24 @@ outcome 说明: text = "试用" + text(试用)
     assert failures == [("D", "长试用: cannot order the duration 1 个月 3 天: it mixes months and days")]
     assert "A,2024-02-29,2024-03-30,false,13 个月,试用1 个月\nB,2024-05-30,2024-11-29,true,18 个月," in (tmp_path / "sql.csv").read_text(encoding="utf-8")
     assert [e.record_id for e in batch.data_errors] == ["F"]
+
+
+def test_values_beyond_sql_are_refused_in_words(tmp_path):
+    """An int beyond 64 bits in a record, or a product beyond it: the duckdb engine says so and names --engine row
+    (the row evaluator has no such limit); never a traceback, never a wrong number."""
+    from click.testing import CliRunner
+
+    from policydsl.cli import main
+    source = tmp_path / "big.policy"
+    source.write_text('policy 大数 "big"\n  subject 人\n\nrecord 人 key 编号 {\n  编号: text\n  数: int\n}\n\n'
+                      'outcome 积: int = 数 * 数 * 数\n', encoding="utf-8")
+    product = tmp_path / "product.csv"
+    product.write_text("编号,数\nA,3\nB,9000000000\n", encoding="utf-8")
+    cell = tmp_path / "cell.csv"
+    cell.write_text("编号,数\nA,3\nB,90000000000000000000\n", encoding="utf-8")
+    for records, words in ((product, "Overflow"), (cell, "record B holds a value")):
+        result = CliRunner().invoke(main, ["run", str(source), "--records", str(records)])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # an exit, not a traceback
+        assert words in result.output and "--engine row" in result.output
+        row = CliRunner().invoke(main, ["run", str(source), "--records", str(records), "--engine", "row"])
+        assert row.exit_code == 0 and "\nB\t729" in row.output

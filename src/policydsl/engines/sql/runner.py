@@ -21,6 +21,7 @@ import csv
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -133,9 +134,20 @@ class DuckRun:
             ) -> BatchResult:
         batch = BatchResult("duckdb")
         self.load_and_evaluate(records, related, batch)
-        self._write(out, on_row)
-        self._collect(batch)
+        with self._reported(records):
+            self._write(out, on_row)
+            self._collect(batch)
         return batch
+
+    @contextmanager
+    def _reported(self, records: Path):
+        """A DuckDB failure while evaluating (a value beyond DECIMAL(38) or BIGINT, say) in words, not a traceback."""
+        try:
+            yield
+        except self.duckdb.Error as exc:
+            reason = str(exc).splitlines()[0]
+            raise EngineUnavailable(f"{records}: the duckdb engine could not evaluate these records ({reason}); "
+                                    "--engine row evaluates them without that limit") from None
 
     def load_and_evaluate(self, records: Path, related: dict[str, Path], batch: BatchResult,
                           keep: bool = False) -> None:
@@ -145,10 +157,11 @@ class DuckRun:
         rec._check_related_setup(records, subject, self.policy.records, related)
         self.inputs = inputs = self._inputs(records, related)
         native = all(item.path.suffix.lower() in NATIVE_SUFFIXES for item in inputs.values())
-        if not (native and self._evaluate_native(inputs, batch)):
-            self._evaluate_through_python(inputs, batch)
-        if keep:
-            self._table("__final", exp.select(exp.Star()).from_(RESULTS))
+        with self._reported(records):
+            if not (native and self._evaluate_native(inputs, batch)):
+                self._evaluate_through_python(inputs, batch)
+            if keep:
+                self._table("__final", exp.select(exp.Star()).from_(RESULTS))
 
     def load_some(self, keys: set[str]) -> dict[str, dict]:
         """The converted input values of the records with these keys (the Python converter, for a few records)."""
@@ -375,6 +388,19 @@ class DuckRun:
         return accepted.count
 
     def _load_accepted(self, accepted: "_CanonicalWriter", subject: _Input, relations: dict[str, _Input]) -> None:
+        """The records Python accepted, read back from their canonical text; a value SQL cannot hold (an integer
+        beyond 64 bits, a number beyond 28 digits) stops the run with the record named."""
+        self._load_canonical(accepted, subject, relations)
+        for name, item in [("", subject)] + list(relations.items()):
+            link = KEY if not name else BY
+            bad = self.db.execute(f'SELECT "{link}" FROM "{item.table}_accepted" WHERE NOT __ok LIMIT 1').fetchone()
+            if bad:
+                where = f"record {bad[0]}" + (f" (its {name} rows)" if name else "")
+                raise EngineUnavailable(f"{item.path if not name else subject.path}: {where} holds a value the "
+                                        "duckdb engine cannot hold (an integer beyond 19 digits or a number beyond "
+                                        "28 digits before the point); --engine row evaluates it")
+
+    def _load_canonical(self, accepted: "_CanonicalWriter", subject: _Input, relations: dict[str, _Input]) -> None:
         for name, item in [("", subject)] + list(relations.items()):
             path = accepted.paths[name]
             canonical_item = _Input(path, item.rtype, item.table + "_accepted", item.by)
