@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -255,6 +256,20 @@ def test_extends_with_override_changes_only_that_value(write):
     assert ra.values["星级奖励"] == Decimal("3000.00") and rb.values["星级奖励"] == Decimal("4500.00")
     assert {k: v for k, v in ra.values.items() if k != "星级奖励"} == \
            {k: v for k, v in rb.values.items() if k != "星级奖励"}
+
+
+def test_override_of_a_table_may_name_the_enum_its_base_declared_inline(write):
+    """`override outcome table T: E …` where E is the base's inline enum of T (a KeyError traceback once)."""
+    base = Path(__file__).parent / "golden" / "diagnostics" / "support" / "discipline_base.policy"
+    variant = write(f"""
+    policy 变体 "removal from the second absence" extends "{base.as_posix()}"
+    override outcome table 处理: 处理等级 (first hit) {{
+      when 次数 >= 2 -> 免职
+      otherwise -> 无处理
+    }}
+    """)
+    engine = Engine(api.load_policy(variant))
+    assert [engine.evaluate({"编号": "A", "次数": n}).values["扣减"] for n in (0, 1, 2)] == [0, 0, 3]
 
 
 def test_override_errors(write, errors):

@@ -274,8 +274,10 @@ class _Checker:
         for name, (decl, _) in self.decls.types.items():
             if isinstance(decl, ast.EnumDecl):
                 self._enum(name, decl.labels, decl.ordered, decl.span)
-        # inline enums are declared before any expression is checked, so their labels resolve everywhere
-        for decl, _ in list(self.decls.types.values()) + list(self.decls.values.values()):
+        # inline enums are declared before any expression is checked, so their labels resolve everywhere; those of
+        # an overridden definition too, so that a variant can name the type it keeps (`override table T: E …`)
+        overridden = [(decl, None) for decl in self.loader.overridden.values()]
+        for decl, _ in overridden + list(self.decls.types.values()) + list(self.decls.values.values()):
             for ref in _type_refs(decl):
                 if isinstance(ref, ast.InlineEnum) and ref.name:
                     self._enum(ref.name, ref.labels, ref.ordered, ref.span)
