@@ -1,7 +1,7 @@
 """Reading records from data files and writing results files.
 
 Input files (chosen by suffix): ``.csv`` (UTF-8, header row), ``.json`` (an array of objects, or
-``{"records": [...]}``), ``.jsonl`` (one object a line) and ``.xlsx`` (first sheet, header row).
+``{"records": [...]}``), ``.jsonl`` (one object a line), ``.xlsx`` (first sheet, header row) and ``.parquet`` (read through DuckDB).
 Every raw value is converted to the runtime form of its declared type (see `policydsl.types`);
 nothing is silently defaulted, and every record either loads or is listed as failed with all its
 problems, so no record ever vanishes.
@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import operator
+import os
 import re
 import unicodedata
 import zipfile
@@ -30,8 +33,9 @@ from ..diagnostics import closest
 from ..types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
                     RecordType, Type, format_value, round_money)
 
-READ_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx")
-WRITE_SUFFIXES = (".csv", ".json", ".jsonl")
+PARQUET = ".parquet"
+READ_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".parquet")
+WRITE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet")
 #: Files whose cells are flat text: relations must come from separate files.
 FLAT_SUFFIXES = (".csv", ".xlsx")
 
@@ -655,13 +659,20 @@ def _check_related_element(file: Path, element: RecordType) -> None:
 # --------------------------------------------------------------------------- writing results
 
 def write_results(path: str | Path, rows: list[dict[str, object]], types: dict[str, Type]) -> None:
-    """Write result rows as .csv, .json or .jsonl (by suffix), UTF-8, deterministic byte for byte.
+    """Write result rows as .csv, .json, .jsonl or .parquet (by suffix), UTF-8, deterministic byte for byte.
 
     Columns keep the rows' dict order; `types` tells how to format each column (money "1234.50",
-    percent "30%"). In JSON, money/decimal/percent are strings so no digit is lost.
+    percent "30%"). In JSON, money/decimal/percent are strings so no digit is lost. Parquet columns are
+    typed (see `ResultWriter`).
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == PARQUET:
+        columns = list(dict.fromkeys(name for row in rows for name in row))
+        with ResultWriter(path, columns, types) as out:
+            for row in rows:
+                out.write([row.get(c) for c in columns])
+        return
     if suffix == ".csv":
         text = _csv_text(rows, types)
     elif suffix == ".json":
@@ -719,3 +730,814 @@ def _show(value: object) -> str:
         return str(value)
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# =========================================================================== streaming
+#
+# `RecordStream` reads the subject file one row at a time and converts each row with a converter compiled once per
+# schema and file header: a direct int() / Decimal() / label lookup per column for the canonical texts files
+# usually hold ("12", "35600.00", "12.5%", "true", "2024-01-05", an enum label). Whenever that fast path does not
+# apply to a row (any other text, a blank, garbage), the row goes through `convert_record` above, so every message
+# and every value is exactly what `load_records` gives; the fast path only ever answers where it is sure to agree.
+# `ResultWriter` writes result rows one at a time, byte for byte as `write_results` writes the same rows.
+
+
+
+class _Miss(Exception):
+    """The fast path cannot convert this value; the careful path decides (and words any error)."""
+
+
+_MISS = _Miss()
+_MONEY_CANON = re.compile(r"-?(?:[0-9]+(?:\.[0-9]{1,2})?|\.[0-9]{1,2})").fullmatch
+_DECIMAL_CANON = re.compile(r"-?(?:[0-9]+(?:\.[0-9]{1,10})?|\.[0-9]{1,10})").fullmatch
+_PERCENT_CANON = re.compile(r"(-?(?:[0-9]{1,20}(?:\.[0-9]{1,8})?|\.[0-9]{1,8}))%").fullmatch
+_DATE_CANON = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+_BOOL_WORDS = {w: w in _TRUE for w in _TRUE | _FALSE}
+_LONGEST = 24  # longer numbers go the careful way (Decimal's 28-digit context must never round them)
+
+
+def _fast_int(s: str) -> int:
+    # For ASCII text without '_', int() accepts exactly what `_to_int` accepts, and gives the same number.
+    if s.isascii() and "_" not in s and len(s) <= _LONGEST:
+        return int(s)
+    raise _MISS
+
+
+def _fast_decimal(s: str) -> Decimal:
+    if len(s) <= _LONGEST and _DECIMAL_CANON(s):
+        return Decimal(s)
+    raise _MISS
+
+
+def _fast_money(s: str) -> Decimal:
+    if len(s) <= _LONGEST and _MONEY_CANON(s):
+        return round_money(Decimal(s))
+    raise _MISS
+
+
+def _fast_percent(s: str) -> Decimal:
+    m = _PERCENT_CANON(s)
+    if m:
+        return Decimal(m.group(1)).scaleb(-2)
+    return _fast_decimal(s)
+
+
+def _fast_date(s: str) -> date:
+    if len(s) == 10 and _DATE_CANON(s):
+        return date.fromisoformat(s)  # ValueError for 2024-02-30: the careful path words it
+    raise _MISS
+
+
+def _fast_bool(s: str) -> bool:
+    return _BOOL_WORDS[s]
+
+
+def _fast_text(s: str) -> str:
+    text = s.strip()
+    if text:
+        return text
+    raise _MISS
+
+
+_FAST: dict[Type, Callable[[str], object]] = {
+    INT: _fast_int, DECIMAL: _fast_decimal, MONEY: _fast_money, PERCENT: _fast_percent, BOOL: _fast_bool,
+    DATE: _fast_date, TEXT: _fast_text,
+}
+
+
+def fast_value_converter(type_: Type, record_types: dict[str, RecordType]) -> Callable[[object], object]:
+    """A converter for one column: the fast path for canonical text, `convert_value` for everything else.
+
+    It raises (anything) where `convert_value` would raise, and returns what `convert_value` returns otherwise.
+    """
+    def careful(raw: object) -> object:
+        return convert_value(raw, type_, record_types)
+
+    if isinstance(type_, EnumType):
+        labels = {label: label for label in type_.labels if label == label.strip()}
+
+        def enum(raw: object) -> object:
+            if type(raw) is str:
+                label = labels.get(raw)
+                if label is not None:
+                    return label
+            return careful(raw)
+        return enum
+    fast = _FAST.get(type_)
+    if fast is None:
+        return careful
+
+    def convert(raw: object) -> object:
+        if type(raw) is str:
+            try:
+                return fast(raw)
+            except (_Miss, ValueError, KeyError):
+                pass
+        return careful(raw)
+    return convert
+
+
+def _tuple_getter(indexes: list[int]) -> Callable[[object], tuple]:
+    """operator.itemgetter that always gives a tuple (itemgetter(i) alone gives the bare item)."""
+    if not indexes:
+        return lambda row: ()
+    if len(indexes) == 1:
+        (i,) = indexes
+        return lambda row: (row[i],)
+    return operator.itemgetter(*indexes)
+
+
+def _compile_text_row(fields: list[tuple[str, Type]], header: list[str],
+                      record_types: dict[str, RecordType]) -> Callable[[list], list] | None:
+    """For rows of text cells (CSV): cells → the converted values of `fields`, or an exception (then the careful
+    path runs). Columns of int, text, enum and bool call a C function directly; their checks run once per row."""
+    position = {name: i for i, name in enumerate(header) if name}
+    if any(name not in position for name, _ in fields):
+        return None  # a column is missing: every record fails, in the careful path's words
+    fns: list[Callable] = []
+    int_cells: list[int] = []
+    text_values: list[int] = []
+    for index, (name, ftype) in enumerate(fields):
+        if isinstance(ftype, EnumType):
+            fns.append({label: label for label in ftype.labels if label == label.strip()}.__getitem__)
+        elif ftype == INT:
+            fns.append(int)
+            int_cells.append(position[name])
+        elif ftype == TEXT:
+            fns.append(str.strip)
+            text_values.append(index)
+        elif ftype == BOOL:
+            fns.append(_BOOL_WORDS.__getitem__)
+        elif ftype in _FAST:
+            fns.append(_FAST[ftype])
+        else:
+            fns.append(fast_value_converter(ftype, record_types))
+    pick = _tuple_getter([position[name] for name, _ in fields])
+    ints = _tuple_getter(int_cells) if int_cells else None
+    texts = _tuple_getter(text_values) if text_values else None
+
+    call = operator.call
+
+    def convert(cells: list) -> list:
+        values = list(map(call, fns, pick(cells)))
+        if ints is not None:
+            joined = "".join(ints(cells))
+            # int() also takes '1_000' and non-ASCII digits, which the careful path refuses; long ones go there too
+            if not joined.isascii() or "_" in joined or len(joined) > _LONGEST * len(int_cells):
+                raise _MISS
+        if texts is not None and not all(texts(values)):
+            raise _MISS  # a blank text cell is a missing field
+        return values
+    return convert
+
+
+def _compile_typed_row(fields: list[tuple[str, Type]], header: list[str] | None,
+                       record_types: dict[str, RecordType]) -> Callable[[object], list] | None:
+    """For rows of typed cells (XLSX, Parquet: `header` gives the columns) or JSON objects (`header` None)."""
+    fns = [fast_value_converter(ftype, record_types) for _, ftype in fields]
+    if header is None:
+        names = [name for name, _ in fields]
+
+        def pick(raw):
+            get = raw.get  # a JSON item that is not an object fails here; the careful path words it
+            return [get(name) for name in names]
+    else:
+        position = {name: i for i, name in enumerate(header) if name}
+        if any(name not in position for name, _ in fields):
+            return None
+        pick = _tuple_getter([position[name] for name, _ in fields])
+
+    call = operator.call
+
+    def convert(raw) -> list:
+        return list(map(call, fns, pick(raw)))
+    return convert
+
+
+# --------------------------------------------------------------------------- streaming sources
+
+class _Source:
+    """A records file read one row at a time: `rows()` gives (position, raw) for every non-blank row.
+
+    `cells` sources (CSV, XLSX, Parquet) give rows as sequences under `header`; the others (JSON, JSONL) give
+    the items themselves. `location(position)` is the place messages cite ("x.csv:17"); `as_dict(raw)` is the row
+    as `read_rows` gives it, for the careful path.
+    """
+
+    cells = True
+    text = False  # every cell is str
+    header: list[str] | None = None
+
+    def __init__(self, path: Path, name: str):
+        self.path, self.name = path, name
+
+    def rows(self) -> Iterator[tuple[int, object]]:
+        raise NotImplementedError
+
+    def location(self, position: int) -> str:
+        return f"{self.name}:{position}"
+
+    def as_dict(self, raw: object) -> object:
+        if not self.cells:
+            return raw
+        header = self.header
+        return {h: (raw[i] if i < len(raw) else None) for i, h in enumerate(header) if h}
+
+    def key_text(self, raw: object, column: str | None) -> str | None:
+        """`_key_text` of the row's `column` cell, without building the row's dict."""
+        if column is None:
+            return None
+        if not self.cells:
+            return _key_text(raw.get(column)) if isinstance(raw, dict) else None
+        index = self._column_index(column)
+        if index is None or index >= len(raw):
+            return None
+        return _key_text(raw[index])
+
+    def raw_cell(self, raw: object, column: str) -> object:
+        if not self.cells:
+            return raw.get(column) if isinstance(raw, dict) else None
+        index = self._column_index(column)
+        return raw[index] if index is not None and index < len(raw) else None
+
+    def _column_index(self, column: str) -> int | None:
+        cache = self.__dict__.setdefault("_indexes", {})
+        if column not in cache:
+            cache[column] = next((i for i, h in enumerate(self.header or ()) if h == column), None)
+        return cache[column]
+
+    def close(self) -> None:
+        pass
+
+
+class _CsvSource(_Source):
+    text = True
+
+    def __init__(self, path: Path, name: str):
+        super().__init__(path, name)
+        # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
+        self._file = open(path, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._file)
+        self._next_line = 1
+        self._lines = self._nonblank()
+        first = next(self._lines, None)
+        if first is None:
+            self.close()
+            raise DataSetupError(f"{name}: empty file; expected a header row naming the fields")
+        self.header = _header(first[1], f"{name}:{first[0]}")
+
+    def _nonblank(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader
+        try:
+            for cells in reader:
+                line, self._next_line = self._next_line, reader.line_num + 1
+                if not cells or not cells[0].strip():  # the common case, a first cell with text, skips this test
+                    if not "".join(cells).strip():
+                        continue
+                yield line, cells
+        except csv.Error as exc:
+            raise DataSetupError(f"{self.name}:{reader.line_num}: malformed CSV: {exc}") from None
+        except UnicodeDecodeError:
+            _read_text(self.path, self.name)  # raises the same message as the whole-file reader
+            raise
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        return self._lines
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _JsonSource(_Source):
+    cells = False
+
+    def __init__(self, path: Path, name: str):
+        super().__init__(path, name)
+        self._items = list(item for _, item in _read_json(path, name))  # a JSON array is parsed whole
+
+    def rows(self) -> Iterator[tuple[int, object]]:
+        return enumerate(self._items)
+
+    def location(self, position: int) -> str:
+        return f"{self.name}:[{position}]"
+
+
+class _JsonlSource(_Source):
+    cells = False
+
+    def __init__(self, path: Path, name: str):
+        super().__init__(path, name)
+        self._file = open(path, encoding="utf-8-sig", newline="")
+
+    def rows(self) -> Iterator[tuple[int, object]]:
+        number = 0
+        try:
+            for physical in self._file:
+                # str.splitlines on each physical line gives the lines `_read_jsonl` numbers on the whole text
+                for line in physical.splitlines():
+                    number += 1
+                    if line.strip():
+                        yield number, _parse_json(line, self.name, number - 1)
+        except UnicodeDecodeError:
+            _read_text(self.path, self.name)
+            raise
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _XlsxSource(_Source):
+    def __init__(self, path: Path, name: str):
+        super().__init__(path, name)
+        self._rows = _read_xlsx(path, name)  # (where, dict); xlsx sheets are at most ~1M rows
+        self._first = next(self._rows, None)
+        self.cells = False
+        self._where: dict[int, str] = {}
+
+    def rows(self) -> Iterator[tuple[int, object]]:
+        if self._first is None:
+            return
+        for number, (where, raw) in enumerate(itertools.chain([self._first], self._rows), start=1):
+            self._where[number] = where
+            yield number, raw
+
+    def location(self, position: int) -> str:
+        return self._where[position]
+
+    def close(self) -> None:
+        self._rows.close()
+
+
+class _ParquetSource(_Source):
+    """A Parquet file read through DuckDB in chunks; cells keep their types (DECIMAL → Decimal, DATE → date …)."""
+
+    CHUNK = 4096
+
+    def __init__(self, path: Path, name: str):
+        super().__init__(path, name)
+        import duckdb
+        self._con = duckdb.connect()
+        try:
+            self._result = self._con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+        except duckdb.Error as exc:
+            self._con.close()
+            raise DataSetupError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+        self.header = _header([d[0] for d in self._result.description], f"{name}: header")
+
+    def rows(self) -> Iterator[tuple[int, tuple]]:
+        index = 0
+        while True:
+            chunk = self._result.fetchmany(self.CHUNK)
+            if not chunk:
+                return
+            for row in chunk:
+                if not all(_is_blank(c) for c in row):
+                    yield index, row
+                index += 1
+
+    def location(self, position: int) -> str:
+        return f"{self.name}:[{position}]"
+
+    def close(self) -> None:
+        self._con.close()
+
+
+_SOURCES = {".csv": _CsvSource, ".json": _JsonSource, ".jsonl": _JsonlSource, ".xlsx": _XlsxSource,
+            PARQUET: _ParquetSource}
+
+
+def _open_source(path: str | Path) -> _Source:
+    path = Path(path)
+    source = _SOURCES.get(path.suffix.lower())
+    if source is None:
+        raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
+    if not path.is_file():
+        raise DataSetupError(f"{path}: no such file")
+    return source(path, str(path))
+
+
+def _read_parquet(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    source = _ParquetSource(path, name)
+    try:
+        for position, raw in source.rows():
+            yield source.location(position), source.as_dict(raw)
+    finally:
+        source.close()
+
+
+_READERS[PARQUET] = _read_parquet
+
+
+# --------------------------------------------------------------------------- keys seen
+
+class _KeysSeen:
+    """Every key seen so far, with where it was first seen, in about 20 bytes a key (a dict would take ~130).
+
+    Keys live in small strings, one per hash bucket: "\\x01" key "\\x00" position "\\x01" key … — so a lookup is
+    one substring search in a short string. A key holding either separator itself goes to a plain dict.
+    """
+
+    def __init__(self) -> None:
+        self._mask = 1023
+        self._buckets: list[str] = ["\x01"] * (self._mask + 1)
+        self._count = 0
+        self._odd: dict[str, int] = {}
+
+    def first(self, key: str, position: int) -> int | None:
+        """The position where `key` was first seen; None (and `key` remembered at `position`) if it is new."""
+        if "\x00" in key or "\x01" in key:
+            if key in self._odd:
+                return self._odd[key]
+            self._odd[key] = position
+            return None
+        slot = hash(key) & self._mask
+        bucket = self._buckets[slot]
+        needle = f"\x01{key}\x00"
+        at = bucket.find(needle)
+        if at >= 0:
+            start = at + len(needle)
+            return int(bucket[start:bucket.index("\x01", start)])
+        self._buckets[slot] = f"{bucket}{key}\x00{position}\x01"
+        self._count += 1
+        if self._count > 16 * self._mask:
+            self._grow()
+        return None
+
+    def _grow(self) -> None:
+        mask = self._mask * 4 + 3
+        buckets: list[list[str]] = [[""] for _ in range(mask + 1)]
+        for bucket in self._buckets:
+            for entry in bucket.split("\x01")[1:-1]:
+                buckets[hash(entry[:entry.index("\x00")]) & mask].append(entry)
+        self._buckets = ["\x01".join(parts) + "\x01" for parts in buckets]
+        self._mask = mask
+
+
+# --------------------------------------------------------------------------- related files
+
+class _RelatedFile:
+    """The rows of one related file grouped by their `by` value, kept compact (CSV rows as one UTF-8 string)."""
+
+    def __init__(self, field: str, file: str | Path, subject: RecordType, ftype: ListOf,
+                 record_types: dict[str, RecordType]):
+        self.field, self.subject, self.by = field, subject, ftype.by
+        self.element = _element_type(ftype, record_types)
+        _check_related_element(Path(file), self.element)
+        self.source = source = _open_source(file)
+        self.names = self.element.field_names
+        fields = list(self.element.fields)
+        if source.text:
+            self._convert = _compile_text_row(fields, source.header, record_types)
+        else:
+            self._convert = _compile_typed_row(fields, source.header if source.cells else None, record_types)
+        self.groups: dict[str, list] = {}
+        self.keyless: list = []
+        self.claimed: set[str] = set()
+        try:
+            for number, (position, raw) in enumerate(source.rows(), start=1):
+                key = source.key_text(raw, self.by)
+                packed = self._pack(number, position, raw)
+                if key is None:
+                    self.keyless.append(packed)
+                else:
+                    self.groups.setdefault(key, []).append(packed)
+        finally:
+            source.close()
+
+    def _pack(self, number: int, position: int, raw: object) -> object:
+        if self.source.text:
+            text = "\x00".join(raw)
+            if text.count("\x00") == len(raw) - 1:  # no cell holds a NUL itself
+                return f"{number}\x00{position}\x00{text}".encode("utf-8", "surrogatepass")
+        return (number, position, raw)
+
+    @staticmethod
+    def _unpack(packed: object) -> tuple[int, int, object]:
+        if isinstance(packed, bytes):
+            number, position, cells = packed.decode("utf-8", "surrogatepass").split("\x00", 2)
+            return int(number), int(position), cells.split("\x00")
+        return packed
+
+    def claim(self, key: str) -> list:
+        self.claimed.add(key)
+        return self.groups.get(key, [])
+
+    def values(self, packed_rows: list) -> tuple[dict, ...]:
+        """The related rows converted (fast path only); raises if any row needs the careful path."""
+        if self._convert is None:
+            raise _MISS
+        convert, names, unpack = self._convert, self.names, self._unpack
+        return tuple(dict(zip(names, convert(unpack(p)[2]))) for p in packed_rows)
+
+    def raw_rows(self, packed_rows: list) -> list[tuple[str, object]]:
+        """The rows as `convert_record` takes them: (location, row dict)."""
+        rows = []
+        for packed in packed_rows:
+            _, position, raw = self._unpack(packed)
+            rows.append((self.source.location(position), self.source.as_dict(raw)))
+        return rows
+
+    def orphans(self) -> list[DataError]:
+        """Rows matching no subject record, in file order, worded as `load_records` words them."""
+        lost = list(self.keyless)
+        lost += [p for key, group in self.groups.items() if key not in self.claimed for p in group]
+        found = sorted((self._unpack(p) for p in lost), key=lambda row: row[0])
+        return [_orphan(self.source.location(position), self.source.as_dict(raw), self.element, self.by,
+                        self.subject, number) for number, position, raw in found]
+
+
+# --------------------------------------------------------------------------- the record stream
+
+class RecordStream:
+    """The records of `subject` in `path`, one at a time, validated exactly as `load_records` validates them.
+
+        stream = RecordStream("data/x.csv", subject, record_types, {"网格": "data/grids.csv"})
+        for record_id, values in stream:   # values: field values in schema order, or None for a failed record
+            ...
+        stream.errors, stream.failed_ids    # complete once the loop has ended (orphan rows come last)
+
+    Only the errors, the keys seen (for duplicate keys, ~20 bytes a key) and the related files' rows (grouped in
+    memory: they are the smaller side) are kept; the subject file is never held whole (JSON arrays excepted).
+    """
+
+    def __init__(self, path: str | Path, subject: RecordType, record_types: dict[str, RecordType],
+                 related_files: dict[str, str | Path] | None = None):
+        related_files = dict(related_files or {})
+        self.path, self.subject, self.record_types = Path(path), subject, record_types
+        _check_related_setup(self.path, subject, record_types, related_files)
+        self.errors: list[DataError] = []
+        self.failed_ids: list[str] = []
+        self.source = source = _open_source(path)
+        try:
+            self._rows = source.rows()
+            self._first = next(self._rows, None)
+            self._check_columns(related_files)
+            self.related = {name: _RelatedFile(name, file, subject, subject.field(name), record_types)
+                            for name, file in related_files.items()}
+        except BaseException:
+            source.close()
+            raise
+        own = [(name, t) for name, t in subject.fields if name not in self.related]
+        header = source.header if source.cells else None
+        if source.text:
+            self._convert = _compile_text_row(own, header, record_types)
+        else:
+            self._convert = _compile_typed_row(own, header, record_types)
+        # where each relation's values go in the field list
+        self._inserts = [(i, self.related[name]) for i, (name, _) in enumerate(subject.fields) if name in self.related]
+
+    def _check_columns(self, related_files: dict) -> None:
+        source, subject = self.source, self.subject
+        if self.path.suffix.lower() in FLAT_SUFFIXES and self._first is not None:
+            _check_header(self.path, subject, [(None, source.as_dict(self._first[1]))])
+        if self.path.suffix.lower() == PARQUET:
+            columns = set(source.header or ())
+            if self._first is not None and not columns & set(subject.field_names):
+                raise DataSetupError(f"{self.path}: no column matches a field of {subject.name} "
+                                     f"(fields: {', '.join(subject.field_names)})")
+            for name, t in subject.fields:
+                if isinstance(t, ListOf) and name not in related_files and name not in columns:
+                    raise DataSetupError(f"{self.path}: records of {subject.name} have the relation field {name} "
+                                         f"(a list of {t.element}); the file has no column {name}, so give its "
+                                         f"rows in a separate file: --related {name}=FILE")
+
+    def __iter__(self) -> Iterator[tuple[str, list | None]]:
+        source, subject, record_types = self.source, self.subject, self.record_types
+        key_column, field_names = subject.key, subject.field_names
+        convert, inserts, seen = self._convert, self._inserts, _KeysSeen()
+        errors, failed_ids = self.errors, self.failed_ids
+        key_index = source._column_index(key_column) if source.text and key_column else None
+        key_text, raw_cell = source.key_text, source.raw_cell
+        rows = self._rows if self._first is None else itertools.chain([self._first], self._rows)
+        try:
+            for number, (position, raw) in enumerate(rows, start=1):
+                if key_index is not None:
+                    key = (raw[key_index].strip() or None) if key_index < len(raw) else None  # == _key_text
+                else:
+                    key = key_text(raw, key_column)
+                values = None
+                if convert is not None:
+                    try:
+                        values = convert(raw)
+                        for index, related in inserts:
+                            values.insert(index, related.values(related.claim(key) if key is not None else []))
+                    except Exception:
+                        values = None
+                first = seen.first(key, position) if key is not None else None
+                if values is not None and first is None:
+                    yield (key if key is not None else f"#{number}"), values
+                    continue
+                # the careful path: the fast one refused this record, or its key is a duplicate
+                where = source.location(position)
+                record, problems = None, []
+                if values is None:
+                    for _, related in inserts:
+                        if key is not None:
+                            related.claim(key)
+                    rel = {related.field: ({key: related.raw_rows(related.groups.get(key, []))}
+                                           if key is not None else {}) for _, related in inserts}
+                    record, problems = convert_record(source.as_dict(raw), subject, record_types, where, rel,
+                                                      row_number=number)
+                if first is not None:
+                    problems = problems + [DataError(
+                        where, key, key_column, raw_cell(raw, key_column),
+                        f"duplicate key: {key_column} {key} is already used at {source.location(first)}")]
+                if problems:
+                    errors.extend(problems)
+                    failed_ids.append(problems[0].record_id)
+                    yield problems[0].record_id, None
+                else:
+                    yield record.id, [record.values[name] for name in field_names]
+        finally:
+            source.close()
+        for related in self.related.values():
+            errors.extend(related.orphans())
+
+
+# --------------------------------------------------------------------------- writing results one row at a time
+
+def _text_formatter(type_: Type | None) -> Callable[[object], str]:
+    """`_cell` for one column, with the common cases first (the same text, computed more directly)."""
+    if type_ == MONEY:
+        def money(x):
+            if type(x) is Decimal:
+                text = str(x)
+                if text[-3:-2] == ".":  # a value at the fen (exponent -2): str() already is its text
+                    return "0.00" if text == "-0.00" else text
+                return f"{abs(x) if x.is_zero() else x:.2f}"  # == format_value: no "-0.00"
+            return _cell(x, type_)
+        return money
+    if type_ in (DECIMAL, PERCENT):
+        return lambda x: format_value(x, type_) if type(x) is Decimal else _cell(x, type_)
+    if type_ == INT:
+        return lambda x: str(x) if type(x) is int else _cell(x, type_)
+    if type_ == BOOL:
+        return lambda x: "true" if x is True else "false" if x is False else _cell(x, type_)
+    if type_ == TEXT or isinstance(type_, EnumType):
+        return lambda x: x if type(x) is str else _cell(x, type_)
+    if type_ == DATE:
+        return lambda x: str(x) if type(x) is date else _cell(x, type_)
+    return lambda x: _cell(x, type_)
+
+
+def _json_formatter(type_: Type | None) -> Callable[[object], object]:
+    """`_json_value` for one column, the common cases first."""
+    if type_ == MONEY:
+        def money(x):
+            if type(x) is Decimal:
+                text = str(x)
+                if text[-3:-2] == ".":
+                    return "0.00" if text == "-0.00" else text
+                return f"{abs(x) if x.is_zero() else x:.2f}"
+            return _json_value(x, type_)
+        return money
+    if type_ in (DECIMAL, PERCENT):
+        return lambda x: format_value(x, type_) if type(x) is Decimal else _json_value(x, type_)
+    if type_ == INT or type_ == BOOL or type_ == TEXT or isinstance(type_, EnumType):
+        return lambda x: x if type(x) in (int, str, bool) else _json_value(x, type_)
+    if type_ == DATE:
+        return lambda x: str(x) if type(x) is date else _json_value(x, type_)
+    return lambda x: _json_value(x, type_)
+
+
+#: Parquet column types by value type; every other type is written as its text (VARCHAR).
+PARQUET_TYPES = {MONEY: "DECIMAL(38,2)", DECIMAL: "DECIMAL(38,10)", PERCENT: "DECIMAL(38,10)", INT: "BIGINT",
+                 BOOL: "BOOLEAN", DATE: "DATE"}
+
+
+def _parquet_formatter(type_: Type | None) -> Callable[[object], object]:
+    """A value as the JSON text DuckDB casts to the column's Parquet type (percent as its fraction: 30% → 0.3)."""
+    if type_ in (MONEY, DECIMAL, PERCENT):
+        def number(x):
+            x = _as_decimal(x, type_)
+            return f"{x:f}" if isinstance(x, Decimal) else _json_value(x, type_)
+        return number
+    if type_ == INT:
+        return lambda x: str(x) if type(x) is int else _json_value(x, type_)
+    if type_ == BOOL:
+        return lambda x: x if type(x) is bool else _json_value(x, type_)
+    if type_ == DATE:
+        return lambda x: x.isoformat() if isinstance(x, date) else _json_value(x, type_)
+    return lambda x: None if x is None else _cell(x, type_)
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class ResultWriter:
+    """Writes result rows one at a time to .csv, .jsonl, .json or .parquet (by suffix).
+
+        with ResultWriter("out.csv", ["编号", "星级"], types) as out:
+            out.write(("JY001", 3))
+
+    For .csv/.jsonl/.json the bytes are exactly `write_results`' for the same rows (a header row only once a row
+    has come, as there). Parquet columns are typed: money DECIMAL(38,2); decimal and percent (as a fraction)
+    DECIMAL(38,10); int BIGINT; bool BOOLEAN; date DATE; everything else VARCHAR. The file appears under its name
+    only when `close()` finishes; `abort()` (or an exception inside `with`) leaves any existing file untouched.
+    """
+
+    def __init__(self, path: str | Path, columns: list[str], types: dict[str, Type]):
+        self.path = Path(path)
+        self.suffix = suffix = self.path.suffix.lower()
+        if suffix not in WRITE_SUFFIXES:
+            raise DataSetupError(f"{path}: cannot write results as '{self.path.suffix}' "
+                                 f"(use {', '.join(WRITE_SUFFIXES)})")
+        self.columns = list(columns)
+        self._column_types = column_types = [types.get(c) for c in self.columns]
+        self._rows = 0
+        self._partial = self.path.with_name(f".{self.path.name}.partial")
+        self._scratch: Path | None = None
+        if suffix == ".csv":
+            self._format = [_text_formatter(t) for t in column_types]
+        elif suffix == PARQUET:
+            self._format = [_parquet_formatter(t) for t in column_types]
+            self._keys = [f"c{i}" for i in range(len(self.columns))]
+            self._scratch = self.path.with_name(f".{self.path.name}.rows.jsonl")
+        else:
+            self._format = [_json_formatter(t) for t in column_types]
+        self._file = open(self._scratch or self._partial, "w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._file, lineterminator="\n") if suffix == ".csv" else None
+        self._pending: list[list[str]] = []
+        self._header_written = False
+        self._encode = json.JSONEncoder(ensure_ascii=False, indent=2 if suffix == ".json" else None).encode
+
+    def write(self, row: tuple | list) -> None:
+        """One result row: its values in `columns` order (runtime values, formatted here)."""
+        self._rows += 1
+        cells = list(map(operator.call, self._format, row))
+        if self._csv is not None:
+            self._pending.append(cells)
+            if len(self._pending) >= 512:
+                self._flush()
+        elif self.suffix == ".jsonl":
+            self._file.write(self._encode(dict(zip(self.columns, cells))) + "\n")
+        elif self.suffix == ".json":
+            text = self._encode(dict(zip(self.columns, cells))).replace("\n", "\n  ")
+            self._file.write(("[\n  " if self._rows == 1 else ",\n  ") + text)
+        else:
+            self._file.write(self._encode(dict(zip(self._keys, cells))) + "\n")
+
+    def _flush(self) -> None:
+        if self._pending:
+            if not self._header_written:
+                self._csv.writerow(self.columns)
+                self._header_written = True
+            self._csv.writerows(self._pending)
+            self._pending.clear()
+
+    def close(self) -> None:
+        """Finish the file and put it in place."""
+        try:
+            if self._csv is not None:
+                self._flush()
+            if self._csv is not None and self._rows == 0:
+                self._csv.writerow([])  # no rows, so no columns: `write_results` writes one empty line
+            elif self.suffix == ".json":
+                self._file.write("[]\n" if self._rows == 0 else "\n]\n")
+            self._file.close()
+            if self.suffix == PARQUET:
+                self._write_parquet()
+            os.replace(self._partial, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self._scratch is not None:
+                self._scratch.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        """Stop writing and remove what was written."""
+        self._file.close()
+        for scratch in (self._partial, self._scratch):
+            if scratch is not None:
+                scratch.unlink(missing_ok=True)
+
+    def _write_parquet(self) -> None:
+        import duckdb
+        types = [PARQUET_TYPES.get(t, "VARCHAR") for t in self._column_types]
+        columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in self._keys) + "}"
+        select = ", ".join(f"CAST({k} AS {t}) AS {_sql_name(c)}" for k, t, c in zip(self._keys, types, self.columns))
+        query = (f"COPY (SELECT {select} FROM read_json({_sql_text(str(self._scratch))}, "
+                 f"format='newline_delimited', columns={columns})) "
+                 f"TO {_sql_text(str(self._partial))} (FORMAT parquet)")
+        con = duckdb.connect()
+        try:
+            con.execute(query)
+        except duckdb.Error as exc:
+            raise DataSetupError(f"{self.path}: cannot write Parquet ({str(exc).splitlines()[0]})") from None
+        finally:
+            con.close()
+
+    def __enter__(self) -> "ResultWriter":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()

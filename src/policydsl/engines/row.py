@@ -10,16 +10,17 @@ branch, table row or failed conditions that decided it and the inputs it read.
 
 from __future__ import annotations
 
+import gc
 import math
 import operator
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal,
                      InvalidOperation)
 from typing import Callable, Iterable, NamedTuple
 
 from .. import ir
-from ..graph import build, evaluation_order
 from ..types import (DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Duration, EnumType, Type, divide,
                      format_value, multiply, round_money)
 
@@ -118,6 +119,7 @@ class Engine:
     """A policy compiled for evaluation. Build once, evaluate many records."""
 
     def __init__(self, policy: ir.Policy):
+        from ..graph import build, evaluation_order  # here, not at the top: networkx loads only when needed
         self.policy = policy
         self.order = evaluation_order(policy, build(policy))
         names = (list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
@@ -518,6 +520,276 @@ class Engine:
     def _c_GetField(self, x: ir.GetField, traced):
         obj, name = self._compile(x.obj, traced), x.name
         return lambda v, e: obj(v, e)[name]
+
+
+# ------------------------------------------------------------------------------------------------ batches
+
+def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of: date | None = None, out=None,
+              on_row=None, progress: Callable[[int], None] | None = None):
+    """`engines.base.run_batch` for engine="row": one record at a time, in bounded memory.
+
+    Each record is read, converted (`records.RecordStream`: a converter compiled once per schema, today's careful
+    path only when that fails), evaluated, written (`records.ResultWriter`) and dropped. What stays in memory: the
+    errors, the keys seen (duplicate keys), the related files (grouped by key) and what the summaries need —
+    running totals for aggregates over records that read only record values and params, and, for the other
+    aggregates, a tuple per record of just the values they read. The garbage collector is off during the loop
+    (nothing the loop builds is cyclic; it only would re-scan the compiled policy over and over).
+    """
+    from ..types import TEXT
+    from .base import BatchResult, EvaluationFailure
+    from .records import RecordStream, ResultWriter, _text_formatter
+
+    engine = Engine(policy)
+    when = as_of or engine.default_as_of()
+    try:
+        base, setup_error = engine._base(when)[0], None
+    except SetupError as exc:  # raised once a record needs the params, as `Engine.run` would
+        base, setup_error = None, exc
+    subject = policy.subject
+    stream = RecordStream(records, subject, policy.records, related or {})
+    key = subject.key or "id"
+    types = {key: TEXT, **{n.name: n.type for n in policy.outcomes}}  # == api.output_types(policy)
+    columns = list(types)
+    # A row is {key: id, **outcomes}: an outcome named like the key takes the key's column.
+    sources = [engine.slots[c] if c in dict(engine.outcome_slots) else None for c in columns]
+    batch = BatchResult(engine="row")
+    summaries = _BatchSummaries(engine) if policy.summaries else None
+    field_slots = [engine.slots[n] for n in subject.field_names]
+    first = field_slots[0] if field_slots else 0
+    contiguous = field_slots == list(range(first, first + len(field_slots)))
+    fast = engine.fast
+    if len(sources) > 2 and sources[0] is None and None not in sources[1:]:
+        outcomes = operator.itemgetter(*sources[1:])
+
+        def row_of(record_id, v):
+            return (record_id, *outcomes(v))
+    else:
+        def row_of(record_id, v):
+            return tuple(record_id if s is None else v[s] for s in sources)
+    writer = ResultWriter(out, columns, types) if out is not None else None
+    sink = on_row if out is None else None
+    cells = [_text_formatter(types[c]) for c in columns]
+    failures, ok, read, step = batch.evaluation_failures, 0, 0, 4096
+    gc_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()  # the compiled policy, the related files: never scanned again
+    gc.disable()
+    try:
+        for record_id, values in stream:
+            read += 1
+            if progress is not None and read % step == 0:
+                progress(step)
+            if values is None:
+                continue
+            if base is None:
+                raise setup_error
+            v = base.copy()
+            if contiguous:
+                v[first:first + len(values)] = values
+            else:
+                for slot, value in zip(field_slots, values):
+                    v[slot] = value
+            current = None
+            try:
+                for slot, current, fn in fast:
+                    v[slot] = fn(v, None)
+            except EvaluationError as exc:
+                failures.append(EvaluationFailure(record_id, f"{exc.node or current}: {exc}"))
+                continue
+            except (ZeroDivisionError, InvalidOperation):
+                failures.append(EvaluationFailure(record_id, f"{current}: division by zero"))
+                continue
+            ok += 1
+            row = row_of(record_id, v)
+            if writer is not None:
+                writer.write(row)
+            elif sink is not None:
+                if ok == 1:
+                    sink(tuple(columns))
+                sink(tuple(f(x) for f, x in zip(cells, row)))
+            if summaries is not None:
+                summaries.add(v)
+                if ok % 262144 == 0:
+                    gc.collect(0)  # the kept tuples: tracked once, then left alone
+        if progress is not None and read % step:
+            progress(read % step)
+        if summaries is not None:
+            batch.summaries = summaries.finish(when)
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        gc.unfreeze()
+        if gc_enabled:
+            gc.enable()
+    batch.ok_count = ok
+    batch.data_errors = stream.errors
+    batch.failed_ids = stream.failed_ids
+    return batch
+
+
+def _children(x: object) -> Iterable[ir.IExpr]:
+    """The expressions directly inside an IR expression (through tuples such as match arms)."""
+    stack = [getattr(x, f.name) for f in dataclass_fields(x)] if isinstance(x, ir.IExpr) else [x]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ir.IExpr):
+            yield item
+        elif isinstance(item, tuple):
+            stack.extend(item)
+
+
+def _subtree(x: ir.IExpr) -> Iterable[ir.IExpr]:
+    stack = [x]
+    while stack:
+        item = stack.pop()
+        yield item
+        stack.extend(_children(item))
+
+
+class _RunningAggregate:
+    """One aggregate over `records` computed as the records go by, with exactly `Engine`'s result and errors.
+
+    As in `Engine._c_Aggregate`: every `where` runs first (its first error wins), then the element of each
+    selected record in order (`any`/`all` stop at the first true/false one); min/max of no records is an error.
+    """
+
+    def __init__(self, engine: Engine, x: ir.Aggregate):
+        self.func, self.what = x.func, str(x.span)
+        self.where = engine._compile(x.where, False) if x.where is not None else None
+        self.element = engine._compile(x.element, False) if x.element is not None else None
+        self.count = 0
+        self.where_error: BaseException | None = None
+        self.element_error: BaseException | None = None
+        self.done = x.func == "count"  # no element to evaluate (any more)
+        self.value: object = {"sum": Decimal(0) if x.type != INT else 0, "any": False, "all": True}.get(x.func)
+        self.seen: set | None = set() if x.func == "distinct" else None
+        self.empty = True
+
+    def add(self, v: list, item: dict) -> None:
+        if self.where_error is not None:
+            return
+        if self.where is not None:
+            try:
+                if not self.where(v, item):
+                    return
+            except Exception as exc:  # noqa: BLE001 — kept and raised where Engine would raise it
+                self.where_error = exc
+                return
+        self.count += 1
+        if self.done:
+            return
+        func = self.func
+        try:
+            x = self.element(v, item)
+            if func == "sum":
+                self.value = self.value + x
+            elif func == "distinct":
+                self.seen.add(x)
+            elif func == "any":
+                if x:
+                    self.value, self.done = True, True
+            elif func == "all":
+                if not x:
+                    self.value, self.done = False, True
+            elif self.empty or (x < self.value if func == "min" else x > self.value):
+                self.value, self.empty = x, False
+        except Exception as exc:  # noqa: BLE001
+            self.element_error, self.done = exc, True
+
+    def result(self, v: list, e: object) -> object:
+        if self.where_error is not None:
+            raise self.where_error
+        if self.element_error is not None:
+            raise self.element_error
+        if self.func == "count":
+            return self.count
+        if self.func == "distinct":
+            return len(self.seen)
+        if self.func in ("min", "max") and self.empty:
+            raise EvaluationError(f"{self.func} of no records ({self.what})")
+        return self.value
+
+
+class _KeptRecords:
+    """`records` for the aggregates that cannot run as the records go by: a compact tuple per record of just the
+    values they read, seen as dicts when iterated (as `Engine.run` gives them)."""
+
+    def __init__(self, names: list[str]):
+        self.names, self.rows = names, []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        names = self.names
+        return (dict(zip(names, row)) for row in self.rows)
+
+
+class _BatchSummaries(Engine):
+    """The summaries of a batch, fed one evaluated record at a time; `finish` gives `Engine.run`'s summaries.
+
+    Shares the compiled engine's state (no second compilation of the nodes); only aggregates over `records`
+    compile differently.
+    """
+
+    def __init__(self, engine: Engine):  # noqa: super().__init__ is deliberately not called
+        self.__dict__.update(engine.__dict__)
+        policy = engine.policy
+        record_names = set(policy.subject.field_names) | set(engine.order)
+        summary_names = set(policy.summaries)
+        self._running: dict[int, _RunningAggregate] = {}
+        running_names: set[str] = set()
+        kept_names: set[str] = set()
+        self._keep = False
+        for summary in policy.summaries.values():
+            for x in _subtree(summary.expr):
+                if not (isinstance(x, ir.Aggregate) and isinstance(x.source, ir.RecordsRef)):
+                    continue
+                inner = [y for part in (x.element, x.where) if part is not None for y in _subtree(part)]
+                reads = {y.name for y in inner if isinstance(y, ir.ElemRef)} & record_names
+                if any(isinstance(y, ir.RecordsRef) or isinstance(y, ir.Ref) and y.name in summary_names
+                       for y in inner):
+                    kept_names |= reads  # reads other summaries or all records again: needs them all at the end
+                    self._keep = True
+                elif id(x) not in self._running:
+                    self._running[id(x)] = _RunningAggregate(engine, x)
+                    running_names |= reads
+        self._running_list = list(self._running.values())
+        self._item_names = sorted(running_names)
+        self._item_slots = [engine.slots[n] for n in self._item_names]
+        self._kept = _KeptRecords(sorted(kept_names))
+        self._kept_slots = [engine.slots[n] for n in self._kept.names]
+        self.compiled = {n: self._compile(s.expr, False) for n, s in policy.summaries.items()}
+
+    def _c_Aggregate(self, x: ir.Aggregate, traced):
+        running = self._running.get(id(x))
+        return running.result if running is not None else super()._c_Aggregate(x, traced)
+
+    def add(self, v: list) -> None:
+        if self._running_list:
+            item = {name: v[slot] for name, slot in zip(self._item_names, self._item_slots)}
+            for running in self._running_list:
+                running.add(v, item)
+        if self._keep:
+            self._kept.rows.append(tuple([v[slot] for slot in self._kept_slots]))
+
+    def finish(self, as_of: date) -> dict[str, object]:
+        base, _ = self._base(as_of)
+        v = base.copy()
+        v[self.slots["<records>"]] = self._kept
+        summaries = {}
+        for name, fn in self.compiled.items():  # in dependency order, as in Engine.run
+            try:
+                value = _finish(fn(v, None), self.policy.summaries[name].type)
+            except (EvaluationError, ZeroDivisionError, InvalidOperation) as exc:
+                value = f"error: {exc}"
+            summaries[name] = v[self.slots[name]] = value
+        in_file_order = sorted(summaries, key=lambda n: self.policy.summaries[n].span.line)
+        return {n: summaries[n] for n in in_file_order}
 
 
 # ------------------------------------------------------------------------------------------------ operators
