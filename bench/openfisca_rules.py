@@ -256,7 +256,7 @@ def run_jinyuan(records: Path, related: dict[str, Path], out: Path) -> None:
     clock = _Clock()
     text = {name for name, kind, _ in JINYUAN_INPUTS if kind in (Enum, bool)} | {"编号", "集体经济增幅"}
     frame = pandas.read_csv(records, usecols=["编号"] + [n for n, _, _ in JINYUAN_INPUTS],
-                            dtype={n: str for n in text}, keep_default_na=False, encoding="utf-8")
+                            dtype=dict.fromkeys(text, str), keep_default_na=False, encoding="utf-8")
     clock.lap("read")
     tbs = jinyuan_system()
     sim = SimulationBuilder().build_default_simulation(tbs, len(frame))

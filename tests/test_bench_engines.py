@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-import bench_engines  # bench/ is not a package: imported from its folder
+import bench_engines  # noqa: E402  (bench/ is not a package: imported from its folder)
 
 pytest.importorskip("duckdb")
 pytestmark = pytest.mark.slow  # about 10 s: `policydsl run` and each baseline in a child process, per case
