@@ -196,3 +196,27 @@ def test_values_beyond_sql_are_refused_in_words(tmp_path):
         assert words in result.output and "--engine row" in result.output
         row = CliRunner().invoke(main, ["run", str(source), "--records", str(records), "--engine", "row"])
         assert row.exit_code == 0 and "\nB\t729" in row.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bad_row", [False, True], ids=["clean", "one-bad-record"])
+def test_large_files_keep_the_records_order(tmp_path, bad_row):
+    """DuckDB reads and evaluates in parallel; the results file must still follow the records file (a plain scan
+    keeps the order, anything that joins sorts by the record's position). 300,000 rows: many parallel chunks."""
+    import random
+    source = tmp_path / "order.policy"
+    source.write_text('policy 顺序 "order"\n  subject 人\n\nrecord 人 key 编号 {\n  编号: text\n  分: int\n'
+                      '  薪: money\n}\n\noutcome 档: int = if 分 >= 50 then 1 else 0\n'
+                      'outcome 半: money = 薪 * 50%\n', encoding="utf-8")
+    rng = random.Random(7)
+    lines = ["编号,分,薪"] + [f"P{i:07d},{rng.randint(0, 100)},{rng.randint(0, 10**6) / 100:.2f}"
+                            for i in range(300_000)]
+    if bad_row:
+        lines.insert(150_000, "X1,abc,1.00")
+    records = tmp_path / "people.csv"
+    records.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    policy = api.load_policy(str(source))
+    batch = run_batch(policy, records, out=tmp_path / "out.csv", engine="duckdb")
+    assert batch.ok_count == 300_000 and batch.failed_ids == (["X1"] if bad_row else [])
+    ids = [line.split(",", 1)[0] for line in (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert ids == [f"P{i:07d}" for i in range(300_000)]

@@ -314,13 +314,16 @@ class DuckRun:
                     pass
             return False
         accepted = self._resolve_suspects(inputs, batch)
-        good = exp.select(exp.Star()).from_("__evaluated").where(exp.and_(
-            col("__ok", None), exp.Not(this=exp.In(this=col(ORDER, None), query=exp.Subquery(
-                this=exp.select(col(ORDER, None)).from_("__suspect"))))))
+        suspects = self.db.execute("SELECT count(*) FROM __suspect").fetchone()[0]
+        good = exp.select(exp.Star()).from_("__evaluated").where(col("__ok", None))
+        if suspects:
+            good = good.where(exp.Not(this=exp.In(this=col(ORDER, None), query=exp.Subquery(
+                this=exp.select(col(ORDER, None)).from_("__suspect")))))
         if accepted:
             good = exp.union(good, exp.select(exp.Star()).from_("__evaluated_accepted"), distinct=False)
         self._table(RESULTS, good, kind="VIEW")
-        self.reorder = accepted or self.plan.reads_related
+        # A plain scan and filter keep the file's order; a join (suspects left out, related records) may not.
+        self.reorder = bool(suspects) or self.plan.reads_related
         return True
 
     # -------------------------------------------------------------------------------------------- suspects
