@@ -125,6 +125,28 @@ def test_generated_policies_round_trip_and_format_is_idempotent(decls):
 
 # ------------------------------------------------------------------------------------------------ the shipped layout
 
+SHIPPED = sorted((REPO / "policies").rglob("*.policy"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO / "policies")))
+def test_every_shipped_policy_is_in_canonical_form(path):
+    """`policydsl fmt --check` passes on every shipped file (CI keeps them so): reformat with `policydsl fmt`."""
+    from policydsl.formatter import format_source
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text, str(path)) == text, f"run: policydsl fmt {path.relative_to(REPO)}"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO / "policies")))
+def test_shipped_policies_stay_within_the_width(path):
+    """Only what cannot be broken runs past 120 columns (CJK counted as two): texts, comments, titles, a table
+    header with an inline enum, an operand of a broken chain."""
+    from policydsl.diagnostics import display_width
+    from policydsl.formatter import WIDTH
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if display_width(line) > WIDTH:
+            assert '"' in line or "#" in line or line.startswith(("outcome table", "  and ")), (number, line)
+
+
 def fmt(text: str) -> str:
     from policydsl.formatter import format_source
     once = format_source(text)
@@ -182,6 +204,20 @@ def test_a_long_given_record_wraps_with_a_hanging_indent_and_keeps_the_authors_l
     assert len(lines) == 5 and lines[2].startswith("    ") and all(len(x) <= 120 for x in lines)
     authors = 'example "e" {\n  given R { 编号: "甲", 名称: "乙",\n    年龄: 1, 党员: true }\n  expect x = 1\n}\n'
     assert fmt(authors) == authors
+
+
+def test_an_overflowing_field_joins_the_authors_next_line_or_takes_one_more_field_along():
+    first = '编号: "T03", 名称: "建筑垃圾清运", 来源部门: "区综合行政执法局", 事项类型: 上级交办, 来源层级: 区级部门,'
+    second = "已列入清单: false, 依据已修订废止: false, 有法律法规规章依据: true,"
+    text = f'example "e" {{\n  given 江北事项 {{ {first}\n    {second}\n    联审: true }}\n  expect x = 1\n}}\n'
+    assert fmt(text).splitlines()[1:3] == [  # the last field of the too-long line joins the next one
+        '  given 江北事项 { 编号: "T03", 名称: "建筑垃圾清运", 来源部门: "区综合行政执法局", 事项类型: 上级交办,',
+        f"    来源层级: 区级部门, {second}"]
+    one = ('example "e" {\n  given 坐班记录 { 编号: "H1", 社区编码: "LS-V001", 村社类型: 行政村, 日期: 2019-04-01, '
+           '工作日: true, 坐班小时: 6.0, 坐班人数: 3 }\n  expect x = 1\n}\n')
+    assert fmt(one).splitlines()[1:3] == [  # no field alone on the last line
+        '  given 坐班记录 { 编号: "H1", 社区编码: "LS-V001", 村社类型: 行政村, 日期: 2019-04-01, 工作日: true,',
+        "    坐班小时: 6.0, 坐班人数: 3 }"]
 
 
 def test_lists_of_records_in_a_given():

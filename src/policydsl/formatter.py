@@ -568,8 +568,11 @@ def _record_lines(prefix: str, rec: ast.RecordLit) -> list[str]:
     index = {id(f): i for i, f in enumerate(fields)}
     overflowed = False
     after_list = None  # the field whose broken list ends the current line
-    for g, group in enumerate(_groups(fields)):
-        texts = [_field_text(f, index[id(f)] == len(fields) - 1) for f in group]
+    groups = _groups(fields)
+    all_texts = [[_field_text(f, index[id(f)] == len(fields) - 1) for f in group] for group in groups]
+    for g, group in enumerate(groups):
+        texts = all_texts[g]
+        following = (groups[g + 1], all_texts[g + 1]) if g + 1 < len(groups) else None
         if g:
             carry = overflowed and not any(_breaks(f, t) for f, t in zip(group, texts)) \
                 and _fits(joined(" ".join(texts)))
@@ -581,7 +584,9 @@ def _record_lines(prefix: str, rec: ast.RecordLit) -> list[str]:
                 if after_list is not None and not f.span.line:
                     newline()  # without a source, the field after a broken list starts a line
                 elif not fresh and not _fits(joined(text)):
-                    moved = placed[-1] if (k == len(group) - 1 and len(placed) >= 3
+                    carries = following is not None and not any(
+                        _breaks(x, t) for x, t in zip(*following)) and _fits(f"{HANG}{text} " + " ".join(following[1]))
+                    moved = placed[-1] if (k == len(group) - 1 and len(placed) >= 3 and not carries
                                            and _fits(f"{HANG}{placed[-1]} {text}")) else None
                     if moved:  # no field alone on the last line: the one before comes along
                         line = line[: len(line) - len(moved) - 1]
