@@ -595,3 +595,24 @@ def test_parser_works_without_a_writable_cache(tmp_path, monkeypatch):
     text = (ROOT / "policies/jinyuan/star_rating.policy").read_text(encoding="utf-8")
     assert syntax.parser.__wrapped__().parse(text) == syntax.parser().parse(text)
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_results_go_through_a_symlink_and_keep_the_file_mode(tmp_path):
+    policy = _policy("jinyuan/tancheng_funds")
+    real = tmp_path / "real.csv"
+    real.write_text("old\n", encoding="utf-8")
+    real.chmod(0o640)
+    (tmp_path / "link.csv").symlink_to(real)
+    run_batch(policy, ROOT / "data/tancheng/communities.csv", out=tmp_path / "link.csv", engine="row")
+    assert (tmp_path / "link.csv").is_symlink() and real.read_text(encoding="utf-8").startswith("编码,年度定额经费\n")
+    assert real.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_callers_frozen_objects_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        run_batch(_policy("jinyuan/tancheng_funds"), ROOT / "data/tancheng/communities.csv", engine="row")
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -1164,13 +1164,20 @@ class _KeysSeen:
         return None
 
     def _grow(self) -> None:
-        mask = self._mask * 4 + 3
-        buckets: list[list[str]] = [[""] for _ in range(mask + 1)]
-        for bucket in self._buckets:
-            for entry in bucket.split("\x01")[1:-1]:
-                buckets[hash(entry[:entry.index("\x00")]) & mask].append(entry)
-        self._buckets = ["\x01".join(parts) + "\x01" for parts in buckets]
-        self._mask = mask
+        """Four times the buckets, one old bucket at a time (a key in old bucket i goes to i + k * old size), so
+        that growing never holds more than the store itself and one bucket taken apart."""
+        old, size = self._buckets, self._mask + 1
+        mask, shift = size * 4 - 1, size.bit_length() - 1
+        new: list[str] = ["\x01"] * (mask + 1)
+        for i in range(size):
+            parts: tuple[list[str], ...] = ([], [], [], [])
+            for entry in old[i].split("\x01")[1:-1]:
+                parts[(hash(entry[:entry.index("\x00")]) & mask) >> shift].append(entry)
+            old[i] = ""
+            for k, entries in enumerate(parts):
+                if entries:
+                    new[i + k * size] = "\x01" + "\x01".join(entries) + "\x01"
+        self._buckets, self._mask = new, mask
 
 
 # --------------------------------------------------------------------------- related files
@@ -1450,14 +1457,16 @@ class ResultWriter:
         self.columns = list(columns)
         self._column_types = column_types = [types.get(c) for c in self.columns]
         self._rows = 0
-        self._partial = self.path.with_name(f".{self.path.name}.partial")
+        target = Path(os.path.realpath(self.path))  # through a symlink, as writing in place would go
+        self._target = target
+        self._partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         self._scratch: Path | None = None
         if suffix == ".csv":
             self._format = [_text_formatter(t) for t in column_types]
         elif suffix == PARQUET:
             self._format = [_parquet_formatter(t) for t in column_types]
             self._keys = [f"c{i}" for i in range(len(self.columns))]
-            self._scratch = self.path.with_name(f".{self.path.name}.rows.jsonl")
+            self._scratch = target.with_name(f".{target.name}.{os.getpid()}.rows.jsonl")
         else:
             self._format = [_json_formatter(t) for t in column_types]
         self._file = open(self._scratch or self._partial, "w", encoding="utf-8", newline="")
@@ -1502,7 +1511,9 @@ class ResultWriter:
             self._file.close()
             if self.suffix == PARQUET:
                 self._write_parquet()
-            os.replace(self._partial, self.path)
+            if self._target.exists():  # keep the mode of the file it replaces, as writing in place would
+                os.chmod(self._partial, self._target.stat().st_mode & 0o7777)
+            os.replace(self._partial, self._target)
         except BaseException:
             self.abort()
             raise

@@ -570,9 +570,10 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
     sink = on_row if out is None else None
     cells = [_text_formatter(types[c]) for c in columns]
     failures, ok, read, step = batch.evaluation_failures, 0, 0, 4096
-    gc_enabled = gc.isenabled()
-    gc.collect()
-    gc.freeze()  # the compiled policy, the related files: never scanned again
+    gc_enabled, frozen_by_us = gc.isenabled(), gc.get_freeze_count() == 0
+    if frozen_by_us:  # (a caller that froze objects itself keeps its own freeze)
+        gc.collect()
+        gc.freeze()  # the compiled policy, the related files: never scanned again
     gc.disable()
     try:
         for record_id, values in stream:
@@ -622,7 +623,8 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
             writer.abort()
         raise
     finally:
-        gc.unfreeze()
+        if frozen_by_us:
+            gc.unfreeze()
         if gc_enabled:
             gc.enable()
     batch.ok_count = ok
