@@ -493,7 +493,7 @@ def test_parquet_types_for_every_value_type(tmp_path):
              "级": GRADE}
     rows = [{"编号": "S1", "钱": Decimal("1234.50"), "比": Decimal("0.125"), "小": Decimal("1.5"), "整": 3, "真": True,
              "日": date(2024, 1, 5), "期": Duration(6, 0), "级": "优秀"},
-            {"编号": "S\"2", "钱": 100, "比": Decimal("0.3"), "小": Decimal("-0.0000000001"), "整": -1, "真": False,
+            {"编号": "S\"2", "钱": 100, "比": Decimal("0.3"), "小": Decimal("-0.000001"), "整": -1, "真": False,
              "日": date(1999, 12, 31), "期": Duration(0, 10), "级": None}]
     write_results(tmp_path / "r.parquet", rows, types)
     result = duckdb.connect().execute(f"SELECT * FROM read_parquet('{tmp_path / 'r.parquet'}')")
@@ -501,7 +501,7 @@ def test_parquet_types_for_every_value_type(tmp_path):
                                                        "BIGINT", "BOOLEAN", "DATE", "VARCHAR", "VARCHAR"]
     assert result.fetchall() == [
         ("S1", Decimal("1234.50"), Decimal("0.125"), Decimal("1.5"), 3, True, date(2024, 1, 5), "6 个月", "优秀"),
-        ('S"2', Decimal("100.00"), Decimal("0.3"), Decimal("-1E-10"), -1, False, date(1999, 12, 31), "10 天", None)]
+        ('S"2', Decimal("100.00"), Decimal("0.3"), Decimal("-0.000001"), -1, False, date(1999, 12, 31), "10 天", None)]
     # and read back as records, the values are the same
     schema = RecordType("结果", tuple((n, t) for n, t in types.items() if n != "级"), key="编号")
     loaded = load_records(tmp_path / "r.parquet", schema, {})

@@ -26,6 +26,9 @@ FEN = Decimal("0.01")
 #: many places. (A fixed scale is what SQL's DECIMAL can reproduce exactly; 10 places is far below a fen.)
 DECIMAL_PLACES = 10
 DECIMAL_STEP = Decimal(1).scaleb(-DECIMAL_PLACES)
+#: Decimal places a decimal or percent value read from a record may have (a percent as a fraction: 12.3456% is
+#: 0.123456); a finer value is refused as a bad record rather than rounded.
+INPUT_PLACES = 6
 #: A context wide enough that no sum or product of values with DECIMAL_PLACES places is rounded by Python itself.
 WIDE = Context(prec=80, rounding=ROUND_HALF_UP)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..diagnostics import closest
-from ..types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
+from ..types import (BOOL, DATE, DECIMAL, INPUT_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
                     RecordType, Type, format_value, round_money)
 
 PARQUET = ".parquet"
@@ -286,9 +286,9 @@ def _to_decimal(raw: object) -> Decimal:
 
 
 def _within_places(value: Decimal) -> Decimal:
-    # Every engine keeps decimals to DECIMAL_PLACES places; a finer input would be rounded, so it is refused.
-    if value.normalize().as_tuple().exponent < -DECIMAL_PLACES:
-        raise ValueError(f"more precise than {DECIMAL_PLACES} decimal places")
+    # Records hold decimals to INPUT_PLACES places on every engine; a finer input would be rounded, so it is refused.
+    if value.normalize().as_tuple().exponent < -INPUT_PLACES:
+        raise ValueError(f"more precise than {INPUT_PLACES} decimal places")
     return value
 
 
@@ -749,8 +749,10 @@ class _Miss(Exception):
 
 _MISS = _Miss()
 _MONEY_CANON = re.compile(r"-?(?:[0-9]+(?:\.[0-9]{1,2})?|\.[0-9]{1,2})").fullmatch
-_DECIMAL_CANON = re.compile(r"-?(?:[0-9]+(?:\.[0-9]{1,10})?|\.[0-9]{1,10})").fullmatch
-_PERCENT_CANON = re.compile(r"(-?(?:[0-9]{1,20}(?:\.[0-9]{1,8})?|\.[0-9]{1,8}))%").fullmatch
+# At most INPUT_PLACES places (a percent's fraction too): a finer value goes the careful way, which refuses it.
+_DECIMAL_CANON = re.compile(rf"-?(?:[0-9]+(?:\.[0-9]{{1,{INPUT_PLACES}}})?|\.[0-9]{{1,{INPUT_PLACES}}})").fullmatch
+_PERCENT_CANON = re.compile(
+    rf"(-?(?:[0-9]{{1,20}}(?:\.[0-9]{{1,{INPUT_PLACES - 2}}})?|\.[0-9]{{1,{INPUT_PLACES - 2}}}))%").fullmatch
 _DATE_CANON = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
 _BOOL_WORDS = {w: w in _TRUE for w in _TRUE | _FALSE}
 _LONGEST = 24  # longer numbers go the careful way (Decimal's 28-digit context must never round them)

@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from ... import ir
 from . import durations
-from ...types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf,
+from ...types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INPUT_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf,
                       Type, format_value)
 
 DECIMAL_TYPES = (DECIMAL, MONEY, PERCENT)
@@ -46,6 +46,7 @@ class Compiled:
     value: exp.Expression
     error: exp.Expression | None = None
     scale: int | None = None
+    wide: bool = False  # held in 28 digits before the point (summaries, large constants), else in 18 in all
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,59 @@ class Dialect:
     name: str            # sqlglot dialect name
     big_int: str         # a type holding 38 digits exactly
     half_even: str       # round half to even, (x, places)
+    #: Whether `big_int // big_int` is exact. DuckDB's HUGEINT division is; Spark's DIV returns a BIGINT (it overflows
+    #: past 19 digits), so Spark divides DECIMALs typed for an exactly rounded quotient (`decimal_quotient`).
+    integer_quotient: bool = True
+    #: Whether SIGN returns an exact integer (Spark's returns a DOUBLE: `sign` builds an integer CASE instead).
+    integer_sign: bool = True
+    #: A function that stops the query with a message (for values a dialect cannot compute exactly), or None.
+    raise_error: str | None = None
 
     def cast_big(self, e: exp.Expression) -> exp.Expression:
         return cast(e, self.big_int)
 
+    def sign(self, e: exp.Expression) -> exp.Expression:
+        """-1, 0 or 1 as an exact number."""
+        if self.integer_sign:
+            return exp.Sign(this=e)
+        zero = exp.Literal.number(0)
+        return exp.Case(ifs=[exp.If(this=exp.GT(this=e.copy(), expression=zero), true=exp.Literal.number(1)),
+                             exp.If(this=exp.LT(this=e.copy(), expression=zero.copy()),
+                                    true=exp.Literal.number(-1))], default=zero.copy())
+
+    def decimal_quotient(self, a: exp.Expression, sa: int, b: exp.Expression, sb: int, what: str) -> exp.Expression:
+        """round_half_up(a / b, DECIMAL_PLACES) for a dialect without exact 38-digit integer division (Spark).
+
+        Both operands are made integers with the same factor 10^m (m = the larger scale; exact: through their
+        plain text, the digits without the point), typed DECIMAL(38, 0) / DECIMAL(21, 0): for those, Spark's DECIMAL
+        division (with spark.sql.decimalOperations.allowPrecisionLoss=false) has the type DECIMAL(38, 10) and rounds
+        half up to it from an exact quotient at 38 places. That is the quotient `types.divide` gives whenever the
+        divisor has fewer than 28 digits (a quotient of a smaller divisor cannot lie within 10^-28 of a tie). A
+        divisor of 21 digits or more (10^(21-m) and beyond) stops the query with a message naming it.
+        """
+        m = max(sa, sb)
+
+        def integer(v: exp.Expression, digits: int) -> exp.Expression:
+            if m == 0:
+                return cast(v, f"DECIMAL({digits}, 0)")
+            plain = cast(cast(v, decimal_type(m)), "VARCHAR")
+            return cast(exp.func("REPLACE", plain, text("."), text("")), f"DECIMAL({digits}, 0)")
+
+        numerator = integer(a, 38)
+        denominator = exp.func("NULLIF", integer(b, 21), cast(exp.Literal.number(0), "DECIMAL(21, 0)"))
+        quotient = exp.Div(this=numerator, expression=denominator)
+        if self.raise_error is None:
+            return quotient
+        limit = cast(text(f"{Decimal(10) ** (21 - m):f}"), decimal_type(0))
+        too_big = exp.GTE(this=exp.Abs(this=b.copy()), expression=limit)
+        message = text(f"{what}: the {self.name} engine cannot divide exactly by a divisor of "
+                       f"{Decimal(10) ** (21 - m):f} or more; use --engine duckdb or row")
+        return exp.Case(ifs=[exp.If(this=too_big, true=exp.func(self.raise_error, message))], default=quotient)
+
 
 DUCKDB = Dialect("duckdb", "HUGEINT", "ROUND_EVEN")
-SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND")
+SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND", integer_quotient=False, integer_sign=False,
+                raise_error="RAISE_ERROR")
 DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
 
 
@@ -86,19 +133,22 @@ def big(value: int, dialect: Dialect) -> exp.Expression:
 
 
 INTEGER_DIGITS = 38 - DECIMAL_PLACES
+NARROW = 18  # digits of a decimal held in 64 bits
 
 
-def decimal_type(scale: int) -> str:
-    """Every decimal value has 28 digits before the point and its scale after it: two such types always have a
-    common type that keeps both scales (DuckDB would otherwise cut DECIMAL(38, 1) and DECIMAL(38, 0) to scale 0)."""
-    return f"DECIMAL({INTEGER_DIGITS + scale}, {scale})"
+def decimal_type(scale: int, wide: bool = False) -> str:
+    """A decimal of `scale` places: 18 digits in all (64-bit arithmetic, many times faster than 128-bit rounding
+    casts), or `wide`, 28 digits before the point. Two such types always have a common type that keeps both scales
+    (DuckDB would cut DECIMAL(38, 1) and DECIMAL(38, 0) to scale 0). A value beyond its type stops the run with a
+    message naming `--engine row`, never a wrong number."""
+    return f"DECIMAL({INTEGER_DIGITS + scale}, {scale})" if wide else f"DECIMAL({NARROW}, {scale})"
 
 
-def as_scale(c: "Compiled", scale: int | None) -> exp.Expression:
+def as_scale(c: "Compiled", scale: int | None, wide: bool | None = None) -> exp.Expression:
     """The value cast to `scale` places (values that are not decimals are left alone)."""
     if scale is None or c.scale is None:
         return c.value
-    return cast(c.value, decimal_type(scale))
+    return cast(c.value, decimal_type(scale, c.wide if wide is None else wide))
 
 
 def scale_of(value: Decimal) -> int:
@@ -114,7 +164,8 @@ def literal(value: object, type_: Type) -> Compiled:
         s = scale_of(d)
         if s > DECIMAL_PLACES:
             raise Unsupported(f"the decimal {d} has more than {DECIMAL_PLACES} places")
-        return Compiled(cast(text(f"{d:f}"), decimal_type(s)), scale=s)
+        wide = d.is_finite() and d != 0 and d.adjusted() + 1 > NARROW - s
+        return Compiled(cast(text(f"{d:f}"), decimal_type(s, wide)), scale=s, wide=wide)
     if type_ == INT or isinstance(value, int):
         return Compiled(cast(exp.Literal.number(str(int(value))), "BIGINT"))
     if type_ == DATE or isinstance(value, date):
@@ -198,6 +249,7 @@ class ExprCompiler:
         self.params = params
         self.summaries = summaries or {}
         self.records_table = records_table  # the evaluated records summaries aggregate over
+        self.node_types: dict[str, tuple[int | None, bool]] = {}  # node → (scale, wide) of its column
         # field name → table name holding its related rows (with columns BY and the element's fields)
         self.relation_table = relation_table or (lambda name: f"__rel_{name}")
 
@@ -224,19 +276,23 @@ class ExprCompiler:
             return literal(self.summaries[x.name], x.type)
         if x.kind == "list":
             raise Unsupported(f"the list {x.name} used as a value")
-        return Compiled(col(x.name), scale=self._field_scale(x.type))
+        return self._column(x.name, x.type, ROW)
 
-    def _field_scale(self, t: Type) -> int | None:
+    def _column(self, name: str, t: Type, table: str) -> Compiled:
+        """A field (money 2 places, decimal and percent INPUT_PLACES) or a node's column (its own scale)."""
+        if name in self.node_types:
+            scale, wide = self.node_types[name]
+            return Compiled(col(name, table), scale=scale, wide=wide)
         if t == MONEY:
-            return 2
-        return DECIMAL_PLACES if t in DECIMAL_TYPES else None
+            return Compiled(col(name, table), scale=2)
+        return Compiled(col(name, table), scale=INPUT_PLACES if t in DECIMAL_TYPES else None)
 
     def _c_ElemRef(self, x: ir.ElemRef, scope: Scope):
         if scope.element_row is not None:
             return literal(scope.element_row[x.name], x.type)
         if scope.element is None:
             raise Unsupported(f"'{x.name}' outside an aggregate")
-        return Compiled(col(x.name, scope.element), scale=self._field_scale(x.type))
+        return self._column(x.name, x.type, scope.element)
 
     # -------------------------------------------------------------------------------------------- operators
     def _c_UnaryOp(self, x: ir.UnaryOp, scope):
@@ -279,12 +335,13 @@ class ExprCompiler:
             cls = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul}[op]
             return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)), error)
         sa, sb = a.scale or 0, b.scale or 0
+        wide = a.wide or b.wide
         if op in ("add", "sub"):
             cls = exp.Add if op == "add" else exp.Sub
             s = max(sa, sb)
-            return Compiled(cast(cls(this=a.value, expression=b.value), decimal_type(s)), error, s)
+            return Compiled(cast(cls(this=a.value, expression=b.value), decimal_type(s, wide)), error, s, wide)
         s = min(sa + sb, DECIMAL_PLACES)  # a cast to fewer places rounds half up, as `types.multiply` does
-        return Compiled(cast(exp.Mul(this=a.value, expression=b.value), decimal_type(s)), error, s)
+        return Compiled(cast(exp.Mul(this=a.value, expression=b.value), decimal_type(s, wide)), error, s, wide)
 
     def _order_durations(self, op: str, a: Compiled, b: Compiled, scope: Scope, error) -> Compiled:
         """Durations order by (months, days); one that mixes both cannot be ordered (an error, as in Python)."""
@@ -312,6 +369,15 @@ class ExprCompiler:
         """round_half_up(a / b, DECIMAL_PLACES) on 38-digit integers: exact, like `types.divide`."""
         d = self.dialect
         sa, sb = a.scale or 0, b.scale or 0
+        wide = a.wide or b.wide
+        zero = exp.EQ(this=b.value, expression=literal(0, INT).value)
+        if not d.integer_quotient:
+            if DECIMAL_PLACES + sb - sa < 0:
+                raise Unsupported("a division whose dividend has more places than the quotient keeps")
+            quotient = d.decimal_quotient(a.value, sa, b.value, sb, scope.message(f"division ({x.span})"))
+            return Compiled(cast(quotient, decimal_type(DECIMAL_PLACES, wide)),
+                            first_error(error, when(zero, text(scope.message("division by zero")))), DECIMAL_PLACES,
+                            wide)
         numerator = self._unscaled(a.value, sa)
         denominator = exp.func("NULLIF", self._unscaled(b.value, sb), big(0, d))
         shift = DECIMAL_PLACES + sb - sa
@@ -327,12 +393,11 @@ class ExprCompiler:
         signed = exp.Mul(this=exp.Mul(this=d.cast_big(exp.Sign(this=numerator)),
                                       expression=d.cast_big(exp.Sign(this=denominator))),
                          expression=exp.Paren(this=magnitude))
-        quotient = exp.Mul(this=cast(signed, decimal_type(0)),
+        quotient = exp.Mul(this=cast(signed, decimal_type(0, True)),
                            expression=cast(text(f"{Decimal(1).scaleb(-DECIMAL_PLACES):f}"),
                                                decimal_type(DECIMAL_PLACES)))
-        zero = exp.EQ(this=b.value, expression=literal(0, INT).value)
-        return Compiled(cast(quotient, decimal_type(DECIMAL_PLACES)),
-                        first_error(error, when(zero, text(scope.message("division by zero")))), DECIMAL_PLACES)
+        return Compiled(cast(quotient, decimal_type(DECIMAL_PLACES, wide)),
+                        first_error(error, when(zero, text(scope.message("division by zero")))), DECIMAL_PLACES, wide)
 
     def _unscaled(self, value: exp.Expression, scale: int) -> exp.Expression:
         """The integer 10^scale × value (exact: value has at most `scale` places)."""
@@ -358,10 +423,10 @@ class ExprCompiler:
     # -------------------------------------------------------------------------------------------- branches
     def _c_If(self, x: ir.If, scope):
         c, t, o = (self.compile(p, scope) for p in (x.cond, x.then, x.otherwise))
-        s = _max_scale(t, o)
-        value = exp.Case(ifs=[exp.If(this=c.value, true=as_scale(t, s))], default=as_scale(o, s))
+        s, wide = _max_scale(t, o), t.wide or o.wide
+        value = exp.Case(ifs=[exp.If(this=c.value, true=as_scale(t, s, wide))], default=as_scale(o, s, wide))
         branch_error = when(c.value, t.error, o.error) if (t.error or o.error) else None
-        return Compiled(value, first_error(c.error, branch_error), s)
+        return Compiled(value, first_error(c.error, branch_error), s, wide)
 
     def _c_Match(self, x: ir.Match, scope):
         subject = self.compile(x.subject, scope)
@@ -374,16 +439,17 @@ class ExprCompiler:
                 arms.append((fresh, self.compile(value, scope)))
         default = self.compile(x.default, scope) if x.default is not None else None
         s = _max_scale(*[c for _, c in arms], default)
+        wide = any(c.wide for _, c in arms) or bool(default and default.wide)
         for labels, c in arms:
             hit = exp.In(this=subject.value, expressions=[text(label) for label in labels])
-            ifs.append(exp.If(this=hit, true=as_scale(c, s)))
+            ifs.append(exp.If(this=hit, true=as_scale(c, s, wide)))
             errs.append((hit, c.error))
-        value = exp.Case(ifs=ifs, default=as_scale(default, s) if default else None)
+        value = exp.Case(ifs=ifs, default=as_scale(default, s, wide) if default else None)
         branch_error = None
         if any(e for _, e in errs) or (default and default.error):
             branch_error = exp.Case(ifs=[exp.If(this=h, true=e if e is not None else exp.null()) for h, e in errs],
                                     default=default.error if default else None)
-        return Compiled(value, first_error(subject.error, branch_error), s)
+        return Compiled(value, first_error(subject.error, branch_error), s, wide)
 
     # -------------------------------------------------------------------------------------------- builtins
     def _c_Builtin(self, x: ir.Builtin, scope):
@@ -394,14 +460,13 @@ class ExprCompiler:
         error = first_error(*(a.error for a in args))
         vals = [a.value for a in args]
         if f in ("min", "max", "clamp"):
-            s = _max_scale(*args)
-            vals = [as_scale(a, s) if s is not None and a.scale is not None else
-                    (cast(a.value, decimal_type(s)) if s is not None else a.value) for a in args]
+            s, wide = _max_scale(*args), any(a.wide for a in args)
+            vals = [cast(a.value, decimal_type(s, wide)) if s is not None else a.value for a in args]
             if f == "clamp":
-                return Compiled(exp.func("LEAST", exp.func("GREATEST", vals[0], vals[1]), vals[2]), error, s)
-            return Compiled(exp.func("LEAST" if f == "min" else "GREATEST", *vals), error, s)
+                return Compiled(exp.func("LEAST", exp.func("GREATEST", vals[0], vals[1]), vals[2]), error, s, wide)
+            return Compiled(exp.func("LEAST" if f == "min" else "GREATEST", *vals), error, s, wide)
         if f == "abs":
-            return Compiled(exp.Abs(this=vals[0]), error, args[0].scale)
+            return Compiled(exp.Abs(this=vals[0]), error, args[0].scale, args[0].wide)
         if f in ("floor", "ceil"):
             if x.args[0].type == INT:
                 return Compiled(vals[0], error)
@@ -418,16 +483,16 @@ class ExprCompiler:
         s = arg.scale or 0
         v = arg.value
         if s > places:
-            v = self._round_to(v, places, mode)
+            v = self._round_to(v, places, mode, arg.wide)
         if x.type == INT:
             return Compiled(cast(v, "BIGINT"), arg.error)
-        return Compiled(v, arg.error, min(s, places) if s else 0)
+        return Compiled(v, arg.error, min(s, places) if s else 0, arg.wide)
 
-    def _round_to(self, v: exp.Expression, places: int, mode: str) -> exp.Expression:
+    def _round_to(self, v: exp.Expression, places: int, mode: str, wide: bool) -> exp.Expression:
         if mode == "half_up":  # CAST rounds half away from zero on DuckDB and Spark alike
-            return cast(v, decimal_type(places))
+            return cast(v, decimal_type(places, wide))
         if mode == "half_even":
-            return cast(exp.func(self.dialect.half_even, v, exp.Literal.number(places)), decimal_type(places))
+            return cast(exp.func(self.dialect.half_even, v, exp.Literal.number(places)), decimal_type(places, wide))
         factor = literal(Decimal(1).scaleb(places), DECIMAL).value
         unit = literal(Decimal(1).scaleb(-places), DECIMAL).value
         shifted = exp.Mul(this=v, expression=factor)
@@ -437,8 +502,8 @@ class ExprCompiler:
             whole = exp.Ceil(this=shifted)
         else:  # down: toward zero; up: away from zero
             fn = exp.Floor if mode == "down" else exp.Ceil
-            whole = exp.Mul(this=exp.Sign(this=v), expression=fn(this=exp.Abs(this=shifted)))
-        return cast(exp.Mul(this=cast(whole, decimal_type(0)), expression=unit), decimal_type(places))
+            whole = exp.Mul(this=self.dialect.sign(v), expression=fn(this=exp.Abs(this=shifted)))
+        return cast(exp.Mul(this=cast(whole, decimal_type(0, True)), expression=unit), decimal_type(places, wide))
 
     def _date_function(self, f: str, a: list[exp.Expression]) -> exp.Expression:
         if f in ("year", "month"):
@@ -501,9 +566,9 @@ class ExprCompiler:
         key_type = lst.row_type.field(key_name)
         field_type = lst.row_type.field(x.name)
         values = [literal(row[x.name], field_type) for row in lst.rows]
-        scale = _max_scale(*values)
+        scale, wide = _max_scale(*values), any(v.wide for v in values)
         ifs = [exp.If(this=exp.EQ(this=key.value, expression=literal(row[key_name], key_type).value),
-                      true=as_scale(v, scale)) for row, v in zip(lst.rows, values)]
+                      true=as_scale(v, scale, wide)) for row, v in zip(lst.rows, values)]
         value = exp.Case(ifs=ifs) if ifs else exp.null()
         keys = [literal(row[key_name], key_type).value for row in lst.rows]
         missing = exp.Not(this=exp.In(this=key.value, expressions=keys)) if keys else exp.true()
@@ -512,7 +577,7 @@ class ExprCompiler:
         if scope.node is not None:
             message = exp.DPipe(this=text(f"{scope.node}: "), expression=message, safe=True)
         error = first_error(key.error, when(missing, message))
-        return Compiled(value, error, scale)
+        return Compiled(value, error, scale, wide)
 
     def _c_Lookup(self, x, scope):
         raise Unsupported(f"a whole row of the list {x.list_name} (read one of its fields)")
@@ -555,6 +620,8 @@ class ExprCompiler:
 
         f = x.func
         ev = elem.value if elem else None
+        # a total over all records (a summary) may be large: 28 digits; over one record's related rows, 18
+        wide = isinstance(x.source, ir.RecordsRef) or bool(elem and elem.wide)
         if f == "count":
             value = cast(select(exp.Count(this=exp.Star())), "BIGINT")
         elif f == "distinct":
@@ -569,11 +636,11 @@ class ExprCompiler:
                 value = cast(exp.func("COALESCE", total, exp.Literal.number(0)), "BIGINT")
             else:
                 value = cast(exp.func("COALESCE", total, literal(Decimal(0), DECIMAL).value),
-                                 decimal_type(elem.scale if elem.scale is not None else DECIMAL_PLACES))
+                                 decimal_type(elem.scale if elem.scale is not None else DECIMAL_PLACES, wide))
         else:
             value = select((exp.Min if f == "min" else exp.Max)(this=ev))
             if elem.scale is not None:
-                value = cast(value, decimal_type(elem.scale))
+                value = cast(value, decimal_type(elem.scale, wide))
         errors = []
         order = col(ORDER, alias)
         if where is not None and where.error is not None:  # the row evaluator filters every element first
@@ -586,7 +653,7 @@ class ExprCompiler:
             empty = exp.EQ(this=select(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
             errors.append(when(empty, text(scope.message(f"{f} of no records ({x.span})"))))
         scale = elem.scale if elem is not None and x.type in DECIMAL_TYPES else None
-        return Compiled(value, first_error(*errors), scale)
+        return Compiled(value, first_error(*errors), scale, wide and scale is not None)
 
     def _first_error_subquery(self, source, link, error, order, over_results: bool, alias: str):
         conds = [c for c in (link,) if c is not None]
@@ -625,12 +692,13 @@ class ExprCompiler:
                 return Compiled(_fold(exp.Add, [chosen(w, e.value, zero_int) for w, e in picked], zero_int),
                                 first_error(*errors))
             scale = _max_scale(*(e for _, e in picked)) or 0
+            wide = any(e.wide for _, e in picked)
             zero = literal(Decimal(0), DECIMAL).value
             total = zero
             for w, e in picked:  # cast after each addition: the sum keeps its scale
-                total = cast(exp.Add(this=total, expression=chosen(w, as_scale(e, scale), zero)),
-                                 decimal_type(scale))
-            return Compiled(total, first_error(*errors), scale)
+                total = cast(exp.Add(this=total, expression=chosen(w, as_scale(e, scale, wide), zero)),
+                             decimal_type(scale, wide))
+            return Compiled(total, first_error(*errors), scale, wide)
         if f in ("any", "all"):
             parts = [chosen(w, e.value, exp.false() if f == "any" else exp.true()) for w, e in picked]
             value = _fold(exp.Or if f == "any" else exp.And, parts, exp.false() if f == "any" else exp.true())
@@ -668,21 +736,25 @@ def node_error_column(name: str) -> str:
 def compile_node(node: ir.Node, compiler: ExprCompiler) -> tuple[NodeColumns, bool]:
     """A node's value column (named after the node) and its error column; returns whether it can fail."""
     scope = Scope(node.name)
+    wide = False
     if isinstance(node.body, ir.TableBody):
-        value, error, scale = _table(node, compiler, scope)
+        value, error, scale, wide = _table(node, compiler, scope)
     elif isinstance(node.body, ir.EligibilityBody):
         conds = [compiler.compile(c.expr, scope) for c in node.body.conditions]
         value = exp.Paren(this=exp.and_(*[c.value for c in conds])) if conds else exp.true()
         error, scale = first_error(*(c.error for c in conds)), None
     else:
         c = compiler.compile(node.body, scope)
-        value, error, scale = c.value, c.error, c.scale
-    if node.type == MONEY and (scale is None or scale != 2):
-        value = cast(value, decimal_type(2))
+        value, error, scale, wide = c.value, c.error, c.scale, c.wide
+    if node.type == MONEY:  # money is rounded half up to the fen
+        scale = 2
+        value = cast(value, decimal_type(2, wide))
     elif node.type in DECIMAL_TYPES:
-        value = cast(value, decimal_type(scale if scale is not None else DECIMAL_PLACES))
+        scale = scale if scale is not None else DECIMAL_PLACES
+        value = cast(value, decimal_type(scale, wide))
     elif node.type == INT:
         value = cast(value, "BIGINT")
+    compiler.node_types[node.name] = (scale if node.type in DECIMAL_TYPES else None, wide)
     columns = [(node.name, value)]
     if error is not None:
         columns.append((node_error_column(node.name), error))
@@ -694,12 +766,13 @@ def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):
     rows = [(r, compiler.compile(r.condition, scope) if r.condition is not None else None,
              compiler.compile(r.value, scope)) for r in body.rows]
     scale = _max_scale(*(v for _, _, v in rows))
-    rows = [(r, c, replace(v, value=as_scale(v, scale))) for r, c, v in rows]
+    wide = any(v.wide for _, _, v in rows)
+    rows = [(r, c, replace(v, value=as_scale(v, scale, wide))) for r, c, v in rows]
     no_row = text(f"{node.name}: no row of the table applies and it has no 'otherwise' row")
     otherwise = next(((r, v) for r, c, v in rows if c is None), None)
     conditional = [(r, c, v) for r, c, v in rows if c is not None]
     if body.hit == "unique":
-        return _unique(node, rows, conditional, otherwise, no_row, scale)
+        return (*_unique(node, rows, conditional, otherwise, no_row, scale), wide)
     ifs, err_ifs = [], []
     for r, c, v in rows:
         if c is None:  # otherwise: the first one ends the table
@@ -714,7 +787,7 @@ def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):
         value = exp.Case(ifs=ifs)
         err_ifs.append(exp.If(this=exp.true(), true=no_row))
     can_fail = any(not isinstance(i.args["true"], exp.Null) for i in err_ifs)
-    return value, exp.Case(ifs=err_ifs) if can_fail else None, scale
+    return value, exp.Case(ifs=err_ifs) if can_fail else None, scale, wide
 
 
 def _unique(node, rows, conditional, otherwise, no_row, scale):

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, RecordType, Type
+from ...types import BOOL, DATE, DECIMAL, DURATION, INPUT_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, RecordType, Type
 from . import durations
 from .compile import cast, decimal_type, text
 
@@ -95,10 +95,10 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
     if t == DECIMAL:
         return _fraction(cell)
     if t == PERCENT:
-        pct = _full(cell, rf"[+-]?[0-9]{{1,20}}(?:\.[0-9]{{1,{DECIMAL_PLACES - 2}}})?%")
+        pct = _full(cell, rf"[+-]?[0-9]{{1,12}}(?:\.[0-9]{{1,{INPUT_PLACES - 2}}})?%")
         number = exp.func("RTRIM", cell, text("%"))
-        scaled = cast(exp.Mul(this=cast(number, decimal_type(DECIMAL_PLACES - 2)),
-                              expression=cast(text("0.01"), decimal_type(2))), decimal_type(DECIMAL_PLACES))
+        scaled = cast(exp.Mul(this=cast(number, decimal_type(INPUT_PLACES - 2)),
+                              expression=cast(text("0.01"), decimal_type(2))), decimal_type(INPUT_PLACES))
         fraction, fraction_ok = _fraction(cell)
         value = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
         return value, exp.or_(pct, fraction_ok)
@@ -114,8 +114,8 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
 
 
 def _fraction(cell: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
-    ok = _full(cell, rf"[+-]?[0-9]{{1,27}}(?:\.[0-9]{{1,{DECIMAL_PLACES}}})?")
-    return exp.Case(ifs=[exp.If(this=ok, true=cast(cell, decimal_type(DECIMAL_PLACES)))]), ok
+    ok = _full(cell, rf"[+-]?[0-9]{{1,{18 - INPUT_PLACES}}}(?:\.[0-9]{{1,{INPUT_PLACES}}})?")
+    return exp.Case(ifs=[exp.If(this=ok, true=cast(cell, decimal_type(INPUT_PLACES)))]), ok
 
 
 def scalar_fields(rtype: RecordType) -> list[tuple[str, Type]]:

@@ -141,11 +141,11 @@ class PolicyPlan:
         c = compiler.compile(s.expr, Scope(None))
         value = c.value
         if s.type == MONEY:
-            value = cast(value, decimal_type(2))
+            value = cast(value, decimal_type(2, True))
         elif s.type == INT:
             value = cast(value, "BIGINT")
         elif s.type in (DECIMAL, PERCENT):
-            value = cast(value, decimal_type(c.scale if c.scale is not None else DECIMAL_PLACES))
+            value = cast(value, decimal_type(c.scale if c.scale is not None else DECIMAL_PLACES, True))
         error = c.error if c.error is not None else exp.null()
         return exp.select(exp.alias_(value, "value"), exp.alias_(cast(error, "VARCHAR"), "error")), True
 
@@ -163,10 +163,10 @@ def _as_source(source: exp.Expression, alias: str) -> exp.Expression:
 def _typed(value: exp.Expression, t: Type) -> exp.Expression:
     if t == DURATION:  # a results file holds a duration as its text ("6 个月")
         return format_text(Compiled(value), t)
-    if t == MONEY:
-        return cast(value, decimal_type(2))
+    if t == MONEY:  # the row engine's Parquet types (engines/records.py PARQUET_TYPES)
+        return cast(value, "DECIMAL(38, 2)")
     if t in (DECIMAL, PERCENT):
-        return cast(value, decimal_type(DECIMAL_PLACES))
+        return cast(value, f"DECIMAL(38, {DECIMAL_PLACES})")
     return value
 
 
