@@ -29,7 +29,7 @@ def cases():
 @pytest.mark.parametrize("doc, index", list(cases()))
 def test_doc_policy_checks_and_its_examples_pass(tmp_path, doc, index):
     blocks = pages()[doc]
-    for kind, name, text in blocks:
+    for _kind, name, text in blocks:
         if name:
             (tmp_path / name).write_text(text, encoding="utf-8")
     kind, name, text = blocks[index]

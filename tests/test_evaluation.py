@@ -5,6 +5,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policydsl import api
 from policydsl.engines.row import Engine
@@ -313,9 +315,6 @@ def test_durations_and_dates(engine):
     assert r.values == {"任期届满": date(2028, 8, 31), "试用期满": date(2024, 2, 29), "季度": 1,
                         "满一年": False, "年龄": 33}
 
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 _STAR_ENGINE = None  # compiled once for all hypothesis examples
 

@@ -11,7 +11,6 @@ and read the diff: the goldens are reviewed for readability, not only for stabil
 from __future__ import annotations
 
 import html.parser
-import json
 import os
 from datetime import date
 from decimal import Decimal as D

@@ -7,8 +7,8 @@ import json
 import queue
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest

@@ -10,10 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policydsl.engines.records import (DataError, DataSetupError, convert_record, convert_value, load_records, read_rows,
-                               write_results)
-from policydsl.types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType,
-                             RecordType, format_value, list_of)
+from policydsl.engines.records import DataError, DataSetupError, convert_record, convert_value, load_records, read_rows, write_results
+from policydsl.types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, RecordType, format_value, list_of
 
 GRADE = EnumType("考核等次", ("优秀", "称职", "基本称职", "不称职"), ordered=True)
 WORKER = RecordType("工作人员", (("编号", TEXT), ("姓名", TEXT), ("年龄", INT), ("工资", MONEY), ("等次", GRADE)),
@@ -377,7 +375,7 @@ def test_write_csv(tmp_path):
     assert path.read_bytes() == (
         "编号,姓名,工资,比例,合格,日期,人数,期限,备注\n"
         "S1,张三,1234.50,30%,true,2024-01-05,3,6 个月,\n"
-        'S2,李四,1000.00,12.5%,false,2024-12-31,0,2 年,"a,""b"""\n').encode("utf-8")
+        'S2,李四,1000.00,12.5%,false,2024-12-31,0,2 年,"a,""b"""\n').encode()
 
 
 def test_write_json(tmp_path):
@@ -386,7 +384,7 @@ def test_write_json(tmp_path):
     assert path.read_bytes() == (
         '[\n  {\n    "编号": "S1",\n    "姓名": "张三",\n    "工资": "1234.50",\n    "比例": "30%",\n'
         '    "合格": true,\n    "日期": "2024-01-05",\n    "人数": 3,\n    "期限": "6 个月",\n    "备注": null\n'
-        "  }\n]\n").encode("utf-8")
+        "  }\n]\n").encode()
 
 
 def test_write_jsonl(tmp_path):

@@ -26,11 +26,18 @@ from hypothesis import strategies as st
 
 from policydsl import api, syntax
 from policydsl.engines.base import run_batch
-from policydsl.engines.records import (DataSetupError, RecordStream, ResultWriter, _KeysSeen, convert_value,
-                                       fast_value_converter, load_records, write_results)
+from policydsl.engines.records import (
+    DataSetupError,
+    RecordStream,
+    ResultWriter,
+    _KeysSeen,
+    convert_value,
+    fast_value_converter,
+    load_records,
+    write_results,
+)
 from policydsl.engines.row import Engine, _BatchSummaries
-from policydsl.types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, RecordType,
-                             list_of)
+from policydsl.types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, RecordType, list_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "data"))

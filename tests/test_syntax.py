@@ -76,7 +76,7 @@ def test_operator_precedence_and_aliases():
 def test_if_match_calls_aggregates_lookup():
     assert isinstance(expr("if a then 1 else 2"), ast.IfExpr)
     m = expr("match 考核 { 优秀 -> 2, 称职 | 基本称职 -> 1 else -> 0 }")
-    assert [[l.name for l in arm.labels] for arm in m.arms] == [["优秀"], ["称职", "基本称职"]]
+    assert [[label.name for label in arm.labels] for arm in m.arms] == [["优秀"], ["称职", "基本称职"]]
     assert m.default == ast.Literal("int", 0, "0")
     c = expr("count(网格 where 人口 > 2000)")
     assert c.func == "count" and c.where.op == ">"

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import product
-from typing import Iterable
 
 import networkx as nx
 
@@ -285,7 +285,7 @@ class _Analyser:
     def domains(self, atoms: Iterable[tuple]) -> dict:
         """key → (tuple of cells, Range). A cell is a representative value: every atom is constant on it."""
         consts: dict[object, set] = {}
-        for key, op, c in atoms:
+        for key, _op, c in atoms:
             bucket = consts.setdefault(key, set())
             if isinstance(c, frozenset):
                 bucket |= c
@@ -407,7 +407,7 @@ class _Analyser:
                                   "specific rows before more general ones", "warning", related))
         # unique: overlapping rows
         if body.hit == "unique":
-            for i, j in ((i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))):
+            for i, j in ((a, b) for a in range(len(rows)) for b in range(a + 1, len(rows))):
                 if rows[i].condition is None or rows[j].condition is None:
                     continue
                 witness = self._witness([m for a in under[i] for b in under[j]

@@ -62,7 +62,7 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
         click.echo("", err=True)
     if not quiet:
         seen = set()
-        for path, policy in report.policies.items():
+        for _path, policy in report.policies.items():
             for a in policy.assumptions:
                 if (a.span, a.name) in seen:
                     continue
@@ -168,15 +168,15 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
 
     Exit code 1 when any example fails or a file has errors (coverage gaps do not change it).
     """
-    from .engines.base import EngineUnavailable
     from .coverage import coverage, failure_trace
+    from .engines.base import EngineUnavailable
     failures = total = 0
     report = api.check(list(files))
     if not report.ok:
         click.echo(report.render(), err=True)
         sys.exit(1)
     chosen = engine
-    for path, policy in report.policies.items():
+    for _path, policy in report.policies.items():
         engine = api.compile_policy(policy)
         try:
             outcomes = api.run_examples(policy, engine, on=chosen)
@@ -209,9 +209,9 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if any file is not formatted.")
 def fmt(files: tuple[str, ...], check_only: bool) -> None:
     """Rewrite policy FILES in the one canonical layout (comments kept; running it twice changes nothing)."""
+    from .diagnostics import SourceCache, render_all
     from .formatter import format_source
     from .syntax import SyntaxFailure
-    from .diagnostics import SourceCache, render_all
     unformatted = 0
     for path in files:
         text = Path(path).read_text(encoding="utf-8")
@@ -289,8 +289,7 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
 def _compare_with_progress(comparing, policies, records_file, related, when, engine):
     """A progress bar on stderr for long comparisons (only on a terminal): loading, then records compared."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-        TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     size = Path(records_file).stat().st_size if Path(records_file).exists() else 0
     if size < PROGRESS_THRESHOLD * 40 or not sys.stderr.isatty():
         return comparing.compare(policies, records_file, related=related, as_of=when, engine=engine)

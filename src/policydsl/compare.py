@@ -26,7 +26,8 @@ Memory: records are loaded once and shared by every policy whose record schemas 
 evaluated in lock-step without traces; totals are running sums plus a count of each distinct change (the median stays
 exact), so no list of one value per record is kept. Only records that differ are kept; traces are recomputed for the
 first `detail_limit` differing records (the rest keep values and the structural causes, one shared `Cause` per policy
-and outcome). Benchmark: bench/bench_compare.py, figures in docs/performance.md. Reports (JSON, Markdown, self-contained HTML with SVG charts drawn by matplotlib) are deterministic byte for
+and outcome). Benchmark: bench/bench_compare.py, figures in docs/performance.md. Reports (JSON, Markdown,
+self-contained HTML with SVG charts drawn by matplotlib) are deterministic byte for
 byte: no timestamps, fixed SVG ids and hash salt, stable ordering everywhere.
 """
 
@@ -38,18 +39,18 @@ import logging
 import re
 import warnings
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import networkx as nx
 
 from . import api, ir
+from .engines.records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
 from .engines.row import Engine, EvaluationError, Trace
 from .graph import build
-from .engines.records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
 from .types import DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value, round_money
 
 NUMERIC_TYPES = (MONEY, INT, DECIMAL, PERCENT)
@@ -1304,4 +1305,4 @@ everything else is exact.</p>
 {% endif %}
 </body>
 </html>
-"""
+"""  # noqa: E501  (one template line is a whole table row)

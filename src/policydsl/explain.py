@@ -32,14 +32,15 @@ non-monotone rule can hide a smaller change, never produce a wrong one.)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable, Iterable
 
 import jinja2
-from jinja2 import meta, nodes as jnodes
+from jinja2 import meta
+from jinja2 import nodes as jnodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -82,7 +83,8 @@ WORDS = {
 
 #: Units of int figures, guessed from the end of the name (the language has no unit on int). zh unit, en (1, many).
 UNITS = (("年龄", "岁", ("", "")), ("党龄", "年", ("year", "years")), ("年限", "年", ("year", "years")),
-         ("星级", "星", ("star", "stars")), ("星级变化", "星", ("star", "stars")), ("星", "星", ("star", "stars")), ("人数", "人", ("person", "people")),
+         ("星级", "星", ("star", "stars")), ("星级变化", "星", ("star", "stars")), ("星", "星", ("star", "stars")),
+         ("人数", "人", ("person", "people")),
          ("员额", "人", ("person", "people")), ("户数", "户", ("household", "households")))
 
 
@@ -379,7 +381,7 @@ class Explainer:
         if values is not None:
             return dict(values)
         fields = set(self.policy.subject.field_names)
-        found = {n: None for n in fields}
+        found = dict.fromkeys(fields)
         for step in trace.steps.values():
             for n, val in step.inputs:
                 if n in fields:
@@ -895,7 +897,7 @@ class Explainer:
             return None
 
         lo, hi = 0, None
-        for k, new, new_v in self._ladder(field, old, t, direction, values, as_of):
+        for k, _new, new_v in self._ladder(field, old, t, direction, values, as_of):
             if new_v is not None and flipped(new_v):
                 hi = k
                 break

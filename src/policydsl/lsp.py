@@ -22,8 +22,8 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from . import ast, ir
-from .diagnostics import Diagnostic, SourceCache, Span
 from .api import check_policy
+from .diagnostics import Diagnostic, SourceCache, Span
 
 NAME = re.compile(r"[^\W\d]\w*")
 

@@ -11,12 +11,28 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ast
-from . import ir
+from . import ast, ir
 from .diagnostics import DiagnosticBag, SourceCache, Span, did_you_mean
 from .syntax import SyntaxFailure, parse_module
-from .types import (BOOL, DATE, DECIMAL, DURATION, ERROR, INT, MONEY, PERCENT, PRIMITIVES, TEXT, Duration,
-                    EnumType, ListOf, RecordType, Type, is_numeric, list_of)
+from .types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DURATION,
+    ERROR,
+    INT,
+    MONEY,
+    PERCENT,
+    PRIMITIVES,
+    TEXT,
+    Duration,
+    EnumType,
+    ListOf,
+    RecordType,
+    Type,
+    is_numeric,
+    list_of,
+)
 
 AGGREGATES = {"count", "sum", "min", "max", "any", "all", "distinct"}
 ROUND_MODES = {"half_up", "half_even", "down", "up", "floor", "ceiling"}
@@ -209,17 +225,17 @@ class _Checker:
         self._declare_types()
         self._pick_subject()
         self._check_override_types()
-        for name, (decl, origin) in self.decls.values.items():  # lists first: params may test keys in them
+        for decl, _ in self.decls.values.values():  # lists first: params may test keys in them
             if isinstance(decl, ast.ListDecl):
                 self._check_list(decl)
-        for name, (decl, origin) in self.decls.values.items():
+        for decl, origin in self.decls.values.values():
             if isinstance(decl, ast.ParamDecl):
                 self._check_param(decl, origin)
         self._check_shadowing()
-        for name, (decl, origin) in self.decls.values.items():
+        for name, (decl, _) in self.decls.values.items():
             if isinstance(decl, (ast.ValueDecl, ast.TableDecl, ast.EligibilityDecl)):
                 self._node(name)
-        for name, (decl, origin) in self.decls.values.items():
+        for name, (decl, _) in self.decls.values.items():
             if isinstance(decl, ast.SummaryDecl):
                 self._summary(name)
         summaries = self.summaries
@@ -924,8 +940,7 @@ class _Checker:
             return ir.Const(ERROR, None, e.span)
         f = e.func
         arity = {"clamp": 3, "abs": 1, "floor": 1, "ceil": 1, "year": 1, "quarter": 1, "month": 1, "text": 1}
-        arity.update({n: 2 for n in ("years_between", "months_between", "days_between", "same_year",
-                                     "same_quarter", "same_month")})
+        arity.update(dict.fromkeys(("years_between", "months_between", "days_between", "same_year", "same_quarter", "same_month"), 2))
         if f in arity and len(args) != arity[f]:
             self.diags.error(e.span, f"{f} takes {arity[f]} argument(s), got {len(args)}")
             return ir.Const(ERROR, None, e.span)

@@ -23,15 +23,31 @@ import os
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from ..diagnostics import closest
-from ..types import (BOOL, DATE, DECIMAL, INPUT_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, ListOf,
-                    RecordType, Type, format_value, round_money)
+from ..types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DURATION,
+    INPUT_PLACES,
+    INT,
+    MONEY,
+    PERCENT,
+    TEXT,
+    Duration,
+    EnumType,
+    ListOf,
+    RecordType,
+    Type,
+    format_value,
+    round_money,
+)
 
 PARQUET = ".parquet"
 READ_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".parquet")
@@ -993,9 +1009,9 @@ class _CsvSource(_Source):
         try:
             for cells in reader:
                 line, self._next_line = self._next_line, reader.line_num + 1
-                if not cells or not cells[0].strip():  # the common case, a first cell with text, skips this test
-                    if not "".join(cells).strip():
-                        continue
+                # the common case, a first cell with text, skips the second test
+                if (not cells or not cells[0].strip()) and not "".join(cells).strip():
+                    continue
                 yield line, cells
         except csv.Error as exc:
             raise DataSetupError(f"{self.name}:{reader.line_num}: malformed CSV: {exc}") from None
@@ -1015,7 +1031,7 @@ class _JsonSource(_Source):
 
     def __init__(self, path: Path, name: str):
         super().__init__(path, name)
-        self._items = list(item for _, item in _read_json(path, name))  # a JSON array is parsed whole
+        self._items = [item for _, item in _read_json(path, name)]  # a JSON array is parsed whole
 
     def rows(self) -> Iterator[tuple[int, object]]:
         return enumerate(self._items)
@@ -1402,7 +1418,7 @@ def _json_formatter(type_: Type | None) -> Callable[[object], object]:
         return money
     if type_ in (DECIMAL, PERCENT):
         return lambda x: format_value(x, type_) if type(x) is Decimal else _json_value(x, type_)
-    if type_ == INT or type_ == BOOL or type_ == TEXT or isinstance(type_, EnumType):
+    if type_ in (INT, BOOL, TEXT) or isinstance(type_, EnumType):
         return lambda x: x if type(x) in (int, str, bool) else _json_value(x, type_)
     if type_ == DATE:
         return lambda x: str(x) if type(x) is date else _json_value(x, type_)

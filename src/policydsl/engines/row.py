@@ -13,16 +13,15 @@ from __future__ import annotations
 import gc
 import math
 import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date
-from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal,
-                     InvalidOperation)
-from typing import Callable, Iterable, NamedTuple
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
+from typing import NamedTuple
 
 from .. import ir
-from ..types import (DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Duration, EnumType, Type, divide,
-                     format_value, multiply, round_money)
+from ..types import DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Duration, EnumType, Type, divide, format_value, multiply, round_money
 
 Fn = Callable[[list, object], object]
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
@@ -162,7 +161,7 @@ class Engine:
         current = None
         try:
             if not trace:
-                for slot, current, fn in self.fast:
+                for slot, current, fn in self.fast:  # noqa: B007  (`current` names the node of an error)
                     v[slot] = fn(v, None)
                 return Result(record_id, {n: v[s] for n, s in self.outcome_slots})
             steps = {}
@@ -278,11 +277,11 @@ class Engine:
                                           name)
                 if hits:
                     return hits[0][0], hits[0][2]
-                for num, line, cond, val in rows:
+                for num, _line, cond, val in rows:
                     if cond is None:
                         return num, val
             else:
-                for num, line, cond, val in rows:
+                for num, _line, cond, val in rows:
                     if cond is None or cond(v, e):
                         return num, val
             raise EvaluationError("no row of the table applies and it has no 'otherwise' row", name)
@@ -301,7 +300,7 @@ class Engine:
         conds = [(c.name, self._compile(c.expr, traced), self._inputs(c.reads)) for c in node.body.conditions]
         if not traced:
             fns = [fn for _, fn, _ in conds]
-            return lambda v, e: all([fn(v, e) for fn in fns])  # every condition runs, as in the traced form
+            return lambda v, e: all(fn(v, e) for fn in fns)  # every condition runs, as in the traced form
         inputs = self._inputs(node.reads)
         decisions = self._decisions(_has_branches(node.body))
 
@@ -592,7 +591,7 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
                     v[slot] = value
             current = None
             try:
-                for slot, current, fn in fast:
+                for slot, current, fn in fast:  # noqa: B007  (`current` names the node of an error)
                     v[slot] = fn(v, None)
             except EvaluationError as exc:
                 failures.append(EvaluationFailure(record_id, f"{exc.node or current}: {exc}"))

@@ -18,8 +18,23 @@ from ... import ir
 from ...graph import build, evaluation_order
 from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, ListOf, Type
 from ..row import params_in_force
-from .compile import (cast, DIALECTS, ERROR, KEY, ORDER, ROW, Compiled, ExprCompiler, Scope, Unsupported, col,
-                      compile_node, decimal_type, format_text, node_error_column)
+from .compile import (
+    DIALECTS,
+    ERROR,
+    KEY,
+    ORDER,
+    ROW,
+    Compiled,
+    ExprCompiler,
+    Scope,
+    Unsupported,
+    cast,
+    col,
+    compile_node,
+    decimal_type,
+    format_text,
+    node_error_column,
+)
 
 RESULTS = "__results"
 

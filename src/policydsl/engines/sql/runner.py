@@ -24,17 +24,16 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from sqlglot import exp
 
 from ... import ir
-from ...types import ListOf, RecordType, format_value
+from ...types import ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
-from .compile import cast, BY, ERROR, KEY, ORDER, Unsupported, col, text
+from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, text
 from .inputs import blank, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
 
@@ -244,7 +243,7 @@ class DuckRun:
             cast_all = True
         else:
             header = _csv_header(path)
-            rec._check_header(path, item.rtype, [(str(path), {h: "" for h in header})]) if item.by is None else None
+            rec._check_header(path, item.rtype, [(str(path), dict.fromkeys(header, ""))]) if item.by is None else None
             columns = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(_column_name(h, i)),
                                                              expression=text("VARCHAR"))
                                               for i, h in enumerate(header)])

@@ -12,10 +12,10 @@ outcomes differ are streamed back, in file order.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 from sqlglot import exp
 
