@@ -76,6 +76,7 @@ def test_formatting_keeps_every_comment_and_is_idempotent(path):
 
 def test_fmt_check_and_rewrite(tmp_path):
     from click.testing import CliRunner
+
     from policydsl.cli import main
     f = tmp_path / "p.policy"
     f.write_text("# stars\nrecord R key id {id: text   # the id\n}\nfact x=1+2 # sum\n", encoding="utf-8")
