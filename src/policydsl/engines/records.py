@@ -956,10 +956,7 @@ class _Source:
         return f"{self.name}:{position}"
 
     def as_dict(self, raw: object) -> object:
-        if not self.cells:
-            return raw
-        header = self.header
-        return {h: (raw[i] if i < len(raw) else None) for i, h in enumerate(header) if h}
+        return _row(self.header, raw) if self.cells else raw
 
     def key_text(self, raw: object, column: str | None) -> str | None:
         """`_key_text` of the row's `column` cell, without building the row's dict."""
@@ -967,7 +964,7 @@ class _Source:
             return None
         if not self.cells:
             return _key_text(raw.get(column)) if isinstance(raw, dict) else None
-        index = self._column_index(column)
+        index = self.column_index(column)
         if index is None or index >= len(raw):
             return None
         return _key_text(raw[index])
@@ -975,14 +972,15 @@ class _Source:
     def raw_cell(self, raw: object, column: str) -> object:
         if not self.cells:
             return raw.get(column) if isinstance(raw, dict) else None
-        index = self._column_index(column)
+        index = self.column_index(column)
         return raw[index] if index is not None and index < len(raw) else None
 
-    def _column_index(self, column: str) -> int | None:
-        cache = self.__dict__.setdefault("_indexes", {})
-        if column not in cache:
-            cache[column] = next((i for i, h in enumerate(self.header or ()) if h == column), None)
-        return cache[column]
+    def column_index(self, column: str) -> int | None:
+        """Where `column` is in the header (None: not there); the header is known once the source is open."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = self._index = {h: i for i, h in enumerate(self.header or ()) if h}
+        return index.get(column)
 
     def close(self) -> None:
         pass
@@ -1331,7 +1329,7 @@ class RecordStream:
         key_column, field_names = subject.key, subject.field_names
         convert, inserts, seen = self._convert, self._inserts, _KeysSeen()
         errors, failed_ids = self.errors, self.failed_ids
-        key_index = source._column_index(key_column) if source.text and key_column else None
+        key_index = source.column_index(key_column) if source.text and key_column else None
         key_text, raw_cell = source.key_text, source.raw_cell
         rows = self._rows if self._first is None else itertools.chain([self._first], self._rows)
         try:
