@@ -157,6 +157,8 @@ def format_value(value: object, type_: Type | None = None) -> str:
     shortest exact form (no trailing zeros), so that every engine writes the same text for the same number."""
     if value is None:
         return ""
+    if type_ == MONEY and isinstance(value, Decimal):
+        value = round_money(value)  # half up (四舍五入), as money is everywhere; f"{:.2f}" would round half even
     if isinstance(value, Decimal) and value.is_zero():
         value = abs(value)  # no "-0.00"
     if type_ == MONEY and isinstance(value, Decimal):

@@ -701,7 +701,8 @@ def write_results(path: str | Path, rows: list[dict[str, object]], types: dict[s
 
 
 def _csv_text(rows: list[dict[str, object]], types: dict[str, Type]) -> str:
-    columns = list(dict.fromkeys(name for row in rows for name in row))  # first-seen order
+    # first-seen order; with no rows at all, the columns the types name (a header row alone, not an empty line)
+    columns = list(dict.fromkeys(name for row in rows for name in row)) or list(types)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
@@ -1521,7 +1522,7 @@ class ResultWriter:
             if self._csv is not None:
                 self._flush()
             if self._csv is not None and self._rows == 0:
-                self._csv.writerow([])  # no rows, so no columns: `write_results` writes one empty line
+                self._csv.writerow(self.columns)  # no record evaluated: the header row alone, as every engine writes
             elif self.suffix == ".json":
                 self._file.write("[]\n" if self._rows == 0 else "\n]\n")
             self._file.close()

@@ -91,7 +91,7 @@ class Dialect:
         def integer(v: exp.Expression, digits: int) -> exp.Expression:
             if m == 0:
                 return cast(v, f"DECIMAL({digits}, 0)")
-            plain = cast(cast(v, decimal_type(m)), "VARCHAR")
+            plain = cast(cast(v, decimal_type(m, wide=True)), "VARCHAR")
             return cast(exp.func("REPLACE", plain, text("."), text("")), f"DECIMAL({digits}, 0)")
 
         numerator = integer(a, 38)
@@ -99,7 +99,7 @@ class Dialect:
         quotient = exp.Div(this=numerator, expression=denominator)
         if self.raise_error is None:
             return quotient
-        limit = cast(text(f"{Decimal(10) ** (21 - m):f}"), decimal_type(0))
+        limit = cast(text(f"{Decimal(10) ** (21 - m):f}"), "DECIMAL(38, 0)")
         too_big = exp.GTE(this=exp.Abs(this=b.copy()), expression=limit)
         message = text(f"{what}: the {self.name} engine cannot divide exactly by a divisor of "
                        f"{Decimal(10) ** (21 - m):f} or more; use --engine duckdb or row")
@@ -134,6 +134,7 @@ def big(value: int, dialect: Dialect) -> exp.Expression:
 
 INTEGER_DIGITS = 38 - DECIMAL_PLACES
 NARROW = 18  # digits of a decimal held in 64 bits
+NARROW_PLACES = 6  # the most places a 64-bit decimal keeps (12 digits before the point)
 
 
 def decimal_type(scale: int, wide: bool = False) -> str:
@@ -141,7 +142,9 @@ def decimal_type(scale: int, wide: bool = False) -> str:
     casts), or `wide`, 28 digits before the point. Two such types always have a common type that keeps both scales
     (DuckDB would cut DECIMAL(38, 1) and DECIMAL(38, 0) to scale 0). A value beyond its type stops the run with a
     message naming `--engine row`, never a wrong number."""
-    return f"DECIMAL({INTEGER_DIGITS + scale}, {scale})" if wide else f"DECIMAL({NARROW}, {scale})"
+    if wide or scale > NARROW_PLACES:  # 18 digits leave too few before the point for finer values
+        return f"DECIMAL({INTEGER_DIGITS + scale}, {scale})"
+    return f"DECIMAL({NARROW}, {scale})"
 
 
 def as_scale(c: "Compiled", scale: int | None, wide: bool | None = None) -> exp.Expression:
@@ -341,7 +344,10 @@ class ExprCompiler:
             s = max(sa, sb)
             return Compiled(cast(cls(this=a.value, expression=b.value), decimal_type(s, wide)), error, s, wide)
         s = min(sa + sb, DECIMAL_PLACES)  # a cast to fewer places rounds half up, as `types.multiply` does
-        return Compiled(cast(exp.Mul(this=a.value, expression=b.value), decimal_type(s, wide)), error, s, wide)
+        if sa + sb > NARROW_PLACES:  # a product this fine is wide: multiply in 38 digits, not in 64 bits
+            wide = True
+        left, right = (as_scale(c, c.scale, True) if wide else c.value for c in (a, b))
+        return Compiled(cast(exp.Mul(this=left, expression=right), decimal_type(s, wide)), error, s, wide)
 
     def _order_durations(self, op: str, a: Compiled, b: Compiled, scope: Scope, error) -> Compiled:
         """Durations order by (months, days); one that mixes both cannot be ordered (an error, as in Python)."""
@@ -482,7 +488,13 @@ class ExprCompiler:
         mode = x.mode or "half_up"
         s = arg.scale or 0
         v = arg.value
-        if s > places:
+        if places < 0:  # to tens, hundreds …: round a tenth, hundredth … of the value to a whole, scale back
+            tenth = literal(Decimal(1).scaleb(places), DECIMAL)
+            shifted = cast(exp.Mul(this=v, expression=tenth.value), decimal_type(s - places, True))
+            whole = self._round_to(shifted, 0, mode, True)
+            v = cast(exp.Mul(this=whole, expression=literal(10 ** -places, INT).value), decimal_type(0, True))
+            s = places = 0
+        elif s > places:
             v = self._round_to(v, places, mode, arg.wide)
         if x.type == INT:
             return Compiled(cast(v, "BIGINT"), arg.error)
@@ -516,14 +528,16 @@ class ExprCompiler:
             return self._whole_months(a[0], a[1])
         if f == "years_between":
             return exp.IntDiv(this=self._whole_months(a[0], a[1]), expression=literal(12, INT).value)
-        if f == "same_year":
-            return exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1]))
+        if f == "same_year":  # parenthesised: `ok == same_year(a, b)` must not read as a chained comparison
+            return exp.Paren(this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])))
         if f == "same_month":
-            return exp.And(this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])),
-                           expression=exp.EQ(this=exp.Month(this=a[0]), expression=exp.Month(this=a[1])))
+            return exp.Paren(this=exp.And(
+                this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])),
+                expression=exp.EQ(this=exp.Month(this=a[0]), expression=exp.Month(this=a[1]))))
         if f == "same_quarter":
-            return exp.And(this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])),
-                           expression=exp.EQ(this=self._quarter(a[0]), expression=self._quarter(a[1])))
+            return exp.Paren(this=exp.And(
+                this=exp.EQ(this=exp.Year(this=a[0]), expression=exp.Year(this=a[1])),
+                expression=exp.EQ(this=self._quarter(a[0]), expression=self._quarter(a[1]))))
         raise Unsupported(f"the function {f}")
 
     @staticmethod
@@ -590,7 +604,8 @@ class ExprCompiler:
         if isinstance(src, ir.RecordsRef):
             return self._over_table(x, exp.to_table(self.records_table), None, scope)
         if isinstance(src, ir.Ref) and src.kind == "field" and isinstance(src.type, ListOf):
-            link = exp.EQ(this=col(BY, self._alias(scope)), expression=col(KEY, scope.element or ROW))
+            # `items` is the record's relation even inside another aggregate: link to the record's own key
+            link = exp.EQ(this=col(BY, self._alias(scope)), expression=col(KEY, ROW))
             return self._over_table(x, exp.to_table(self.relation_table(src.name)), link, scope)
         raise Unsupported("an aggregate over this collection")
 
@@ -620,6 +635,9 @@ class ExprCompiler:
 
         f = x.func
         ev = elem.value if elem else None
+        if ev is not None:  # tie the element to the rows aggregated, even when it reads only the record's values
+            ev = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=col(ORDER, alias), expression=exp.null())),
+                                      true=ev)])
         # a total over all records (a summary) may be large: 28 digits; over one record's related rows, 18
         wide = isinstance(x.source, ir.RecordsRef) or bool(elem and elem.wide)
         if f == "count":

@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from ... import ir
-from ...types import ListOf, RecordType
+from ...types import DURATION, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
@@ -226,13 +226,21 @@ class DuckRun:
                  if not isinstance(self.policy.subject.field(n), ListOf)]
         query = exp.select(col(ERROR, None), *[col(n, None) for n in names]).from_("__evaluated").order_by(
             col(ORDER, None))
+        durations = {n for n in names if self._type_of(n) == DURATION}
         results = []
         for (record_id, values), (error, *row) in zip(records, self.sql(query).fetchall()):
             if error is not None:
                 results.append(Result(record_id, {}, error=error))
-            else:
-                results.append(Result(record_id, {**values, **dict(zip(names, row))}))
+                continue
+            found = dict(zip(names, row))
+            for n in durations:  # a STRUCT comes back as a dict
+                found[n] = Duration(found[n]["months"], found[n]["days"]) if found[n] is not None else None
+            results.append(Result(record_id, {**values, **found}))
         return results
+
+    def _type_of(self, name: str):
+        node = self.policy.nodes.get(name)
+        return node.type if node is not None else self.policy.subject.field(name)
 
     # -------------------------------------------------------------------------------------------- reading
     def _raw(self, item: _Input) -> exp.Select:
