@@ -23,9 +23,8 @@ from decimal import Decimal
 from sqlglot import exp
 
 from ... import ir
+from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INPUT_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, Type
 from . import durations
-from ...types import (BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INPUT_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf,
-                      Type, format_value)
 
 DECIMAL_TYPES = (DECIMAL, MONEY, PERCENT)
 ROW = "r"          # alias of the current record's relation in every layer
@@ -792,7 +791,7 @@ def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):
     if body.hit == "unique":
         return (*_unique(node, rows, conditional, otherwise, no_row, scale), wide)
     ifs, err_ifs = [], []
-    for r, c, v in rows:
+    for _row, c, v in rows:
         if c is None:  # otherwise: the first one ends the table
             value = exp.Case(ifs=ifs, default=v.value) if ifs else v.value
             err_ifs.append(exp.If(this=exp.true(), true=v.error if v.error is not None else exp.null()))
