@@ -2,8 +2,9 @@
 
     .venv/bin/python data/run_all.py [--out DIR]
 
-Each run is `policydsl run` through the Python API: records are validated, evaluated, summaries computed. With
-`--out DIR`, each run's results are written to DIR/<county>_<policy>.csv. Exit code 1 if any good record failed.
+Each run is `policydsl run` through the Python API (`api.run_batch`, the DuckDB engine unless `--engine row|spark`):
+records are validated, evaluated, summaries computed. With `--out DIR`, each run's results are written to
+DIR/<county>_<policy>.csv. Exit code 1 if any good record failed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 
 from policydsl import api
-from policydsl.engines.records import write_results
 from policydsl.types import format_value
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +51,8 @@ RUNS = [
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write each run's results to this folder")
+    parser.add_argument("--engine", default="duckdb", choices=("duckdb", "row", "spark"),
+                        help="the engine that evaluates (default duckdb, as `policydsl run`)")
     args = parser.parse_args()
     console = Console()
     table = Table(title="policydsl: every county policy on its sample data")
@@ -59,18 +61,19 @@ def main() -> int:
     failures = 0
     for name, records, related, as_of in RUNS:
         policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
-        outcome = api.run_file(policy, ROOT / records, as_of, {k: ROOT / v for k, v in related.items()})
-        failures += outcome.failed_count
-        for error in outcome.data_errors:
-            console.print(error.render(), style="red", markup=False)
-        for failure in outcome.evaluation_failures:
-            console.print(f"{records}: record {failure.record_id}: {failure.error}", style="red", markup=False)
-        sums = ", ".join(f"{k}={format_value(v, policy.summaries[k].type)}"
-                         for k, v in list(outcome.report.summaries.items())[:4])
-        table.add_row(name, records, str(outcome.ok_count), str(outcome.failed_count), sums)
-        if args.out:
+        out = args.out / f"{name.replace('/', '_')}.csv" if args.out else None
+        if out:
             args.out.mkdir(parents=True, exist_ok=True)
-            write_results(args.out / f"{name.replace('/', '_')}.csv", outcome.rows(), api.output_types(policy))
+        batch = api.run_batch(policy, ROOT / records, related={k: ROOT / v for k, v in related.items()}, as_of=as_of,
+                              out=out, engine=args.engine, on_row=lambda cells: None)
+        failures += batch.failed_count
+        for error in batch.data_errors:
+            console.print(error.render(), style="red", markup=False)
+        for failure in batch.evaluation_failures:
+            console.print(f"{records}: record {failure.record_id}: {failure.message}", style="red", markup=False)
+        sums = ", ".join(f"{k}={format_value(v, policy.summaries[k].type)}"
+                         for k, v in list(batch.summaries.items())[:4])
+        table.add_row(name, records, str(batch.ok_count), str(batch.failed_count), sums)
     console.print(table)
     return 1 if failures else 0
 

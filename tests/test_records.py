@@ -453,3 +453,11 @@ def test_duration_round_trip(value):
 @given(st.booleans())
 def test_bool_round_trip(value):
     assert conv(format_value(value, BOOL), BOOL) is value
+
+
+def test_an_amount_beyond_decimal_precision_is_a_bad_record_not_a_traceback():
+    """Money with 30 digits would need rounding in Python's 28-digit context (decimal.InvalidOperation once)."""
+    from policydsl.types import MONEY
+    with pytest.raises(ValueError, match="too large an amount"):
+        convert_value("123456789012345678901234567890.00", MONEY, {})
+    assert convert_value("12345678901234567890123456.00", MONEY, {}) == Decimal("12345678901234567890123456.00")

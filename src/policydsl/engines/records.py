@@ -320,6 +320,8 @@ def _to_money(raw: object) -> Decimal:
         value = _decimal(raw, _MONEY_MSG)
     if value.normalize().as_tuple().exponent < -2:
         raise ValueError("more precise than a fen (at most 2 decimal places)")
+    if value.adjusted() >= 26:  # 28 significant digits with the fen: more would need rounding
+        raise ValueError("too large an amount (at most 26 digits before the point)")
     return round_money(value)  # exact here: only pins the fen scale
 
 
