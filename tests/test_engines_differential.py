@@ -120,7 +120,7 @@ KNOWN = {
     "same_period_compared": False,
     # the checker: a match in an else branch or a match arm takes the expected type of that position as its own
     # (`if c then m else m * (match e { 甲 -> 50%, … })` is refused); such rare examples are rejected, not run.
-    "match_takes_the_expected_type": True,
+    "match_takes_the_expected_type": False,
     # DuckDB's results hold a duration as a dict {"months": …, "days": …}, not as types.Duration: compared as one.
     "duration_values_as_dicts": False,
     # a results file with no evaluated record: the row engine writes an empty line, DuckDB the header row.
@@ -1041,8 +1041,6 @@ outcome 十位: decimal = round(x, -1)
     assert _values(sql[0], "十位") == (Decimal(30),)
 
 
-@pytest.mark.xfail(strict=True, reason="checker: a match inside an else branch (or a match arm) takes the "
-                                       "branch's expected type as its own, so `m * (match … -> 50%)` is refused")
 def test_regression_match_of_percentages_inside_an_else_branch_checks(tmp_path):
     """`m * (match e { … -> 50% })` is money × percent, well typed on its own and as a `then` branch; as the `else`
     branch `check` reports "this arm gives percent, but earlier arms give money" and "cannot multiply money and
@@ -1127,8 +1125,6 @@ example "five years and a probation" {
     assert [(o.passed, o.mismatches) for o in api.run_examples(policy, on="duckdb")] == [(True, ())]
 
 
-@pytest.mark.xfail(strict=True, reason="checker: abs() accepts a date or a duration (semantics._builtin lets abs "
-                                       "join like min/max); then both engines raise (TypeError / Binder Error)")
 def test_regression_abs_of_a_date_or_a_duration_is_a_check_error(tmp_path):
     """abs(x) is for "numbers of one type" (language reference); `abs(任期)` and `abs(d)` check clean today and
     then crash the row evaluator with TypeError ("bad operand type for abs(): 'Duration'") and DuckDB with a Binder

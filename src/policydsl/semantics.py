@@ -868,7 +868,9 @@ class _Checker:
         if enum is None and subject.type is not ERROR:
             self.diags.error(e.subject.span, f"'match' needs an enum value, but this is {subject.type}",
                              "use 'if … then … else …' or a table for other values")
-        arms, seen, result = [], {}, expected
+        # the context's type is only a hint for literal arms: the arms decide the match's type (a match of
+        # percents may stand where money is expected, as in `m * (match e { … -> 50% })`)
+        arms, seen, result = [], {}, None
         for arm in e.arms:
             labels = []
             for label in arm.labels:
@@ -880,12 +882,12 @@ class _Checker:
                                      related=((seen[label.name], "handled here"),))
                 seen.setdefault(label.name, label.span)
                 labels.append(label.name)
-            value = self._expr(arm.value, scope, result)
+            value = self._expr(arm.value, scope, result or expected)
             result = self._unify(result, value, arm.value.span)
             arms.append((tuple(labels), value))
         default = None
         if e.default is not None:
-            default = self._expr(e.default, scope, result)
+            default = self._expr(e.default, scope, result or expected)
             result = self._unify(result, default, e.default.span)
         elif enum is not None:
             missing = [label for label in enum.labels if label not in seen]
@@ -959,6 +961,9 @@ class _Checker:
                 joined = nxt
             if joined not in (INT, DECIMAL, MONEY, PERCENT, DATE, DURATION):
                 self.diags.error(e.span, f"{f} needs numbers, money, percentages or dates, not {joined}")
+                return ir.Const(ERROR, None, e.span)
+            if f == "abs" and joined in (DATE, DURATION):  # a date has no sign; a duration mixes months and days
+                self.diags.error(e.span, f"abs needs a number, money or a percentage, not {joined}")
                 return ir.Const(ERROR, None, e.span)
             return ir.Builtin(joined, f, args, span=e.span)
         if f in ("floor", "ceil"):
