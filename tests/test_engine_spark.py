@@ -134,7 +134,7 @@ def test_parquet_in_and_out(tmp_path):
         assert batch.data_errors == [] and batch.ok_count == outcome.ok_count
         assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
     # A directory of part files (as Spark writes a data set), numbered in file-name order whatever Spark's packing.
-    parts = tmp_path / "communities.parquet"
+    parts = tmp_path / "parts.parquet"
     parts.mkdir()
     table = f"read_csv('{ROOT / records}', all_varchar=true)"
     (total,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()

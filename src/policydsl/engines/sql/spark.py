@@ -33,7 +33,8 @@ The session: `local[*]` unless a master URL is given (or set by `spark-submit`);
 run, each run in its own `newSession()` (its own temporary views and SQL settings). Settings that exact results
 need: `spark.sql.ansi.enabled=true` (an overflow or an invalid cast is an error, never a silent NULL),
 `spark.sql.decimalOperations.allowPrecisionLoss=false` (DECIMAL arithmetic keeps every digit the plan asks for),
-session time zone UTC; logging is kept at errors.
+`spark.sql.constraintPropagation.enabled=false` (planning time), session time zone UTC; logging is kept at errors.
+What Spark cannot compute exactly stops the run with `EngineUnavailable` naming it (see `_unavailable`).
 """
 
 from __future__ import annotations
@@ -230,8 +231,8 @@ class _SparkSQL:
 
 
 class _NoErrors:
-    """`DuckRun` falls back to the Python reader on a DuckDB read error; Spark reads lazily, and this runner checks
-    the files itself before Spark reads them, so no Spark error means "read it another way"."""
+    """`DuckRun` falls back to the Python reader when DuckDB cannot read a file. Spark reads lazily and this runner
+    checks the files before Spark reads them, so no Spark error is such a signal: this catches nothing."""
 
     Error = ()
 
@@ -327,7 +328,8 @@ class SparkRun(DuckRun):
         given = str(path)
         if not _is_url(given):
             local = Path(given)
-            rec.read_rows(local) if not local.is_dir() else None  # a missing file, an unknown suffix: its message
+            if not local.is_dir():
+                rec.read_rows(local)  # a missing file, an unknown suffix: the reader's own message
             return _Source(local.resolve().as_uri(), given, local, directory=local.is_dir())
         fs, hpath = self._hadoop(given)
         if not fs.exists(hpath):
