@@ -181,7 +181,7 @@ def test_evaluation_errors_and_exact_quotients(tmp_path):
     records = tmp_path / "people.csv"
     records.write_text("编号,分数,金额,除数\n"
                        'A,50,1234567.89,0.03\n"B,""乙""",70,0.01,2\nC,90,5,1\nD,0,5,1\n'
-                       "E,65,99999999.99,7\nF,61,-0.05,-4\n", encoding="utf-8")
+                       "E,65,99999999.99,7\nF,61,-0.05,-4\n,,,,,,beyond the header\n", encoding="utf-8")
     policy = api.load_policy(str(source))
     for suffix in (".csv", ".jsonl", ".json"):
         outcome, batch = _same_as_row(tmp_path, policy, str(records), {}, None, suffix, spark_records=records)

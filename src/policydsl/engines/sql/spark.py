@@ -85,6 +85,9 @@ LOCAL_SETTINGS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
 }
+#: Cells read beyond a CSV header's last column, so that a row with content only there is not taken for blank
+#: (a row whose only content lies further right still is: Spark drops tokens beyond its schema).
+EXTRA_CELLS = 16
 REPLACEMENT = "\ufffd"  # what Spark (Java) makes of bytes that are not UTF-8
 _LOG4J = """rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = console
@@ -387,28 +390,31 @@ class SparkRun(DuckRun):
         src = self.sources[item.table]
         if src.suffix == ".parquet":
             df = self.spark.read.parquet(src.url)
-            names = list(df.columns)
+            names = columns = list(df.columns)
             first = 1
         else:
             header = self._csv_header(src)
             if item.by is None:
                 rec._check_header(_Named(src.name), item.rtype, [(src.name, dict.fromkeys(header, ""))])
             names = [_column_name(h, i) for i, h in enumerate(header)]
+            # Cells beyond the header are read too: a row whose only content lies there is not blank to the
+            # Python reader (it reports the record's missing fields), so it must not be skipped as blank here.
+            columns = names + [f"__beyond{i}" for i in range(EXTRA_CELLS)]
             from pyspark.sql.types import StringType, StructField, StructType
-            schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(names))])
+            schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(columns))])
             df = (self.spark.read.schema(schema)
                   .options(header=False, multiLine=True, quote='"', escape='"', mode="PERMISSIVE", encoding="UTF-8",
                            ignoreLeadingWhiteSpace=False, ignoreTrailingWhiteSpace=False)
-                  .csv(src.url).toDF(*names))
+                  .csv(src.url).toDF(*columns))
             first = 0  # the header row is the first non-blank row: number 0, dropped below
         source_view = f"__source{item.table}"
         self._register(source_view, df)
         cells = [exp.alias_(exp.Cast(this=col(c, None), to=exp.DataType.build("VARCHAR")), c, quoted=True)
-                 for c in names]
-        filled = exp.or_(*[exp.Not(this=blank(col(c, None))) for c in names]) if names else exp.false()
+                 for c in columns]
+        filled = exp.or_(*[exp.Not(this=blank(col(c, None))) for c in columns]) if columns else exp.false()
         rows = exp.select(exp.Star()).from_(exp.Subquery(this=exp.select(*cells).from_(exp.to_table(source_view)),
                                                          alias=exp.TableAlias(this=exp.to_identifier("s"))))
-        rows = rows.where(filled) if names else rows
+        rows = rows.where(filled) if columns else rows
         rows = self._frame(rows)
         if src.suffix == ".csv":
             self._check_utf8(src, rows)
