@@ -120,13 +120,30 @@ class MatchExpr(Expr):
 
 
 @dataclass(frozen=True)
+class OrderKey:
+    """One key of a `by` clause: an expression and its direction."""
+
+    expr: Expr
+    descending: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Call(Expr):
-    """A builtin function or aggregate call; `where` only for aggregates."""
+    """A builtin function, an aggregate or a function across records, with the clauses written inside it.
+
+    `where` (aggregates), `within` (the group a value across records is computed in), `order` (the `by` keys of
+    rank/top/bottom/apportion/grant) and `options` (`ties`, `method`, `rounding` and the word chosen), in the order
+    they were written.
+    """
 
     func: str
     args: tuple[Expr, ...]
     where: Expr | None
     span: Span = _span()
+    within: Expr | None = None
+    order: tuple[OrderKey, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -375,19 +392,25 @@ class SummaryDecl(Decl):
 
 @dataclass(frozen=True)
 class Expectation:
+    """`name = value`; `record` is the key of the given record it is about (examples with several records)."""
+
     name: str
     value: Expr
     span: Span = _span()
+    record: str | None = None
 
 
 @dataclass(frozen=True)
 class ExampleDecl(Decl):
+    """An example: one given record (`given`), or several (`given records [ … ]`, then `given` is None)."""
+
     title: str
     as_of: date | None
     record_type: str | None
-    given: RecordLit
+    given: RecordLit | None
     expects: tuple[Expectation, ...]
     span: Span = _span()
+    records: tuple[RecordLit, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -500,11 +500,23 @@ def _example(d: ast.ExampleDecl, c: Comments) -> _Item:
                 code[-1] += "  " + note
         lines.extend(code)
 
-    given = f"{INDENT}given {d.record_type} " if d.record_type else f"{INDENT}given "
-    element(_record_lines(given, d.given), d.given.span.line, d.given.span.end_line)
+    if d.given is not None:
+        given = f"{INDENT}given {d.record_type} " if d.record_type else f"{INDENT}given "
+        element(_record_lines(given, d.given), d.given.span.line, d.given.span.end_line)
+    else:  # given records [ … ]: one record a line (or more, as it needs)
+        lines.append(f"{INDENT}given records [")
+        for i, record in enumerate(d.records):
+            code = _record_lines(INDENT * 2, record)
+            if i < len(d.records) - 1:
+                code[-1] += ","
+            element(code, record.span.line, record.span.end_line)
+        lines.append(f"{INDENT}]")
     for group in _groups(d.expects):
-        element(_expect_lines([f"{e.name} = {expr(e.value)}" for e in group]), group[0].span.line,
-                group[-1].span.end_line)
+        for about in _runs(group, lambda e: e.record):
+            head = f"{quote(about[0].record)}: " if about[0].record is not None else ""
+            code = _expect_lines([f"{e.name} = {expr(e.value)}" for e in about])
+            code = [line.replace("expect ", f"expect {head}", 1) for line in code]
+            element(code, about[0].span.line, about[-1].span.end_line)
     if d.span.line:
         lines.extend(f"{INDENT}{x}" for x in c.before(d.span.end_line))
     lines.append("}")
@@ -522,6 +534,17 @@ def _expect_lines(texts: list[str]) -> list[str]:
             f"{INDENT}expect " + ", ".join(lines[-2][-1:] + lines[-1])):  # on the last line
         lines[-1].insert(0, lines[-2].pop())
     return [f"{INDENT}expect " + ", ".join(line) for line in lines]
+
+
+def _runs(items: list, key) -> list[list]:
+    """`items` cut where `key` changes."""
+    runs: list[list] = []
+    for x in items:
+        if runs and key(runs[-1][-1]) == key(x):
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return runs
 
 
 def _groups(nodes) -> list[list]:
@@ -691,7 +714,7 @@ def _parts(e: ast.Expr) -> list:
     if isinstance(e, ast.MatchExpr):
         return [e.subject, *e.arms] + ([e.default] if e.default is not None else [])
     if isinstance(e, ast.Call):
-        return [*e.args] + ([e.where] if e.where is not None else [])
+        return [*e.args] + [part for part in (e.where, e.within) if part is not None] + [k.expr for k in e.order]
     return []
 
 
@@ -722,7 +745,7 @@ def _assign(head: str, e: ast.Expr, line: int, offset: int = 0) -> list[str]:
 
 
 def _callable_break(e: ast.Call) -> bool:
-    return len(e.args) + (e.where is not None) > 1
+    return len(e.args) + len(_clauses(e)) > 1
 
 
 def _below(e: ast.Expr, indent: str) -> list[str]:
@@ -785,10 +808,22 @@ def _call_lines(prefix: str, e: ast.Call, hang: str) -> list[str]:
     for a in parts[1:]:
         lines[-1] += ","
         lines.append(hang + a)
-    if e.where is not None:
-        lines.append(f"{hang}where {expr(e.where)}")
+    lines.extend(hang + clause for clause in _clauses(e))
     lines[-1] += ")"
     return lines
+
+
+def _clauses(e: ast.Call) -> list[str]:
+    """The clauses of a call in canonical order: where, by, within, then ties / method / rounding as written."""
+    out = []
+    if e.where is not None:
+        out.append(f"where {expr(e.where)}")
+    if e.order:
+        out.append("by " + ", ".join(expr(k.expr) + (" desc" if k.descending else "") for k in e.order))
+    if e.within is not None:
+        out.append(f"within {expr(e.within)}")
+    out.extend(f"{kind} {word}" for kind, word in e.options)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ expressions
@@ -825,9 +860,9 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
             arms.append(f"else -> {expr(e.default)}")
         return f"match {expr(e.subject)} {{ {', '.join(arms)} }}", 9
     if isinstance(e, ast.Call):
-        args = ", ".join(expr(a) for a in e.args)
-        where = f" where {expr(e.where)}" if e.where is not None else ""
-        return f"{e.func}({args}{where})", 9
+        inside = ", ".join(expr(a) for a in e.args)
+        clauses = " ".join(_clauses(e))
+        return f"{e.func}({inside}{' ' if inside and clauses else ''}{clauses})", 9
     if isinstance(e, ast.ListLit):
         items = ", ".join(expr(i) for i in e.items)
         if e.items and all(isinstance(i, ast.RecordLit) for i in e.items):  # [ { … }, { … } ], as drafters write

@@ -116,6 +116,44 @@ class Aggregate(IExpr):
 
 
 @dataclass(frozen=True)
+class OrderKey:
+    """One key of an ordering across records; ties on every key fall to the record key (or the input position)."""
+
+    expr: IExpr
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Across(IExpr):
+    """A value of each record computed across the records: ranks, top/bottom, shares of a total, pools, aggregates.
+
+    `func` is rank | percent_rank | top | bottom | apportion | grant, or an aggregate (count sum min max any all
+    distinct) over the other records. The per-record parts — `value` (the aggregate's element, apportion's weight,
+    grant's request), `where`, the `order` keys and `within` (records are grouped by it; a record's value is computed
+    in its own group) — are evaluated in each record's own scope. `amount` is the same for every record (top/bottom's
+    N or p%, apportion's total, grant's pool): it reads only params, summaries and constants. `ties`, `method` and
+    `rounding` are the words the policy chose. `index` numbers the policy's Across expressions (their slots).
+    """
+
+    func: str
+    value: IExpr | None
+    where: IExpr | None
+    amount: IExpr | None
+    order: tuple[OrderKey, ...]
+    within: IExpr | None
+    ties: str | None
+    method: str | None
+    rounding: str | None
+    index: int
+    span: Span = _span()
+
+    def parts(self) -> tuple[IExpr, ...]:
+        """The per-record expressions, in a fixed order (what each record contributes)."""
+        found = [self.value, self.where, self.within] + [k.expr for k in self.order]
+        return tuple(x for x in found if x is not None)
+
+
+@dataclass(frozen=True)
 class ListItems(IExpr):
     items: tuple[IExpr, ...]
     span: Span = _span()
@@ -231,29 +269,37 @@ class ExternalList:
 
 @dataclass(frozen=True)
 class Summary:
+    """A value over all records; `reads` names the fields, nodes, params and summaries it reads."""
+
     name: str
     type: Type
     expr: IExpr
     notes: Annotations
     span: Span = _span()
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Expect:
+    """An expected value; `record` is the key of the given record it is about (None: the only one, or a summary)."""
+
     name: str
     value: object
     span: Span = _span()
+    record: str | None = None
 
 
 @dataclass(frozen=True)
 class Example:
-    """An `example` block, checked: the given record in runtime form and the expected values."""
+    """An `example` block, checked: the given records in runtime form (`records`, with their ids) and the expected
+    values. `given` is the first record (the only one, for examples written with `given`)."""
 
     title: str
     as_of: date | None
     given: dict
     expects: tuple[Expect, ...]
     span: Span = _span()
+    records: tuple[tuple[str, dict], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,3 +334,33 @@ class Policy:
     @property
     def outcomes(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.is_outcome]
+
+    @property
+    def across_records(self) -> bool:
+        """Whether some rule reads other records (a summary or a value across records): a run needs every record
+        before it can finish any."""
+        return any(_reads_across(n.body) for n in self.nodes.values())
+
+
+def walk(x: object):
+    """Every IR expression inside `x` (an expression, a node body, a tuple of them), parents before children."""
+    stack = [x]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IExpr):
+            yield item
+            stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f not in ("type", "span"))
+        elif isinstance(item, OrderKey):
+            stack.append(item.expr)
+        elif isinstance(item, (TableBody, EligibilityBody)):
+            stack.extend(item.rows if isinstance(item, TableBody) else item.conditions)
+        elif isinstance(item, Row):
+            stack.extend([item.condition, item.value])
+        elif isinstance(item, Cond):
+            stack.append(item.expr)
+        elif isinstance(item, tuple):
+            stack.extend(reversed(item))
+
+
+def _reads_across(body: object) -> bool:
+    return any(isinstance(x, Across) or isinstance(x, Ref) and x.kind == "summary" for x in walk(body))

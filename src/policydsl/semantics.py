@@ -38,6 +38,16 @@ AGGREGATES = {"count", "sum", "min", "max", "any", "all", "distinct"}
 ROUND_MODES = {"half_up", "half_even", "down", "up", "floor", "ceiling"}
 SCALAR_FUNCS = {"min", "max", "clamp", "abs", "round", "floor", "ceil", "years_between", "months_between",
                 "days_between", "year", "quarter", "month", "same_year", "same_quarter", "same_month", "text"}
+# functions whose value for a record depends on the other records (`ir.Across`)
+ACROSS_FUNCS = {"rank", "percent_rank", "top", "bottom", "apportion", "grant"}
+TIE_RULES = {"standard": "tied records share the best rank; the next rank skips (1, 2, 2, 4)",
+             "dense": "tied records share a rank; the next rank follows on (1, 2, 2, 3)",
+             "ordinal": "every record its own rank; ties fall to the record key (1, 2, 3, 4)"}
+APPORTION_METHODS = {"largest_remainder", "dhondt"}
+GRANT_METHODS = {"partial", "whole"}
+COUNT_ROUNDING = {"up", "down", "half_up"}
+ORDERABLE = (INT, DECIMAL, MONEY, PERCENT, DATE, TEXT, BOOL)
+GROUPABLE = (INT, TEXT, BOOL, DATE)
 COMPARE_OPS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 ARITH_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 
@@ -201,6 +211,7 @@ class _Scope:
     element: RecordType | None = None
     element_nodes: dict[str, Type] | None = None  # in summaries: facts/outcomes of each record
     in_summary: bool = False
+    in_across: bool = False  # inside a value across records (its parts are read for every record)
 
 
 class _Checker:
@@ -218,6 +229,7 @@ class _Checker:
         self.summaries: dict[str, ir.Summary] = {}
         self._in_progress: set[str] = set()
         self._reads: list[set[str]] = []
+        self._across_count = 0
         self.subject: RecordType | None = None
 
     # -------------------------------------------------------------------------------------------- driver
@@ -543,39 +555,73 @@ class _Checker:
         if name in self.summaries:
             return self.summaries[name].type
         if name in self._in_progress:
-            self.diags.error(span or self.decls.values[name][0].span, f"summary '{name}' depends on itself",
-                             "a summary cannot read itself, directly or through other summaries")
+            if not any(self._is_node(n) for n in self._in_progress):  # through a rule: the graph names the path
+                self.diags.error(span or self.decls.values[name][0].span, f"summary '{name}' depends on itself",
+                                 "a summary cannot read itself, directly or through other summaries")
             return ERROR
         decl = self.decls.values[name][0]
         self._in_progress.add(name)
         self._reads.append(set())
         expr = self._expr(decl.expr, _Scope(in_summary=True))
-        self._reads.pop()
+        reads = self._reads.pop()
         self._in_progress.discard(name)
         declared = self._type(decl.type, decl.name) if decl.type else None
         self.summaries[name] = ir.Summary(decl.name, self._declared(declared, expr.type, decl.expr.span, decl.name),
-                                          expr, decl.notes, decl.span)
+                                          expr, decl.notes, decl.span, tuple(sorted(reads)))
         return self.summaries[name].type
 
     def _check_example(self, ex: ast.ExampleDecl) -> ir.Example:
         if ex.record_type and self.subject and ex.record_type != self.subject.name:
             self.diags.error(ex.span, f"example '{ex.title}' gives a {ex.record_type}, but the policy evaluates "
                                       f"{self.subject.name}")
-        given = self._record_literal(ex.given, self.subject) if self.subject else {}
+        literals = list(ex.records) if ex.given is None else [ex.given]
+        records = []
+        for number, lit in enumerate(literals, start=1):
+            values = self._record_literal(lit, self.subject) if self.subject else {}
+            key = self.subject.key if self.subject else None
+            record_id = str(values[key]) if key and values.get(key) is not None else f"#{number}"
+            if record_id in dict(records):
+                self.diags.error(lit.span, f"two records of example '{ex.title}' have the key {record_id!r}")
+            records.append((record_id, values))
+        ids = [r for r, _ in records]
         expects = []
         for e in ex.expects:
-            target = self.node_types.get(e.name)
+            target = self._expect_target(e, ex, ids)
             if target is None:
-                if self.subject and e.name in self.subject.field_names:
-                    self.diags.error(e.span, f"'{e.name}' is an input field, not a fact or outcome",
-                                     "expect only facts, outcomes, tables or eligibility results")
-                else:
-                    self.diags.error(e.span, f"example expects '{e.name}', which is not a fact or outcome",
-                                     did_you_mean(e.name, self.node_types))
                 continue
             value = self._constant(e.value, target, f"'{e.name}'")
-            expects.append(ir.Expect(e.name, value, e.span))
-        return ir.Example(ex.title, ex.as_of, given, tuple(expects), ex.span)
+            record = e.record if e.record is not None or self._is_summary(e.name) else ids[0] if ids else None
+            expects.append(ir.Expect(e.name, value, e.span, record))
+        given = records[0][1] if records else {}
+        return ir.Example(ex.title, ex.as_of, given, tuple(expects), ex.span, tuple(records))
+
+    def _expect_target(self, e: ast.Expectation, ex: ast.ExampleDecl, ids: list[str]) -> Type | None:
+        """The type of what an expectation names, or None after reporting why it cannot be expected."""
+        if e.name in self.decls.values and self._is_summary(e.name):
+            if e.record is not None:
+                self.diags.error(e.span, f"'{e.name}' is a summary over all the example's records, not a value of "
+                                         f"record {e.record!r}", f"write it in an expect line of its own: "
+                                                                 f"expect {e.name} = …")
+                return None
+            return self._summary(e.name, e.span)
+        target = self.node_types.get(e.name)
+        if target is None:
+            if self.subject and e.name in self.subject.field_names:
+                self.diags.error(e.span, f"'{e.name}' is an input field, not a fact or outcome",
+                                 "expect only facts, outcomes, tables, eligibility results or summaries")
+            else:
+                self.diags.error(e.span, f"example expects '{e.name}', which is not a fact, outcome or summary",
+                                 did_you_mean(e.name, list(self.node_types) + list(self.summaries)))
+            return None
+        if e.record is not None and e.record not in ids:
+            self.diags.error(e.span, f"example '{ex.title}' gives no record with the key {e.record!r}",
+                             did_you_mean(e.record, ids) or f"its records: {', '.join(ids)}")
+            return None
+        if e.record is None and ex.given is None and len(ids) > 1:
+            self.diags.error(e.span, f"'{e.name}' is a value of each record: say whose",
+                             f'write expect "{ids[0]}": {e.name} = …')
+            return None
+        return target
 
     def _constant(self, e: ast.Expr, wanted: Type, what: str) -> object:
         value = self._expr(e, _Scope(), expected=wanted)
@@ -647,9 +693,12 @@ class _Checker:
     def _e_Name(self, e: ast.Name, scope: _Scope, expected) -> ir.IExpr:
         name = e.name
         if scope.element is not None and scope.element.field(name) is not None:
+            if scope.element_nodes is not None:
+                self._read(name)
             return ir.ElemRef(scope.element.field(name), name, e.span)
-        if scope.element_nodes is not None and name in scope.element_nodes:
-            return ir.ElemRef(scope.element_nodes[name], name, e.span)
+        if scope.element_nodes is not None and self._is_node(name):
+            self._read(name)
+            return ir.ElemRef(self._node(name), name, e.span)
         if isinstance(expected, EnumType) and name in expected.labels:
             return ir.Const(expected, name, e.span)
         if self.subject is not None and self.subject.field(name) is not None and not scope.in_summary:
@@ -664,11 +713,8 @@ class _Checker:
             if isinstance(decl, ast.ListDecl):
                 return ir.Ref(list_of(name), name, "list", e.span)
             if isinstance(decl, ast.SummaryDecl):
-                if scope.in_summary:
-                    return ir.Ref(self._summary(name, e.span), name, "summary", e.span)
-                self.diags.error(e.span, f"'{name}' is a summary over all records; a per-record rule cannot read it",
-                                 "only another summary can read a summary")
-                return ir.Const(ERROR, None, e.span)
+                self._read(name)
+                return ir.Ref(self._summary(name, e.span), name, "summary", e.span)
             if scope.in_summary:
                 self.diags.error(e.span, f"'{name}' is a per-record value; inside a summary read it through "
                                          f"an aggregate over records", f"e.g. sum(records, {name})")
@@ -914,6 +960,16 @@ class _Checker:
         return ir.Const(ERROR, None, e.span)
 
     def _e_Call(self, e: ast.Call, scope: _Scope, expected) -> ir.IExpr:
+        over_records = e.func in AGGREGATES and e.args and isinstance(e.args[0], ast.Name) and \
+            e.args[0].name == "records" and not scope.in_summary and scope.element is None
+        if e.func in ACROSS_FUNCS or over_records:
+            return self._across(e, scope)
+        clause = "within" if e.within is not None else ("by" if e.order else (e.options[0][0] if e.options else None))
+        if clause is not None:
+            where_ok = "values across records in a per-record rule" if scope.in_summary else \
+                "rank, top, bottom, apportion, grant and aggregates over records"
+            self.diags.error(e.span, f"'{clause}' does not belong to {e.func}(…)", f"'{clause}' belongs to {where_ok}")
+            return ir.Const(ERROR, None, e.span)
         if e.func in AGGREGATES and not e.args:
             form = "count(RELATION [where CONDITION])" if e.func == "count" else f"{e.func}(RELATION, EXPRESSION)"
             self.diags.error(e.span, f"{e.func} needs the related records to go over", f"write {form}")
@@ -1047,10 +1103,163 @@ class _Checker:
                 return ir.Const(ERROR, None, e.span)
         return ir.Aggregate(result, e.func, source, element, where, e.span)
 
+    # -------------------------------------------------------------------------------------------- across records
+    def _across(self, e: ast.Call, scope: _Scope) -> ir.IExpr:
+        """rank / percent_rank / top / bottom / apportion / grant, or an aggregate over `records`, in a rule."""
+        if scope.in_summary or scope.element is not None or scope.in_across or not self._reads:
+            where = "a summary" if scope.in_summary else ("another value across records" if scope.in_across
+                                                          else "an aggregate" if scope.element else "this place")
+            self.diags.error(e.span, f"{e.func}(…) across records cannot be used inside {where}",
+                             "compute it in a fact of its own, then use that fact")
+            return ir.Const(ERROR, None, e.span)
+        f = e.func
+        options = dict(e.options)
+        inner = _Scope(in_across=True)
+        ok = True
+
+        def fail(span: Span, message: str, hint: str | None = None) -> None:
+            nonlocal ok
+            ok = False
+            self.diags.error(span, message, hint)
+
+        args = list(e.args[1:] if f in AGGREGATES else e.args)
+        wants = {"rank": 0, "percent_rank": 0, "top": 1, "bottom": 1, "apportion": 2, "grant": 2}.get(f)
+        if f in AGGREGATES:
+            wants = 0 if f == "count" else 1
+        if len(args) != wants:
+            fail(e.span, f"{f} takes {wants} value(s) before its clauses here, got {len(args)}", _ACROSS_FORMS[f])
+            return ir.Const(ERROR, None, e.span)
+        allowed = _ACROSS_OPTIONS.get(f, set())
+        for kind, _word in e.options:
+            if kind not in allowed:
+                fail(e.span, f"'{kind}' does not belong to {f}(…)", _ACROSS_FORMS[f])
+        if e.where is not None and f not in AGGREGATES:
+            fail(e.where.span, f"'where' does not belong to {f}(…)", "choose the records in the rule's condition")
+        if e.order and f in AGGREGATES:
+            fail(e.order[0].span, f"'by' does not belong to {f}(…)", _ACROSS_FORMS[f])
+        if not e.order and f not in AGGREGATES:
+            fail(e.span, f"{f} needs an order: 'by' and the keys", _ACROSS_FORMS[f])
+        ties = self._word(e, options, "ties", TIE_RULES, required=f in ("rank", "top", "bottom"), fail=fail)
+        method = self._word(e, options, "method", APPORTION_METHODS if f == "apportion" else GRANT_METHODS,
+                            required=f in ("apportion", "grant"), fail=fail)
+        amount = value = None
+        if f in ("top", "bottom", "apportion", "grant"):
+            amount = self._amount(args[0] if f in ("top", "bottom", "apportion") else args[1], f)
+            if amount.type is ERROR:
+                ok = False
+            elif f in ("top", "bottom") and amount.type not in (INT, PERCENT):
+                fail(amount.span, f"{f} takes a number of records or a percentage, not {amount.type}")
+            elif f in ("apportion", "grant") and amount.type != INT:
+                fail(amount.span, f"the {'total' if f == 'apportion' else 'pool'} of {f} must be a whole number, "
+                                  f"not {amount.type}")
+        rounding = self._word(e, options, "rounding", COUNT_ROUNDING, required=bool(
+            f in ("top", "bottom") and amount is not None and amount.type == PERCENT), fail=fail)
+        if f in ("top", "bottom") and amount is not None and amount.type == INT and rounding is not None:
+            fail(e.span, f"'rounding' applies to a percentage; {f} of a number of records needs none")
+        if f in ("apportion", "grant"):
+            value = self._expr(args[1] if f == "apportion" else args[0], inner)
+            what = "weight" if f == "apportion" else "request"
+            if value.type not in (INT, ERROR):
+                fail(value.span, f"the {what} of {f} must be a whole number, not {value.type}")
+        elif f in AGGREGATES and f != "count":
+            value = self._expr(args[0], inner)
+        where = within = None
+        if e.where is not None and f in AGGREGATES:
+            where = self._expr(e.where, inner)
+            self._expect_type(where.type, BOOL, e.where.span, "'where'")
+        if e.within is not None:
+            within = self._expr(e.within, inner)
+            if within.type is not ERROR and not (within.type in GROUPABLE or isinstance(within.type, EnumType)):
+                fail(within.span, f"records cannot be grouped by a {within.type}",
+                     "group by a code, a name, a label, a whole number or a date")
+        order = []
+        for key in e.order:
+            x = self._expr(key.expr, inner)
+            if x.type is not ERROR and not (x.type in ORDERABLE or isinstance(x.type, EnumType) and x.type.ordered):
+                hint = "declare the enum 'ordered' so its labels have an order" if isinstance(x.type, EnumType) else None
+                fail(key.span, f"records cannot be ordered by a {x.type}", hint)
+            order.append(ir.OrderKey(x, key.descending))
+        if not ok or any(x.type is ERROR for x in (value, where, within) if x is not None):
+            return ir.Const(ERROR, None, e.span)
+        result = self._across_type(f, value, e)
+        if result is ERROR:
+            return ir.Const(ERROR, None, e.span)
+        self._across_count += 1
+        return ir.Across(result, f, value, where, amount, tuple(order), within, ties, method, rounding,
+                         self._across_count - 1, e.span)
+
+    def _across_type(self, f: str, value: ir.IExpr | None, e: ast.Call) -> Type:
+        if f in ("rank", "apportion", "grant", "count", "distinct"):
+            return INT
+        if f == "percent_rank":
+            return PERCENT
+        if f in ("top", "bottom"):
+            return BOOL
+        if f in ("any", "all"):
+            self._expect_type(value.type, BOOL, e.args[1].span, f"the condition of {f}")
+            return BOOL
+        allowed = (INT, DECIMAL, MONEY, PERCENT) if f == "sum" else (INT, DECIMAL, MONEY, PERCENT, DATE)
+        if value.type not in allowed:
+            self.diags.error(e.args[1].span, f"cannot {f} values of type {value.type}")
+            return ERROR
+        return value.type
+
+    def _word(self, e: ast.Call, options: dict, kind: str, words, required: bool, fail) -> str | None:
+        """The word of a `ties` / `method` / `rounding` clause, checked against the ones that exist."""
+        word = options.get(kind)
+        if word is None:
+            if required:
+                choices = ", ".join(f"'{kind} {w}'" for w in words)
+                fail(e.span, f"{e.func} needs its {kind} rule stated: {choices}",
+                     "the rule decides who gets what when records are equal; say which one the policy means"
+                     if kind == "ties" else None)
+            return None
+        if word not in words:
+            fail(e.span, f"unknown {kind} rule '{word}' in {e.func}(…)",
+                 did_you_mean(word, words) or f"{kind}: {', '.join(sorted(words))}")
+            return None
+        return word
+
+    def _amount(self, e: ast.Expr, f: str) -> ir.IExpr:
+        """The set-wide figure of top/bottom/apportion/grant: it may read params and summaries, not records."""
+        self._reads.append(set())
+        x = self._expr(e, _Scope(in_across=True))
+        reads = self._reads.pop()
+        self._reads[-1].update(reads)
+        per_record = sorted(r for r in reads if r not in self.params and not self._is_summary(r))
+        if per_record and x.type is not ERROR:
+            self.diags.error(e.span, f"the figure of {f} must be the same for every record, but it reads "
+                                     f"{', '.join(repr(r) for r in per_record)}",
+                             "use a param, a summary over all records, or a number")
+            return ir.Const(ERROR, None, e.span)
+        return x
+
+    def _is_node(self, name: str) -> bool:
+        return isinstance(self.decls.values.get(name, (None,))[0], (ast.ValueDecl, ast.TableDecl, ast.EligibilityDecl))
+
+    def _is_summary(self, name: str) -> bool:
+        return isinstance(self.decls.values.get(name, (None,))[0], ast.SummaryDecl)
+
     def _element_scope(self, source: ir.IExpr, scope: _Scope) -> _Scope:
         if isinstance(source, ir.RecordsRef):
-            return _Scope(element=self.subject, element_nodes=dict(self.node_types), in_summary=True)
+            return _Scope(element=self.subject, element_nodes={}, in_summary=True)
         return _Scope(element=self.records.get(source.type.element), in_summary=scope.in_summary)
+
+
+_ACROSS_FORMS = {
+    "rank": "write rank(by KEY [desc], … [within GROUP] ties standard|dense|ordinal)",
+    "percent_rank": "write percent_rank(by KEY [desc], … [within GROUP])",
+    "top": "write top(N or P% by KEY [desc], … [within GROUP] ties standard|dense|ordinal [rounding up|down|half_up])",
+    "bottom": "write bottom(N or P% by KEY [desc], … [within GROUP] ties standard|dense|ordinal "
+              "[rounding up|down|half_up])",
+    "apportion": "write apportion(TOTAL, WEIGHT by KEY [desc], … [within GROUP] method largest_remainder|dhondt)",
+    "grant": "write grant(REQUEST, POOL by KEY [desc], … [within GROUP] method partial|whole)",
+    "count": "write count(records [where CONDITION] [within GROUP])",
+    **{f: f"write {f}(records, EXPRESSION [where CONDITION] [within GROUP])"
+       for f in ("sum", "min", "max", "any", "all", "distinct")},
+}
+_ACROSS_OPTIONS = {"rank": {"ties"}, "top": {"ties", "rounding"}, "bottom": {"ties", "rounding"},
+                   "apportion": {"method"}, "grant": {"method"}}
 
 
 def _type_refs(decl: ast.Decl):

@@ -7,7 +7,9 @@ Parse errors become one diagnostic in words ("expected a name or a number"), nev
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -259,6 +261,15 @@ class _LiteralError(Exception):
         self.diagnostic = diagnostic
 
 
+@dataclass(frozen=True)
+class _Clause:
+    """A clause inside a call (`where …`, `within …`, `by …`, `ties …`), before it is sorted into `ast.Call`."""
+
+    kind: str
+    value: object
+    span: Span
+
+
 def unescape(raw: str) -> str:
     """The value of a STRING token: quotes removed, backslash escapes resolved."""
     body = raw[1:-1]
@@ -439,9 +450,17 @@ class _Builder(Transformer):
     # -- examples
     def example_decl(self, meta, children):
         title, as_of, given, *expects = children
-        record_type, record = given
         flat = tuple(e for group in expects for e in group)
+        if isinstance(given, list):  # given records [ … ]
+            return ast.ExampleDecl(unescape(title), as_of, None, None, flat, self._span(meta), tuple(given))
+        record_type, record = given
         return ast.ExampleDecl(unescape(title), as_of, record_type, record, flat, self._span(meta))
+
+    def given_records(self, meta, children):
+        return [c for c in children if isinstance(c, ast.RecordLit)]
+
+    def expect_record(self, meta, children):
+        return unescape(children[0])
 
     def as_of_clause(self, meta, children):
         return self._date(children[0])
@@ -450,7 +469,10 @@ class _Builder(Transformer):
         return (str(children[0]) if children[0] else None, children[1])
 
     def expect_clause(self, meta, children):
-        return tuple(children)
+        record, *expectations = children
+        if record is None:
+            return tuple(expectations)
+        return tuple(dataclasses.replace(e, record=record) for e in expectations)
 
     def expectation(self, meta, children):
         return ast.Expectation(str(children[0]), children[1], self._span(meta))
@@ -498,12 +520,39 @@ class _Builder(Transformer):
 
     def call(self, meta, children):
         func, *rest = children
-        where = rest.pop() if rest else None
-        args = tuple(a for a in rest if a is not None)
-        return ast.Call(str(func), args, where, self._span(meta))
+        clauses = [c for c in rest if isinstance(c, _Clause)]
+        args = tuple(a for a in rest if a is not None and not isinstance(a, _Clause))
+        found: dict[str, _Clause] = {}
+        for c in clauses:
+            if c.kind in found:
+                raise _LiteralError(Diagnostic(c.span, f"'{c.kind}' is written twice in {func}(…)",
+                                               "write each clause once"))
+            found[c.kind] = c
+        where, within, by = (found[k].value if k in found else None for k in ("where", "within", "by"))
+        options = tuple((c.kind, c.value) for c in clauses if c.kind in ("ties", "method", "rounding"))
+        return ast.Call(str(func), args, where, self._span(meta), within, by or (), options)
 
     def where_clause(self, meta, children):
-        return children[0]
+        return _Clause("where", children[0], self._span(meta))
+
+    def within_clause(self, meta, children):
+        return _Clause("within", children[0], self._span(meta))
+
+    def by_clause(self, meta, children):
+        return _Clause("by", tuple(children), self._span(meta))
+
+    def order_key(self, meta, children):
+        expr, direction = children
+        return ast.OrderKey(expr, direction is not None and str(direction.children[0]) == "desc", self._span(meta))
+
+    def ties_clause(self, meta, children):
+        return _Clause("ties", str(children[0]), self._span(meta))
+
+    def method_clause(self, meta, children):
+        return _Clause("method", str(children[0]), self._span(meta))
+
+    def rounding_clause(self, meta, children):
+        return _Clause("rounding", str(children[0]), self._span(meta))
 
     def list_lit(self, meta, children):
         return ast.ListLit(tuple(c for c in children if c is not None), self._span(meta))

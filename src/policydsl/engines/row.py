@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from .. import ir
 from ..types import DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Duration, EnumType, Type, divide, format_value, multiply, round_money
+from .across import Entry, Figures, compute
 
 Fn = Callable[[list, object], object]
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
@@ -70,9 +71,25 @@ class Step(NamedTuple):
 
 @dataclass(frozen=True)
 class Trace:
+    """How a record's values came about: a step per node, the params in force, and the figures of each value
+    across records it used (by `ir.Across.index`)."""
+
     steps: dict[str, Step]
     params: dict[str, ir.ParamValue]
     as_of: date
+    across: dict[int, Figures] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a run computed across its records, before any record could finish: the summaries, and for each record
+    (by position) the values across records it reads (`known`, aligned with `Engine.set_slots`), their figures, or
+    the error that stopped it before."""
+
+    summaries: dict[str, object]
+    known: list[tuple | None]
+    figures: list[dict[int, Figures]]
+    errors: dict[int, str]
 
 
 @dataclass(frozen=True)
@@ -121,8 +138,11 @@ class Engine:
         from ..graph import build, evaluation_order  # here, not at the top: networkx loads only when needed
         self.policy = policy
         self.order = evaluation_order(policy, build(policy))
+        from ..graph import stages
+        self.across = {x.index: x for n in self.order for x in ir.walk(policy.nodes[n].body)
+                       if isinstance(x, ir.Across)}
         names = (list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
-                 + list(policy.summaries))
+                 + list(policy.summaries) + [f"<across:{i}>" for i in sorted(self.across)])
         self.slots = {name: i for i, name in enumerate(names)}
         self._log: list[str] = []
         self.fast = [(self.slots[n], n, self._compile_node(policy.nodes[n], traced=False)) for n in self.order]
@@ -131,6 +151,12 @@ class Engine:
         self.field_slots = [(self.slots[n], n) for n in policy.subject.field_names]
         self.outcome_slots = [(n.name, self.slots[n.name]) for n in policy.outcomes]
         self._bases: dict[date, tuple[list, dict]] = {}
+        self.cross = policy.across_records
+        self.stages = stages(policy, self.order) if self.cross else []
+        self.set_slots = [self.slots[n] for n in policy.summaries] + [self.slots[f"<across:{i}>"]
+                                                                      for i in sorted(self.across)]
+        self._parts = {i: (self._compile(a.amount, False) if a.amount is not None else None,
+                           [self._compile(p, False) for p in a.parts()]) for i, a in self.across.items()}
 
     # -------------------------------------------------------------------------------------------- running
     def default_as_of(self) -> date:
@@ -148,8 +174,11 @@ class Engine:
         return self._bases[as_of]
 
     def evaluate(self, values: dict[str, object], as_of: date | None = None, trace: bool = False,
-                 record_id: str = "") -> Result:
-        """Evaluate one record (field values in runtime form). Errors become `Result.error`, never exceptions."""
+                 record_id: str = "", known: tuple | None = None, figures: dict | None = None) -> Result:
+        """Evaluate one record (field values in runtime form). Errors become `Result.error`, never exceptions.
+
+        A policy whose rules read other records needs `known`: this record's values across records, from
+        `context` (and, for its trace, their `figures`)."""
         as_of = as_of or self.default_as_of()
         base, chosen = self._base(as_of)
         v = base.copy()
@@ -158,6 +187,12 @@ class Engine:
                 v[slot] = values[name]
         except KeyError as exc:
             return Result(record_id, {}, error=f"missing field {exc.args[0]}")
+        if self.cross:
+            if known is None:
+                return Result(record_id, {}, error="this policy compares records with each other: evaluate it "
+                                                   "on all the records together")
+            for slot, value in zip(self.set_slots, known):
+                v[slot] = value
         current = None
         try:
             if not trace:
@@ -170,18 +205,23 @@ class Engine:
                     self._log = []
                 v[slot], step = fn(v, None)
                 steps[current] = step
-            return Result(record_id, {n: v[s] for n, s in self.outcome_slots}, Trace(steps, chosen, as_of))
+            return Result(record_id, {n: v[s] for n, s in self.outcome_slots},
+                          Trace(steps, chosen, as_of, dict(figures or {})))
         except EvaluationError as exc:
             return Result(record_id, {}, error=f"{exc.node or current}: {exc}")
         except (ZeroDivisionError, InvalidOperation):
             return Result(record_id, {}, error=f"{current}: division by zero")
 
-    def all_values(self, values: dict[str, object], as_of: date | None = None) -> dict[str, object]:
+    def all_values(self, values: dict[str, object], as_of: date | None = None,
+                   known: tuple | None = None) -> dict[str, object]:
         """Every field and node value of one record (for summaries and examples); raises EvaluationError."""
         base, _ = self._base(as_of or self.default_as_of())
         v = base.copy()
         for slot, name in self.field_slots:
             v[slot] = values[name]
+        if known is not None:
+            for slot, value in zip(self.set_slots, known):
+                v[slot] = value
         for slot, current, fn in self.fast:
             try:
                 v[slot] = fn(v, None)
@@ -192,6 +232,8 @@ class Engine:
     def run(self, records: Iterable[tuple[str, dict]], as_of: date | None = None, trace: bool = False,
             progress: Callable[[int], None] | None = None) -> RunReport:
         """Evaluate many (id, values) records, then the summaries over the ones that succeeded."""
+        if self.cross:
+            return self._run_across(list(records), as_of, trace, progress)
         report = RunReport()
         rows_for_summary = []
         for record_id, values in records:
@@ -214,6 +256,116 @@ class Engine:
             in_file_order = sorted(report.summaries, key=lambda n: self.policy.summaries[n].span.line)
             report.summaries = {n: report.summaries[n] for n in in_file_order}
         return report
+
+    def _run_across(self, records: list[tuple[str, dict]], as_of: date | None, trace: bool,
+                    progress: Callable[[int], None] | None) -> RunReport:
+        context = self.context([values for _, values in records], as_of)
+        report = RunReport(summaries=context.summaries)
+        for position, (record_id, values) in enumerate(records):
+            if position in context.errors:
+                report.results.append(Result(record_id, {}, error=context.errors[position]))
+            else:
+                report.results.append(self.evaluate(values, as_of, trace, record_id, context.known[position],
+                                                    context.figures[position]))
+            if progress:
+                progress(1)
+        return report
+
+    # -------------------------------------------------------------------------------------------- across records
+    def context(self, records: list[dict], as_of: date | None = None) -> Context:
+        """Evaluate the records pass by pass (`graph.stages`): after each pass, the summaries and the values
+        across records computed over the records still standing. Records given as dicts of field values."""
+        base, _ = self._base(as_of or self.default_as_of())
+        vs = []
+        for values in records:
+            v = base.copy()
+            for slot, name in self.field_slots:
+                v[slot] = values[name]
+            vs.append(v)
+        return self._context(vs, as_of or self.default_as_of())
+
+    def _context(self, vs: list[list], as_of: date) -> Context:
+        errors: dict[int, str] = {}
+        figures: list[dict[int, Figures]] = [{} for _ in vs]
+        summaries: dict[str, object] = {}
+        stage_fns = {name: fn for _, name, fn in self.fast}
+        for stage in self.stages:
+            fns = [(self.slots[n], n, stage_fns[n]) for n in stage.nodes]
+            for position, v in enumerate(vs):
+                if position not in errors:
+                    error = _run_nodes(v, fns)
+                    if error is not None:
+                        errors[position] = error
+            standing = [p for p in range(len(vs)) if p not in errors]
+            if stage.summaries:
+                self._stage_summaries(stage.summaries, vs, standing, errors, summaries, as_of)
+                standing = [p for p in standing if p not in errors]
+            for a in stage.across:
+                self._stage_across(a, vs, standing, errors, figures)
+                standing = [p for p in standing if p not in errors]
+        known = [None if p in errors else tuple(vs[p][s] for s in self.set_slots) for p in range(len(vs))]
+        in_file_order = sorted(summaries, key=lambda n: self.policy.summaries[n].span.line)
+        return Context({n: summaries[n] for n in in_file_order}, known, figures, errors)
+
+    def _stage_summaries(self, names, vs, standing, errors, summaries, as_of) -> None:
+        """The summaries of one pass, over the standing records; a rule that reads a failed summary fails."""
+        readable = list(self.policy.subject.field_names) + self.order
+        slots = [self.slots[n] for n in readable]
+        kept = tuple({n: vs[p][s] for n, s in zip(readable, slots)} for p in standing)
+        base, _ = self._base(as_of)
+        v = base.copy()
+        v[self.slots["<records>"]] = kept
+        for name, value in summaries.items():
+            v[self.slots[name]] = value
+        for name in names:
+            try:
+                value = _finish(self.summaries[name](v, None), self.policy.summaries[name].type)
+            except (EvaluationError, ZeroDivisionError, InvalidOperation) as exc:
+                message = "division by zero" if isinstance(exc, (ZeroDivisionError, InvalidOperation)) else exc
+                value = f"error: {message}"
+                if any(name in node.reads for node in self.policy.nodes.values()):
+                    for p in standing:
+                        errors.setdefault(p, f"{name}: the summary could not be computed ({message})")
+            summaries[name] = v[self.slots[name]] = value
+            for record in vs:
+                record[self.slots[name]] = value
+
+    def _stage_across(self, a: ir.Across, vs, standing, errors, figures) -> None:
+        amount_fn, part_fns = self._parts[a.index]
+        slot = self.slots[f"<across:{a.index}>"]
+        amount = amount_fn(vs[standing[0]], None) if amount_fn is not None and standing else None
+        key = self.policy.subject.key
+        key_slot = self.slots[key] if key else None
+        has = [a.value is not None, a.where is not None, a.within is not None]
+        entries = []
+        for p in standing:
+            v = vs[p]
+            try:
+                parts = [fn(v, None) for fn in part_fns]
+            except EvaluationError as exc:
+                errors[p] = f"{exc.node or self._owner(a)}: {exc}"
+                continue
+            except (ZeroDivisionError, InvalidOperation):
+                errors[p] = f"{self._owner(a)}: division by zero"
+                continue
+            it = iter(parts)
+            value = next(it) if has[0] else None
+            selected = next(it) if has[1] else True
+            group = next(it) if has[2] else None
+            entries.append(Entry(p, value, bool(selected), group, tuple(it), v[key_slot] if key else p))
+        outcome = compute(a, entries, amount)
+        for p, message in outcome.errors.items():
+            errors[p] = f"{self._owner(a)}: {message}"
+        for p, value in outcome.values.items():
+            vs[p][slot] = value
+            figures[p][a.index] = outcome.figures[p]
+
+    def _owner(self, a: ir.Across) -> str:
+        """The node whose rule holds `a` (errors name it, as the row evaluator names a failing node)."""
+        for name in self.order:
+            if any(x is a for x in ir.walk(self.policy.nodes[name].body)):
+                return name
+        return "?"
 
     # -------------------------------------------------------------------------------------------- nodes
     def _compile_node(self, node: ir.Node, traced: bool) -> Fn:
@@ -332,6 +484,10 @@ class Engine:
 
     def _c_AsOf(self, x, traced):
         slot = self.slots["<as_of>"]
+        return lambda v, e: v[slot]
+
+    def _c_Across(self, x: ir.Across, traced):
+        slot = self.slots[f"<across:{x.index}>"]
         return lambda v, e: v[slot]
 
     def _c_RecordsRef(self, x, traced):
@@ -574,8 +730,19 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
         gc.collect()
         gc.freeze()  # the compiled policy, the related files: never scanned again
     gc.disable()
+    context, position, set_slots = None, -1, engine.set_slots
     try:
-        for record_id, values in stream:
+        if engine.cross:  # every record is needed before any can finish: read them all first
+            stream_items = list(stream)
+            if base is None and any(values is not None for _, values in stream_items):
+                raise setup_error
+            context = engine._context([_filled(base, field_slots, values) for _, values in stream_items
+                                       if values is not None], when)
+            summaries = None
+            items = iter(stream_items)
+        else:
+            items = iter(stream)
+        for record_id, values in items:
             read += 1
             if progress is not None and read % step == 0:
                 progress(step)
@@ -588,6 +755,13 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
                 v[first:first + len(values)] = values
             else:
                 for slot, value in zip(field_slots, values):
+                    v[slot] = value
+            if context is not None:
+                position += 1
+                if position in context.errors:
+                    failures.append(EvaluationFailure(record_id, context.errors[position]))
+                    continue
+                for slot, value in zip(set_slots, context.known[position]):
                     v[slot] = value
             current = None
             try:
@@ -615,6 +789,8 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
             progress(read % step)
         if summaries is not None:
             batch.summaries = summaries.finish(when)
+        elif context is not None:
+            batch.summaries = context.summaries
         if writer is not None:
             writer.close()
     except BaseException:
@@ -630,6 +806,26 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
     batch.data_errors = stream.errors
     batch.failed_ids = stream.failed_ids
     return batch
+
+
+def _filled(base: list, field_slots: list[int], values) -> list:
+    v = base.copy()
+    for slot, value in zip(field_slots, values):
+        v[slot] = value
+    return v
+
+
+def _run_nodes(v: list, fns) -> str | None:
+    """Evaluate compiled nodes into `v`; the error that stops the record, as `Engine.evaluate` words it."""
+    current = None
+    try:
+        for slot, current, fn in fns:  # noqa: B007
+            v[slot] = fn(v, None)
+    except EvaluationError as exc:
+        return f"{exc.node or current}: {exc}"
+    except (ZeroDivisionError, InvalidOperation):
+        return f"{current}: division by zero"
+    return None
 
 
 def _children(x: object) -> Iterable[ir.IExpr]:
