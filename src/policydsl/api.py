@@ -163,24 +163,37 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
 
     `on` chooses the engine ("row", "duckdb" or "spark"); every engine must pass the same examples.
     """
-    from .engines.row import EvaluationError
     values_of = _example_values(policy, on) if on != "row" else None
     engine = engine or Engine(policy)
     outcomes = []
     for index, ex in enumerate(policy.examples):
         if values_of is not None:
             error, values = values_of[index]
+            by_record, summaries = ({r: (error if error is not None else values) for r, _ in ex.records}, {})
         else:
-            try:
-                error, values = None, engine.all_values(ex.given, ex.as_of)
-            except (EvaluationError, KeyError) as exc:
-                error, values = str(exc), {}
-        if error is not None:
-            outcomes.append(ExampleOutcome(ex, (), error))
-            continue
-        wrong = tuple((e.name, e.value, values[e.name]) for e in ex.expects if values[e.name] != e.value)
-        outcomes.append(ExampleOutcome(ex, wrong))
+            by_record, summaries = engine.example_values(ex)
+        outcomes.append(_compared(ex, by_record, summaries))
     return outcomes
+
+
+def expected_type(policy: ir.Policy, label: str):
+    """The type of what a mismatch label names: a node, `record: node`, or a summary."""
+    name = label.rpartition(": ")[2]
+    return policy.nodes[name].type if name in policy.nodes else policy.summaries[name].type
+
+
+def _compared(ex: ir.Example, by_record: dict[str, dict | str], summaries: dict[str, object]) -> ExampleOutcome:
+    """The expectations of one example against the values its records got."""
+    several = len(ex.records) > 1
+    for record_id, values in by_record.items():
+        if isinstance(values, str):
+            return ExampleOutcome(ex, (), f"record {record_id}: {values}" if several else values)
+    wrong = []
+    for e in ex.expects:
+        actual = summaries.get(e.name) if e.record is None else by_record[e.record][e.name]
+        if actual != e.value:
+            wrong.append((f"{e.record}: {e.name}" if several and e.record is not None else e.name, e.value, actual))
+    return ExampleOutcome(ex, tuple(wrong))
 
 
 def _example_values(policy: ir.Policy, on: str) -> list[tuple[str | None, dict]]:

@@ -193,7 +193,7 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
             if outcome.error:
                 click.echo(f"  evaluation error: {outcome.error}")
             for name, expected, actual in outcome.mismatches:
-                t = policy.nodes[name].type
+                t = api.expected_type(policy, name)
                 click.echo(f"  {name}: expected {format_value(expected, t)}, got {format_value(actual, t)}")
             for line in failure_trace(policy, engine, ex, [name for name, _, _ in outcome.mismatches]):
                 click.echo(line)
@@ -339,7 +339,8 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     try:
         loaded = explaining.load_inputs(policy, records_file, _parse_related(related))
         explainer = explaining.Explainer(policy, lang=lang, why_not=not no_why_not)
-    except (DataSetupError, explaining.ExplainError) as exc:
+        explainer.among([(r.id, r.values) for r in loaded.records], when)
+    except (DataSetupError, explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     try:

@@ -85,16 +85,17 @@ def coverage(policy: ir.Policy, engine: Engine | None = None) -> Coverage:
         if n.is_outcome and n.name in expected:
             cov.hit.add(Item("expect", n.span, f"outcome '{n.name}': no example expects its value"))
     for ex in policy.examples:
-        result = engine.evaluate(ex.given, ex.as_of, trace=True)
-        if not result.ok or result.trace is None:
+        results = engine.example_results(ex)
+        if not all(r.ok and r.trace is not None for r in results):
             cov.failed_examples += 1
             continue
-        for name, step in result.trace.steps.items():
-            if name in index:
-                node = policy.nodes[name]
-                cov.hit.add(Item("node", node.span, f"{'outcome' if node.is_outcome else node.kind} '{name}' "
-                                                    "(no example evaluated it)"))
-                cov.hit.update(index[name].reached(step))
+        for result in results:
+            for name, step in result.trace.steps.items():
+                if name in index:
+                    node = policy.nodes[name]
+                    cov.hit.add(Item("node", node.span, f"{'outcome' if node.is_outcome else node.kind} '{name}' "
+                                                        "(no example evaluated it)"))
+                    cov.hit.update(index[name].reached(step))
     return cov
 
 
@@ -225,12 +226,14 @@ def step_lines(policy: ir.Policy, trace: Trace, name: str, indent: str = "    ")
 
 def failure_trace(policy: ir.Policy, engine: Engine, example: ir.Example, names: list[str]) -> list[str]:
     """The trace lines of the differing outcomes of a failed example, and of the facts they read directly."""
-    result = engine.evaluate(example.given, example.as_of, trace=True)
-    if not result.ok or result.trace is None:
-        return []
+    results = {r.record_id: r for r in engine.example_results(example)}
     lines = []
-    for name in names:
-        lines.append(f"  trace of {name}:")
+    for label in names:
+        record_id, _, name = label.rpartition(": ")  # "A: 名次" in an example with several records
+        result = results.get(record_id) if record_id else next(iter(results.values()), None)
+        if result is None or not result.ok or result.trace is None or name not in policy.nodes:
+            continue  # (a summary has no trace of its own)
+        lines.append(f"  trace of {label}:")
         lines += step_lines(policy, result.trace, name)
         for read, _ in result.trace.steps[name].inputs if name in result.trace.steps else ():
             if read in policy.nodes:

@@ -342,6 +342,7 @@ class Explainer:
         if result.trace is None:
             raise ExplainError("the result has no trace: evaluate with trace=True")
         trace = result.trace
+        self._trace = trace
         self._runs: dict = {}  # (field, new value) → values of the record changed so (shared by all outcomes)
         self._ladders: dict = {}  # (field, direction) → the exponential probe of that field (shared likewise)
         self._said: dict = {}  # (field, new value) → the words for that change
@@ -363,8 +364,23 @@ class Explainer:
                            format_date(trace.as_of, self.lang), inputs, tuple(outcomes),
                            tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))))
 
+    def among(self, records: list[tuple[str, dict]], as_of: date | None = None) -> None:
+        """The records a policy that compares records with each other explains each record among (a rank, a share
+        of a total): their values across records are computed once, here. Other policies need nothing."""
+        if not self.engine.cross:
+            return
+        context = self.engine.context([values for _, values in records], as_of)
+        self._context = {record_id: (position, context) for position, (record_id, _) in enumerate(records)}
+
     def explain_values(self, values: dict, record_id: str = "", as_of: date | None = None) -> Explanation:
-        return self.explain(self.engine.evaluate(values, as_of, trace=True, record_id=record_id), values)
+        known = figures = None
+        if self.engine.cross and record_id in getattr(self, "_context", {}):
+            position, context = self._context[record_id]
+            if position in context.errors:
+                return self.explain(Result(record_id, {}, error=context.errors[position]), values)
+            known, figures = context.known[position], context.figures[position]
+        return self.explain(self.engine.evaluate(values, as_of, trace=True, record_id=record_id, known=known,
+                                                 figures=figures), values)
 
     # -------------------------------------------------------------------------------------------- record state
     def _label(self, values, result) -> str | None:
@@ -400,6 +416,8 @@ class Explainer:
             v[slot] = values.get(name)
         for name, step in trace.steps.items():
             v[e.slots[name]] = step.value
+        for name, value in trace.shared.items():
+            v[e.slots[name]] = value
         return v
 
     def _scope(self, values: dict, trace) -> dict:
@@ -560,6 +578,8 @@ class Explainer:
         value = with_unit(node.name, step.value, node.type, self.lang)
         if author:
             out.append(Reason(author, "formula", node.name, depth))
+        elif isinstance(expr, ir.Across):
+            out.append(Reason(prefix + self._across_sentence(expr, v, track), "formula", node.name, depth))
         elif node.type == BOOL and _is_condition(expr):
             out.append(Reason(prefix + self._cond(expr, v, track), "formula", node.name, depth))
         elif not out or not isinstance(expr, (ir.Const, ir.Ref)):
@@ -571,6 +591,74 @@ class Explainer:
         last = out[-1]
         out[-1] = Reason(last.text, last.kind, last.node, last.depth, own, own_assumed, last.passed)
         return out, refs
+
+    def _across_sentence(self, a: ir.Across, v, track) -> str:
+        """How a value across records came about, with the figures a reader needs: their own place, the group
+        and its size, the line, the tie rule; a share shows the part and the whole."""
+        from .engines.across import Figures
+        figures: Figures = self._trace.across.get(a.index) or Figures(a.func, None, ())
+        zh, f = self.lang == "zh", figures.get
+        for part in a.parts():
+            for x in ir.walk(part):
+                if isinstance(x, ir.Ref):
+                    track(x)
+        noun = self.policy.subject.name
+        size = f("size")
+        where = ""
+        if a.within is not None:
+            group = format_value(figures.group, a.within.type, self.lang)
+            where = f"{self._text(a.within)}为「{group}」的" if zh else f" with {self._text(a.within)} {group}"
+        whole = (f"{where or '全部'} {size} 个{noun}中" if zh else f"of the {size} {noun}{where}")
+        keys = self.w["sep"].join(self._text(k.expr) + (("(从高到低)" if zh else " (highest first)") if k.descending
+                                                        else ("(从低到高)" if zh else " (lowest first)"))
+                                  for k in a.order)
+        by = (f"按{keys}排序," if zh else f"ordered by {keys}, ") if a.order else ""
+        ties = _TIES_WORDS[self.lang].get(a.ties, "")
+        value = f("value")
+        if a.func in ("rank", "percent_rank", "top", "bottom"):
+            rank = f("rank")
+            text = (f"{by}在{whole}排第 {rank} 名" if zh else f"{by}number {rank} {whole}")
+            if a.func == "percent_rank":
+                text += (f",百分位排名 {format_value(value, a.type, self.lang)}" if zh else
+                         f": percent rank {format_value(value, a.type, self.lang)}")
+            if a.func in ("top", "bottom"):
+                count, place = f("count"), f("place")
+                amount = format_value(self._eval(a.amount, v), a.amount.type, self.lang)
+                rounding = _ROUNDING_WORDS[self.lang].get(a.rounding, "") if a.amount.type == PERCENT else ""
+                share = (f"{amount}{rounding}即 {count} 名" if zh else f"{amount}{rounding}, that is {count},")
+                if a.amount.type != PERCENT:
+                    share = f"{count} 名" if zh else f"{count}"
+                yes = ("在内" if value else "不在内") if zh else ("inside" if value else "outside")
+                if a.func == "top":
+                    text += (f";取前 {share},本记录{yes}" if zh else f"; the top {share} are taken: {yes}")
+                else:
+                    text += (f",即倒数第 {place} 名;取末 {share},本记录{yes}" if zh else
+                             f", number {place} from the end; the bottom {share} are taken: {yes}")
+            return text + ((f"({ties})" if zh else f" ({ties})") if ties else "")
+        if a.func == "apportion":
+            total, weights, weight = f("total"), f("weights"), f("weight")
+            quota = f("quota")
+            method = _METHOD_WORDS[self.lang][a.method]
+            shown = format_value(quota, a.type if quota is None else DECIMAL, self.lang) if quota is not None else "—"
+            return (f"{where or '全部'}{total} 个名额按{self._text(a.value)}分配({method}):"
+                    f"{weight} ÷ {weights} × {total} = {shown},分得 {value} 个;各份相加正好等于 {total}"
+                    if zh else
+                    f"{total} places shared{where} in proportion to {self._text(a.value)} ({method}): "
+                    f"{weight} ÷ {weights} × {total} = {shown}, so {value}; the parts add up to {total} exactly")
+        if a.func == "grant":
+            total, request, before = f("total"), f("request"), f("before")
+            method = _METHOD_WORDS[self.lang][a.method]
+            return (f"{where}{total} 个名额{by}依次分配({method}):本记录申请 {request} 个,轮到时尚余 {before} 个,"
+                    f"批给 {value} 个" if zh else
+                    f"a pool of {total}{where} {by}served in turn ({method}): this record asked for {request}, "
+                    f"{before} were left when its turn came, it was granted {value}")
+        shown = format_value(value, a.type, self.lang)
+        what = self._text(a.value) if a.value is not None else ""
+        cond = f",{self._text(a.where)}" if a.where is not None and zh else (
+            f" where {self._text(a.where)}" if a.where is not None else "")
+        words = _AGGREGATE_WORDS[self.lang][a.func]
+        return (f"{where or '全部'}{noun}{cond}{what}的{words}:{shown}" if zh else
+                f"{words} {what} over the {noun}{where}{cond}: {shown}")
 
     def _row_text(self, row: ir.Row, cond_text: str, result: str | None) -> str:
         head = f"第 {row.number} 行:" if self.lang == "zh" else f"row {row.number}: "
@@ -761,6 +849,12 @@ class Explainer:
             return f"{self._text(x.obj)}.{x.name}"
         if isinstance(x, ir.ListItems):
             return "[" + w["sep"].join(self._text(i) for i in x.items) + "]"
+        if isinstance(x, ir.Across):
+            keys = w["sep"].join(self._text(k.expr) for k in x.order)
+            within = f",{self._text(x.within)}内" if zh and x.within is not None else (
+                f" within {self._text(x.within)}" if x.within is not None else "")
+            what = self._text(x.value) if x.value is not None else keys
+            return f"{x.func}({what}{within})"
         return "…"
 
     # -------------------------------------------------------------------------------------------- why not
@@ -1476,6 +1570,28 @@ def load_inputs(policy: ir.Policy, records_path: str | Path, related: dict[str, 
     """Load the records of a data file (a `records.LoadResult`: good records, errors, failed ids)."""
     from .engines.records import load_records  # the data layer is needed only when files are explained
     return load_records(records_path, policy.subject, policy.records, related or {})
+
+
+_TIES_WORDS = {
+    "zh": {"standard": "并列者名次相同,其后名次顺延", "dense": "并列者名次相同,其后名次连续",
+           "ordinal": "并列时按记录编号先后排定"},
+    "en": {"standard": "ties share a rank and the next rank is skipped", "dense": "ties share a rank, the next "
+           "follows on", "ordinal": "ties are ordered by the record key"},
+}
+_ROUNDING_WORDS = {"zh": {"up": "(人数向上取整)", "down": "(人数向下取整)", "half_up": "(人数四舍五入)"},
+                   "en": {"up": " (rounded up)", "down": " (rounded down)", "half_up": " (rounded half up)"}}
+_METHOD_WORDS = {
+    "zh": {"largest_remainder": "最大余数法", "dhondt": "最高平均数法(D'Hondt)", "partial": "不足时按余额批给",
+           "whole": "不足时不予批给"},
+    "en": {"largest_remainder": "largest remainder", "dhondt": "D'Hondt", "partial": "the last gets what is left",
+           "whole": "a request that does not fit gets nothing"},
+}
+_AGGREGATE_WORDS = {
+    "zh": {"count": "个数", "sum": "合计", "min": "最小值", "max": "最大值", "any": "是否有", "all": "是否全部",
+           "distinct": "不同取值个数"},
+    "en": {"count": "the number", "sum": "the total of", "min": "the least", "max": "the greatest", "any": "any",
+           "all": "all", "distinct": "the distinct values of"},
+}
 
 
 def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "zh", fmt: str = "html",

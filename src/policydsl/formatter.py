@@ -507,6 +507,7 @@ def _example(d: ast.ExampleDecl, c: Comments) -> _Item:
         lines.append(f"{INDENT}given records [")
         for i, record in enumerate(d.records):
             code = _record_lines(INDENT * 2, record)
+            code = code[:1] + [INDENT + line for line in code[1:]]  # continuation lines hang under the record
             if i < len(d.records) - 1:
                 code[-1] += ","
             element(code, record.span.line, record.span.end_line)

@@ -53,8 +53,9 @@ class Entry:
 class Figures:
     """What one record's value across records was computed from (for its explanation).
 
-    `items` holds the figures by name: rank, size, line, count, total, weights, quota, remainder, request,
-    before (what was left of the pool before this record), granted, value.
+    `items` holds the figures by name: rank (from the top), place (top/bottom: the rank counted from that end),
+    size, count (how many top/bottom holds), total, weights, weight, quota, request, before (what was left of the
+    pool before this record), value.
     """
 
     func: str
@@ -160,7 +161,7 @@ def _top(a: ir.Across, members, amount, out: Outcome, group) -> None:
         inside = rank <= count
         out.values[entry.position] = inside
         out.figures[entry.position] = Figures(a.func, group, (
-            ("rank", forward[entry.position]), ("size", size), ("count", count), ("value", inside)))
+            ("rank", forward[entry.position]), ("place", rank), ("size", size), ("count", count), ("value", inside)))
 
 
 def _apportion(a: ir.Across, members, total, out: Outcome, group) -> None:

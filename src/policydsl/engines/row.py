@@ -78,6 +78,7 @@ class Trace:
     params: dict[str, ir.ParamValue]
     as_of: date
     across: dict[int, Figures] = field(default_factory=dict)
+    shared: dict[str, object] = field(default_factory=dict)  # summaries and values across records it read, by slot
 
 
 @dataclass
@@ -144,6 +145,7 @@ class Engine:
         names = (list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
                  + list(policy.summaries) + [f"<across:{i}>" for i in sorted(self.across)])
         self.slots = {name: i for i, name in enumerate(names)}
+        self.names = names
         self._log: list[str] = []
         self.fast = [(self.slots[n], n, self._compile_node(policy.nodes[n], traced=False)) for n in self.order]
         self.traced = [(self.slots[n], n, self._compile_node(policy.nodes[n], traced=True)) for n in self.order]
@@ -205,8 +207,9 @@ class Engine:
                     self._log = []
                 v[slot], step = fn(v, None)
                 steps[current] = step
+            shared = {self.names[s]: v[s] for s in self.set_slots} if self.cross else {}
             return Result(record_id, {n: v[s] for n, s in self.outcome_slots},
-                          Trace(steps, chosen, as_of, dict(figures or {})))
+                          Trace(steps, chosen, as_of, dict(figures or {}), shared))
         except EvaluationError as exc:
             return Result(record_id, {}, error=f"{exc.node or current}: {exc}")
         except (ZeroDivisionError, InvalidOperation):
@@ -256,6 +259,32 @@ class Engine:
             in_file_order = sorted(report.summaries, key=lambda n: self.policy.summaries[n].span.line)
             report.summaries = {n: report.summaries[n] for n in in_file_order}
         return report
+
+    def example_values(self, example: ir.Example) -> tuple[dict[str, dict | str], dict[str, object]]:
+        """Every field and node value of each record of an example (or the error that stopped it), by record id,
+        and the summaries over the example's records."""
+        as_of = example.as_of or self.default_as_of()
+        records = list(example.records) or [("#1", example.given)]
+        context = self.context([values for _, values in records], as_of) if self.cross else None
+        found: dict[str, dict | str] = {}
+        for position, (record_id, values) in enumerate(records):
+            if context is not None and position in context.errors:
+                found[record_id] = context.errors[position]
+                continue
+            try:
+                found[record_id] = self.all_values(values, as_of, context.known[position] if context else None)
+            except EvaluationError as exc:
+                found[record_id] = f"{exc.node}: {exc}" if exc.node else str(exc)
+            except KeyError as exc:
+                found[record_id] = f"missing field {exc.args[0]}"
+        if context is not None:
+            return found, context.summaries
+        return found, self.run(records, as_of).summaries if self.policy.summaries else {}
+
+    def example_results(self, example: ir.Example, trace: bool = True) -> list[Result]:
+        """The result (with its trace) of each record of an example."""
+        records = list(example.records) or [("#1", example.given)]
+        return self.run(records, example.as_of, trace=trace).results
 
     def _run_across(self, records: list[tuple[str, dict]], as_of: date | None, trace: bool,
                     progress: Callable[[int], None] | None) -> RunReport:
