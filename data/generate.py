@@ -20,6 +20,7 @@ import csv
 import io
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢")
@@ -172,6 +173,12 @@ def tancheng(out: Path, seed: int, scale: int) -> None:
 LONGSHAN_AS_OF = date(2019, 3, 1)
 
 
+def _team_score(rank: int, teams: int) -> str:
+    """A team's assessment score out of 100 (assumed: the seed gives none), falling from 100 for the best team to
+    about 60 for the last, in the order of a shuffled ranking (so the rest of the data is drawn as before)."""
+    return str((Decimal(100) - Decimal(40 * (rank - 1)) / teams).quantize(Decimal("0.01")))
+
+
 def longshan(out: Path, seed: int, scale: int) -> None:
     """397 villages/communities, 1,198 full-time staff, their absences and honours, candidates, office hours."""
     rng = random.Random(f"{seed}:longshan")
@@ -186,8 +193,8 @@ def longshan(out: Path, seed: int, scale: int) -> None:
         community = i % 15 == 14  # about 26 of 397 are urban communities
         code = f"LS{i + 1:0{w}d}"
         villages.append([code, place(rng) + ("社区" if community else "村"), "城镇社区" if community else "行政村",
-                         towns[i % len(towns)], b(rng.random() < 0.3), ranks[i]])
-    write_csv(out / "longshan" / "villages.csv", ["编码", "名称", "类型", "乡镇", "实现十无", "班子考核排名"], villages)
+                         towns[i % len(towns)], b(rng.random() < 0.3), _team_score(ranks[i], n)])
+    write_csv(out / "longshan" / "villages.csv", ["编码", "名称", "类型", "乡镇", "实现十无", "班子考核得分"], villages)
 
     # Staff: 书记 + 秘书 + 辅警 in each unit (1,191), 5 × scale units lacking their 辅警, 12 × scale with a second
     # 秘书 or 辅警 (the seed's 1,198 selected).
@@ -507,7 +514,8 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
         i = max(range(n), key=lambda k: per[k])
         per[i] -= 1
         left += 1
-    header = ["编号", "姓名", "岗位", "社区编码", "社区星级", "年度考核", "上年年度考核", "年度排名末位", "上年排名末位",
+    # This year's bottom ranking is computed by the policy from the quarterly scores; last year's is history.
+    header = ["编号", "姓名", "岗位", "社区编码", "社区星级", "年度考核", "上年年度考核", "上年排名末位",
               "违法违纪受处分", "主动辞职"]
     workers = []
     scores = []
@@ -517,14 +525,15 @@ def xiangan(out: Path, seed: int, scale: int) -> None:
         for post in ["书记", "主任"] + ["专职工作者"] * k:
             last = rng.random() < 0.03
             wid = f"XAW{len(workers) + 1:0{ww}d}"
-            workers.append([wid, person(rng), post, u[0], stars, grade(rng), grade(rng), b(last),
+            workers.append([wid, person(rng), post, u[0], stars, grade(rng), grade(rng),
                             b(last and rng.random() < 0.3), b(rng.random() < 0.005), b(rng.random() < 0.02)])
             quarters = weighted(rng, [(4, 88), (3, 5), (2, 4), (0, 3)])
             base = rng.randint(620, 950)
             for q in range(1, quarters + 1):
                 scores.append([wid, q, dec1(max(400, min(1000, base + rng.randint(-60, 60))))])
-    workers[0][5:11] = ["基本称职", "基本称职", "false", "false", "false", "false"]  # 连续基本称职
-    workers[1][5:11] = ["称职", "优秀", "true", "true", "false", "false"]  # 末位淘汰
+    workers[0][5:10] = ["基本称职", "基本称职", "false", "false", "false"]  # 连续基本称职
+    workers[1][5:10] = ["称职", "优秀", "true", "false", "false"]  # 末位淘汰: bottom last year, and this year:
+    scores = [[wid, q, "45.0"] if wid == workers[1][0] else [wid, q, score] for wid, q, score in scores]
     sw = width(len(scores))
     write_csv(out / "xiangan" / "workers.csv", header, workers)
     write_csv(out / "xiangan" / "quarterly_scores.csv", ["编号", "工作者编号", "季度", "得分"],

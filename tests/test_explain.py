@@ -484,3 +484,34 @@ def test_cli_explain_all_writes_one_file_per_record_and_an_index(tmp_path):
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="LS-T1.html"' in index and 'href="LS_T2.html"' in index and "不符合" in index
     assert "2 explanation(s) written" in res.output
+
+
+# ------------------------------------------------------------------------------------------------ among other records
+
+AMONG = {
+    # eliminated: in the district's bottom 5% by average quarterly score this year and last year (末位淘汰)
+    "xiangan_bottom": ("policies/xiangan/assessment.policy", "data/xiangan/workers.csv",
+                       {"季度考核": "data/xiangan/quarterly_scores.csv"}, "XAW0002"),
+    # a community's share of the district's 745 places (largest remainder) and its draw on the revolving pool
+    "jiangbei_share": ("policies/jiangbei/quota.policy", "data/jiangbei/communities.csv",
+                       {"工作者": "data/jiangbei/workers.csv"}, "JB004"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["text", "html"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("name", sorted(AMONG))
+def test_golden_among_records(name, lang, fmt):
+    """A rank, a group and its size, the line and the tie rule; a share with its part and its whole."""
+    policy_path, records, related, record_id = AMONG[name]
+    policy = api.load_policy(str(REPO / policy_path))
+    loaded = explain.load_inputs(policy, str(REPO / records), {k: str(REPO / v) for k, v in related.items()})
+    explainer = explain.Explainer(policy, lang=lang)
+    explainer.among([(r.id, r.values) for r in loaded.records])
+    record = next(r for r in loaded.records if r.id == record_id)
+    text = explain.render(explainer.explain_values(record.values, record.id), fmt)
+    path = GOLDEN / f"{name}.{lang}.{explain.EXTENSIONS[fmt]}"
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden {path}; run with UPDATE_GOLDEN=1 and review it"
+    assert text == path.read_text(encoding="utf-8")

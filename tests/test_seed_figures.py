@@ -31,13 +31,13 @@ def test_jiangbei_745_places_at_21_4_per_10000():
     e = engine("jiangbei/quota.policy")
     community = {"编码": "JB", "名称": "全区", "常住人口": 348130, "上年常住人口": 348130, "周转情形": "无周转情形",
                  "申请周转员额": 0, "工作者": ()}
-    r = e.evaluate(community)
+    (r,) = e.run([("JB", community)]).results  # the district as one community: it gets all 745
     assert r.ok, r.error
     assert r.values["基础员额"] == 745
 
 
 def _village(i: int) -> dict:
-    return {"编码": f"V{i:03d}", "名称": f"村{i}", "类型": "行政村", "实现十无": False, "班子考核排名": i,
+    return {"编码": f"V{i:03d}", "名称": f"村{i}", "类型": "行政村", "实现十无": False, "班子考核得分": Decimal(1000 - i) / 10,
             "在岗": (), "荣誉": ()}
 
 
@@ -47,6 +47,9 @@ def test_longshan_full_time_posts_across_397_villages(as_of, per_village):
     report = e.run(((f"V{i}", _village(i)) for i in range(1, 398)), as_of=as_of)
     assert not report.failed
     assert report.summaries["全县全职岗位员额"] == 397 * per_village  # transition phase: 3 × 397 = 1,191
+    # 每年按10%的比例评选一类班子: 10% of 397 is 39.7, rounded down: the 39 best scores, 10,000 yuan each
+    assert report.summaries["一类班子数"] == 39
+    assert {r.record_id for r in report.results if r.values["一类班子"]} == {f"V{i}" for i in range(1, 40)}
 
 
 @pytest.mark.parametrize("absences, action, deduction, admonish, removed", [

@@ -598,7 +598,7 @@ class Explainer:
         from .engines.across import Figures
         figures: Figures = self._trace.across.get(a.index) or Figures(a.func, None, ())
         zh, f = self.lang == "zh", figures.get
-        for part in a.parts():
+        for part in (*a.parts(), *((a.amount,) if a.amount is not None else ())):
             for x in ir.walk(part):
                 if isinstance(x, ir.Ref):
                     track(x)
@@ -635,18 +635,20 @@ class Explainer:
                     text += (f",即倒数第 {place} 名;取末 {share},本记录{yes}" if zh else
                              f", number {place} from the end; the bottom {share} are taken: {yes}")
             return text + ((f"({ties})" if zh else f" ({ties})") if ties else "")
+        def n(x) -> str:
+            return format_value(x, INT, self.lang) if x is not None else "—"
         if a.func == "apportion":
-            total, weights, weight = f("total"), f("weights"), f("weight")
+            total, weights, weight = n(f("total")), n(f("weights")), n(f("weight"))
             quota = f("quota")
             method = _METHOD_WORDS[self.lang][a.method]
             shown = format_value(quota, a.type if quota is None else DECIMAL, self.lang) if quota is not None else "—"
-            return (f"{where or '全部'}{total} 个名额按{self._text(a.value)}分配({method}):"
+            return (f"{where or '全部'} {total} 个名额按{self._text(a.value)}分配({method}):"
                     f"{weight} ÷ {weights} × {total} = {shown},分得 {value} 个;各份相加正好等于 {total}"
                     if zh else
                     f"{total} places shared{where} in proportion to {self._text(a.value)} ({method}): "
                     f"{weight} ÷ {weights} × {total} = {shown}, so {value}; the parts add up to {total} exactly")
         if a.func == "grant":
-            total, request, before = f("total"), f("request"), f("before")
+            total, request, before = n(f("total")), n(f("request")), n(f("before"))
             method = _METHOD_WORDS[self.lang][a.method]
             return (f"{where}{total} 个名额{by}依次分配({method}):本记录申请 {request} 个,轮到时尚余 {before} 个,"
                     f"批给 {value} 个" if zh else
