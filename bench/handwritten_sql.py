@@ -125,20 +125,37 @@ def quota_sql(records: Path, related: dict[str, Path], out: Path) -> str:
     communities = _read(records, {"编码": "VARCHAR", "常住人口": "BIGINT", "上年常住人口": "BIGINT",
                                   "周转情形": "VARCHAR", "申请周转员额": "BIGINT"})
     workers = _read(related["工作者"], {"编号": "VARCHAR", "社区编码": "VARCHAR", "岗位": "VARCHAR"})
+    # The district's places (round(Σ 常住人口 × 21.4 / 10000)) shared by largest remainder: ⌊745·w/W⌋ each, the rest
+    # one each to the largest remainders (745·w mod W), ties to the larger community then the lower code; the pool of
+    # 20 revolving places served in the order of the situations as the policy lists them, then larger, then code.
+    situations = "['无周转情形', '融合型大社区建设', '阶段性重点工作', '区划调整', '开发新建', '撤并整合', '规模类型较大变化']"
     query = f"""
     WITH w AS (
       SELECT 社区编码, count(*) AS n
       FROM {workers}
       WHERE 岗位 IN ('书记', '主任', '副主任', '委员', '专职工作者', '网格员')
       GROUP BY 社区编码
+    ), c AS (
+      SELECT *, CAST(round(sum(常住人口) OVER () * 0.00214) AS HUGEINT) AS T, CAST(sum(常住人口) OVER () AS HUGEINT) AS W
+      FROM {communities}
+    ), a AS (
+      SELECT *, (T * 常住人口) // W AS 下取整, (T * 常住人口) % W AS 余数,
+             CASE WHEN 周转情形 = '无周转情形' THEN 0 ELSE least(申请周转员额, 2) END AS 周转申请
+      FROM c
+    ), b AS (
+      SELECT *, T - sum(下取整) OVER () AS 余额,
+             row_number() OVER (ORDER BY 余数 DESC, 常住人口 DESC, 编码) AS 余数序,
+             coalesce(sum(周转申请) OVER (ORDER BY list_position({situations}, 周转情形), 常住人口 DESC, 编码
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS 此前申请
+      FROM a
     ), q AS (
-      SELECT c.编码,
+      SELECT b.编码,
+             CAST(下取整 + CASE WHEN 余数序 <= 余额 THEN 1 ELSE 0 END AS BIGINT) AS 基础员额,
              -- 常住人口 × 21.4 / 10000 = 常住人口 × 0.00214, exact in DECIMAL; round() is half away from zero
-             CAST(round(c.常住人口 * 0.00214) AS BIGINT) AS 基础员额,
-             CAST(round(c.上年常住人口 * 0.00214) AS BIGINT) AS 上年基础员额,
-             CASE WHEN c.周转情形 = '无周转情形' THEN 0 ELSE least(c.申请周转员额, 2) END AS 周转员额,
+             CAST(round(b.上年常住人口 * 0.00214) AS BIGINT) AS 上年基础员额,
+             CAST(least(周转申请, greatest(0, 20 - 此前申请)) AS BIGINT) AS 周转员额,
              coalesce(w.n, 0) AS 实有员额人数
-      FROM {communities} AS c LEFT JOIN w ON w.社区编码 = c.编码
+      FROM b LEFT JOIN w ON w.社区编码 = b.编码
     ), k AS (
       SELECT *, 基础员额 + 周转员额 AS 核定员额 FROM q
     )

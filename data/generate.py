@@ -173,6 +173,14 @@ def tancheng(out: Path, seed: int, scale: int) -> None:
 LONGSHAN_AS_OF = date(2019, 3, 1)
 
 
+def _one_year_after(day: date) -> date:
+    """The same day a year later (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 def _team_score(rank: int, teams: int) -> str:
     """A team's assessment score out of 100 (assumed: the seed gives none), falling from 100 for the best team to
     about 60 for the last, in the order of a shuffled ranking (so the rest of the data is drawn as before)."""
@@ -263,7 +271,9 @@ def longshan(out: Path, seed: int, scale: int) -> None:
               [[f"LSH{j + 1:0{hw}d}", c, lv, d.isoformat()] for j, (c, lv, d) in enumerate(honours)])
 
     # Candidates for the transition phase (eligibility), ages at 2019-03-01.
-    header = ["编号", "姓名", "出生日期", "学历", "党员", "入党日期", "拟任岗位", "连任", "特别优秀", "来源类别",
+    # 转正日期 (full membership) is assumed one year after joining: the probation period of the party's constitution
+    # (预备期为一年), never extended here.
+    header = ["编号", "姓名", "出生日期", "学历", "党员", "入党日期", "转正日期", "拟任岗位", "连任", "特别优秀", "来源类别",
               "有十种情形", "直系亲属在村任职", "联审通过", "政治品行差", "参与宗教迷信", "受过刑事处罚"]
     sources = ["村社区主任", "其他村社区主干", "精准扶贫志愿者", "其他两委成员", "村级后备干部", "其他符合条件人员"]
     cands = []
@@ -278,13 +288,16 @@ def longshan(out: Path, seed: int, scale: int) -> None:
         if member and rng.random() < 0.05:
             joined = LONGSHAN_AS_OF - timedelta(days=rng.randint(30, 360))  # less than a year of membership
         edu = weighted(rng, [("初中", 6), ("高中", 22), ("中专", 12), ("大专", 42), ("本科", 17), ("研究生", 1)])
-        cands.append([f"LSC{i + 1:0{cw}d}", person(rng), born.isoformat(), edu, b(member),
-                      (joined if member else born + timedelta(days=18 * 365 + 100)).isoformat(), post,
+        joined = joined if member else born + timedelta(days=18 * 365 + 100)
+        cands.append([f"LSC{i + 1:0{cw}d}", person(rng), born.isoformat(), edu, b(member), joined.isoformat(),
+                      _one_year_after(joined).isoformat(), post,
                       b(post == "书记" and rng.random() < 0.4), b(post == "秘书" and rng.random() < 0.15),
                       rng.choice(sources), b(rng.random() < 0.03), b(rng.random() < 0.04), b(rng.random() < 0.95),
                       b(rng.random() < 0.01), b(rng.random() < 0.01), b(rng.random() < 0.01)])
-    cands[0][2:10] = ["1961-03-01", "高中", "true", "1990-07-01", "书记", "true", "false", "其他符合条件人员"]  # re-appointed, exactly 58
-    cands[1][2:10] = ["1979-05-10", "大专", "false", "1997-06-01", "秘书", "false", "true", "村社区主任"]      # exceptional clerk, 39
+    cands[0][2:11] = ["1961-03-01", "高中", "true", "1990-07-01", "1991-07-01", "书记", "true", "false",
+                      "其他符合条件人员"]  # re-appointed, exactly 58
+    cands[1][2:11] = ["1979-05-10", "大专", "false", "1997-06-01", "1998-06-01", "秘书", "false", "true",
+                      "村社区主任"]  # exceptional clerk, 39
     write_csv(out / "longshan" / "candidates.csv", header, cands)
 
     # Office hours (坐班值守): every unit, two weeks from Monday 2019-03-04 (weekends included).
@@ -648,16 +661,16 @@ BAD_FILES: dict[str, tuple[list[str], list[list[object]]]] = {
         ],
     ),
     "longshan/bad_candidates.csv": (
-        ["编号", "姓名", "出生日期", "学历", "党员", "入党日期", "拟任岗位", "连任", "特别优秀", "来源类别",
+        ["编号", "姓名", "出生日期", "学历", "党员", "入党日期", "转正日期", "拟任岗位", "连任", "特别优秀", "来源类别",
          "有十种情形", "直系亲属在村任职", "联审通过", "政治品行差", "参与宗教迷信", "受过刑事处罚"],
         [
-            ["LSCB01", "彭光辉", "1972-06-15", "高中", "true", "1998-07-01", "书记", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
-            ["LSCB02", "向丽", "1993-02-30", "大专", "false", "2012-01-01", "秘书", "false", "false", "精准扶贫志愿者", "false", "false", "true", "false", "false", "false"],
-            ["LSCB03", "田军", "19880512", "高中", "false", "2007-01-01", "辅警", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
-            ["LSCB04", "杨玉", "1991-09-09", "大学", "true", "2015-06-01", "秘书", "false", "false", "村级后备干部", "false", "false", "true", "false", "false", "false"],
-            ["LSCB05", "彭飞", "1969-03-03", "高中", "true", "", "书记", "true", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
-            ["LSCB06", "王霞", "1990-10-10", "本科", "false", "2009-01-01", "秘书", "false", "false", "其他两委成员", "不详", "false", "true", "false", "false", "false"],
-            ["LSCB07", "龙海", "1986-04-04", "中专", "false", "2005-01-01", "辅警", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
+            ["LSCB01", "彭光辉", "1972-06-15", "高中", "true", "1998-07-01", "1999-07-01", "书记", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
+            ["LSCB02", "向丽", "1993-02-30", "大专", "false", "2012-01-01", "2013-01-01", "秘书", "false", "false", "精准扶贫志愿者", "false", "false", "true", "false", "false", "false"],
+            ["LSCB03", "田军", "19880512", "高中", "false", "2007-01-01", "2008-01-01", "辅警", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
+            ["LSCB04", "杨玉", "1991-09-09", "大学", "true", "2015-06-01", "2016-06-01", "秘书", "false", "false", "村级后备干部", "false", "false", "true", "false", "false", "false"],
+            ["LSCB05", "彭飞", "1969-03-03", "高中", "true", "", "1995-03-01", "书记", "true", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
+            ["LSCB06", "王霞", "1990-10-10", "本科", "false", "2009-01-01", "2010-01-01", "秘书", "false", "false", "其他两委成员", "不详", "false", "true", "false", "false", "false"],
+            ["LSCB07", "龙海", "1986-04-04", "中专", "false", "2005-01-01", "2006-01-01", "辅警", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
         ],
     ),
     "jiangbei/bad_communities.csv": (

@@ -50,7 +50,7 @@ def secretary(**changes):
 
 def candidate(**changes):
     base = dict(编号="LS-T1", 姓名="李红", 出生日期=date(1983, 3, 1), 学历="中专", 党员=False,
-                入党日期=date(2019, 3, 1), 拟任岗位="秘书", 连任=False, 特别优秀=False, 来源类别="其他两委成员",
+                入党日期=date(2019, 3, 1), 转正日期=date(2020, 3, 1), 拟任岗位="秘书", 连任=False, 特别优秀=False, 来源类别="其他两委成员",
                 有十种情形=False, 直系亲属在村任职=True, 联审通过=True, 政治品行差=False, 参与宗教迷信=False,
                 受过刑事处罚=False)
     base.update(changes)
@@ -98,7 +98,8 @@ RECORDS = {
                                                 直系亲属在村任职=False), LS_AS_OF),
     # a new secretary exactly 57 (57周岁以下 includes 57) with exactly one year of membership: eligible at the edge
     "longshan_threshold": ("longshan", candidate(编号="LS-T3", 姓名="吴刚", 出生日期=date(1962, 3, 1), 学历="高中",
-                                                 党员=True, 入党日期=date(2018, 3, 1), 拟任岗位="书记",
+                                                 党员=True, 入党日期=date(2017, 3, 1), 转正日期=date(2018, 3, 1),
+                                                 拟任岗位="书记",
                                                  直系亲属在村任职=False), LS_AS_OF),
     # Xiang'an entry of community workers: 81 points, every condition met
     "xiangan_ordinary": ("xiangan", applicant(), XA_AS_OF),
@@ -174,7 +175,8 @@ def test_every_failed_condition_is_listed_with_threshold_and_value(policies):
 
 def test_a_comparison_reads_as_a_question(longshan):
     x = explain.explain_record(longshan, candidate(拟任岗位="书记", 出生日期=date(1961, 3, 1), 党员=True,
-                                                   入党日期=date(2000, 1, 1), 直系亲属在村任职=False),
+                                                   入党日期=date(2000, 1, 1), 转正日期=date(2001, 1, 1),
+                                                   直系亲属在村任职=False),
                                lang="zh", as_of=LS_AS_OF)
     texts = [r.text for r in x.outcomes[0].reasons]
     assert "书记年龄:拟任岗位 为 书记,故须:年龄 58 ≤ 书记年龄上限 57?否" in texts

@@ -38,7 +38,7 @@ def refused():
     """A clerk candidate refused for age, education and a relative serving in the village (as in the goldens)."""
     policy = api.load_policy(str(REPO / "policies/longshan/eligibility.policy"))
     values = dict(编号="LS-T1", 姓名="李红", 出生日期=date(1983, 3, 1), 学历="中专", 党员=False,
-                  入党日期=date(2019, 3, 1), 拟任岗位="秘书", 连任=False, 特别优秀=False, 来源类别="其他两委成员",
+                  入党日期=date(2019, 3, 1), 转正日期=date(2020, 3, 1), 拟任岗位="秘书", 连任=False, 特别优秀=False, 来源类别="其他两委成员",
                   有十种情形=False, 直系亲属在村任职=True, 联审通过=True, 政治品行差=False, 参与宗教迷信=False,
                   受过刑事处罚=False)
     return {lang: explain.explain_record(policy, values, record_id="LS-T1", lang=lang, as_of=date(2019, 3, 1))
