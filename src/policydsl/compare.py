@@ -49,7 +49,7 @@ import networkx as nx
 
 from . import api, ir
 from .engines.records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
-from .engines.row import Engine, EvaluationError, Trace
+from .engines.row import Engine, EvaluationError, Result, Trace
 from .graph import build
 from .types import DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value, round_money
 
@@ -459,6 +459,7 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
     summary_rows: list[list[dict]] = [[] for _ in runs]
     details_left = detail_limit
     step = 1 if len(order) < 10_000 else 1000
+    shared = [_across_values(engine, run, inp, order) for engine, run, inp in zip(engines, runs, inputs)]
     seen: set[str] = set()
     for count, record_id in enumerate(order, start=1):
         if progress and count % step == 0:
@@ -468,8 +469,8 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
             continue
         seen.add(record_id)
         results = []
-        for run, engine, v in zip(runs, engines, values):
-            r = engine.evaluate(v, run.as_of, record_id=record_id)
+        for run, engine, v, known in zip(runs, engines, values, shared):
+            r = _evaluated(engine, run, v, record_id, known(record_id))
             if not r.ok:
                 run.evaluation_errors.append((record_id, r.error))
             results.append(r)
@@ -478,7 +479,7 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         comp.records_compared += 1
         for k, (run, engine, v) in enumerate(zip(runs, engines, values)):
             if summary_names:
-                summary_rows[k].append(engine.all_values(v, run.as_of))
+                summary_rows[k].append(engine.all_values(v, run.as_of, shared[k](record_id).get("known")))
         if keep_values and per_record_ints:
             comp.per_record_values[record_id] = [(n, tuple(r.values[n] for r in results))
                                                  for n, _ in outcomes if n in per_record_ints]
@@ -504,8 +505,8 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         traces: list[Trace | None] = [None] * len(runs)
         if details_left > 0:
             details_left -= 1
-            traces = [engine.evaluate(v, run.as_of, trace=True, record_id=record_id).trace
-                      for run, engine, v in zip(runs, engines, values)]
+            traces = [_evaluated(engine, run, v, record_id, known(record_id), trace=True).trace
+                      for run, engine, v, known in zip(runs, engines, values, shared)]
         comp.diffs.append(causes.record(record_id, differing, [r.values for r in results], traces))
     if progress and len(order) % step:
         progress(len(order) % step)
@@ -618,12 +619,39 @@ def _figures_in_sql(comp: Comparison, sbs, detail_limit: int) -> None:
 
 
 def _traces_of(runs: list[PolicyRun], sbs, record_ids: list[str]) -> dict[str, list[Trace | None]]:
-    """Traces of a few records under every policy (the row evaluator re-reads just these records)."""
+    """Traces of a few records under every policy (the row evaluator re-reads just these records — all of them
+    for a policy whose rules compare records with each other)."""
     wanted = set(record_ids)
-    inputs = [sbs.load(k, wanted) for k in range(len(runs))]
     engines = [Engine(run.policy) for run in runs]
-    return {rid: [engine.evaluate(inp[rid], run.as_of, trace=True, record_id=rid).trace
-                  for run, engine, inp in zip(runs, engines, inputs)] for rid in record_ids}
+    inputs = [sbs.load(k, None if engine.cross else wanted) for k, engine in enumerate(engines)]
+    shared = [_across_values(engine, run, inp, list(inp)) for engine, run, inp in zip(engines, runs, inputs)]
+    return {rid: [_evaluated(engine, run, inp[rid], rid, known(rid), trace=True).trace
+                  for run, engine, inp, known in zip(runs, engines, inputs, shared)] for rid in record_ids}
+
+
+def _evaluated(engine: Engine, run: PolicyRun, values: dict, record_id: str, shared: dict, trace: bool = False):
+    """One record under one policy, with its values across records (`_across_values`) if the policy has any."""
+    if "error" in shared:
+        return Result(record_id, {}, error=shared["error"])
+    return engine.evaluate(values, run.as_of, trace=trace, record_id=record_id, known=shared.get("known"),
+                           figures=shared.get("figures"))
+
+
+def _across_values(engine: Engine, run: PolicyRun, inputs: dict[str, dict], order: list[str]):
+    """For a policy whose rules compare records with each other: a function giving a record's values across the
+    records (`known`, `figures`) from one pass over all of them; for other policies, nothing."""
+    if not engine.cross:
+        return lambda record_id: {}
+    ids = [rid for rid in dict.fromkeys(order) if rid in inputs]
+    context = engine.context([inputs[rid] for rid in ids], run.as_of)
+    position = {rid: i for i, rid in enumerate(ids)}
+
+    def known(record_id: str) -> dict:
+        i = position[record_id]
+        if i in context.errors:
+            return {"error": context.errors[i]}
+        return {"known": context.known[i], "figures": context.figures[i]}
+    return known
 
 
 def _summaries(engine: Engine, run: PolicyRun, rows: list[dict]) -> dict[str, object]:

@@ -162,14 +162,15 @@ class DuckRun:
             if keep:
                 self._table("__final", exp.select(exp.Star()).from_(RESULTS))
 
-    def load_some(self, keys: set[str]) -> dict[str, dict]:
-        """The converted input values of the records with these keys (the Python converter, for a few records)."""
+    def load_some(self, keys: set[str] | None) -> dict[str, dict]:
+        """The converted input values of the records with these keys (the Python converter, for a few records;
+        every record when `keys` is None)."""
         subject = self.inputs[""]
         related = self._related_rows({k: v for k, v in self.inputs.items() if k}, keys)
         found = {}
         for number, (where, raw) in enumerate(rec.read_rows(subject.path), start=1):
             key = rec._record_id(raw, self.policy.subject, number) if isinstance(raw, dict) else None
-            if key in keys and key not in found:
+            if (keys is None or key in keys) and key not in found:
                 record, errors = rec.convert_record(raw, self.policy.subject, self.policy.records, where, related,
                                                     row_number=number)
                 if record is not None:
@@ -183,7 +184,7 @@ class DuckRun:
             by = self.policy.subject.field(name).by
             for where, raw in rec.read_rows(item.path):
                 k = rec._key_text(raw.get(by)) if isinstance(raw, dict) else None
-                if k is not None and k in keys:
+                if k is not None and (keys is None or k in keys):
                     groups.setdefault(k, []).append((where, raw))
             related[name] = groups
         return related
