@@ -197,3 +197,38 @@ def test_explanation_shows_the_rank_group_and_line(tmp_path):
     explainer.among(records)
     text = explain.render(explainer.explain_values(records[1][1], "b"), "text")
     assert "按分(从高到低)排序,在组为「x」的 3 个人中排第 3 名,即倒数第 1 名;取末 25%(人数向上取整)即 1 名,本记录在内" in text
+
+
+def test_a_single_record(tmp_path):
+    policy = _policy(tmp_path, """
+        outcome 名次 = rank(by 分 desc ties standard)
+        outcome 百分位 = percent_rank(by 分 desc)
+        outcome 前一成 = top(10% by 分 desc ties standard rounding down)
+        outcome 末一成 = bottom(10% by 分 desc ties standard rounding up)
+        outcome 员额 = apportion(7, 分 by 号 method largest_remainder)
+        outcome 批给 = grant(分, 3 by 号 method whole)
+    """)
+    values, _ = _run(policy, [("a", 5, "x")])
+    assert values["a"] == {"名次": 1, "百分位": 0, "前一成": False, "末一成": True, "员额": 7, "批给": 0}
+
+
+def test_an_aggregate_over_no_records_of_the_group(tmp_path):
+    policy = _policy(tmp_path, """
+        outcome 低分人数 = count(records where 分 < 2 within 组)
+        outcome 低分最高 = max(records, 分 where 分 < 2 within 组)
+    """)
+    values, _ = _run(policy, ROWS)
+    # group y has d (1 point): both values; group x has none below 2: count 0, max of no records is an error
+    assert values["d"] == {"低分人数": 1, "低分最高": 1}
+    for k in "abe":
+        assert values[k].startswith("低分最高: max of no records")
+
+
+def test_bad_weights_and_requests_fail_only_their_records(tmp_path):
+    policy = _policy(tmp_path, """
+        fact 权重 = 分 - 2
+        outcome 员额 = apportion(6, 权重 by 号 method largest_remainder)
+    """)
+    values, _ = _run(policy, ROWS)
+    assert values["d"] == "员额: apportion: the weight -1 is negative"
+    assert sum(values[k]["员额"] for k in "abce") == 6  # the others share the whole total
