@@ -134,7 +134,7 @@ class Call(Expr):
 
     `where` (aggregates), `within` (the group a value across records is computed in), `order` (the `by` keys of
     rank/top/bottom/apportion/grant) and `options` (`ties`, `method`, `rounding` and the word chosen), in the order
-    they were written.
+    they were written; `alias` names the element of an aggregate.
     """
 
     func: str
@@ -144,6 +144,7 @@ class Call(Expr):
     within: Expr | None = None
     order: tuple[OrderKey, ...] = ()
     options: tuple[tuple[str, str], ...] = ()
+    alias: str | None = None  # `sum(薪级表 as 行, …)`: the element's name inside the aggregate
 
 
 @dataclass(frozen=True)

@@ -802,9 +802,17 @@ def _match_lines(prefix: str, m: ast.MatchExpr, hang: str) -> list[str]:
     return lines
 
 
+def _arguments(e: ast.Call) -> list[str]:
+    """The arguments of a call as text, the first with the element's name (`薪级表 as 行`)."""
+    parts = [expr(a) for a in e.args]
+    if e.alias is not None and parts:
+        parts[0] += f" as {e.alias}"
+    return parts
+
+
 def _call_lines(prefix: str, e: ast.Call, hang: str) -> list[str]:
     """`prefix f(first,` then each further argument (and `where …`) on a line at `hang`, `)` at the end."""
-    parts = [expr(a) for a in e.args]
+    parts = _arguments(e)
     lines = [f"{prefix}{e.func}({parts[0]}" if parts else f"{prefix}{e.func}("]
     for a in parts[1:]:
         lines[-1] += ","
@@ -861,7 +869,7 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
             arms.append(f"else -> {expr(e.default)}")
         return f"match {expr(e.subject)} {{ {', '.join(arms)} }}", 9
     if isinstance(e, ast.Call):
-        inside = ", ".join(expr(a) for a in e.args)
+        inside = ", ".join(_arguments(e))
         clauses = " ".join(_clauses(e))
         return f"{e.func}({inside}{' ' if inside and clauses else ''}{clauses})", 9
     if isinstance(e, ast.ListLit):

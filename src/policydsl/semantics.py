@@ -37,7 +37,8 @@ from .types import (
 AGGREGATES = {"count", "sum", "min", "max", "any", "all", "distinct"}
 ROUND_MODES = {"half_up", "half_even", "down", "up", "floor", "ceiling"}
 SCALAR_FUNCS = {"min", "max", "clamp", "abs", "round", "floor", "ceil", "years_between", "months_between",
-                "days_between", "year", "quarter", "month", "same_year", "same_quarter", "same_month", "text"}
+                "days_between", "year", "quarter", "month", "same_year", "same_quarter", "same_month", "text",
+                "percent", "decimal"}
 # functions whose value for a record depends on the other records (`ir.Across`)
 ACROSS_FUNCS = {"rank", "percent_rank", "top", "bottom", "apportion", "grant"}
 TIE_RULES = {"standard": "tied records share the best rank; the next rank skips (1, 2, 2, 4)",
@@ -212,6 +213,8 @@ class _Scope:
     element_nodes: dict[str, Type] | None = None  # in summaries: facts/outcomes of each record
     in_summary: bool = False
     in_across: bool = False  # inside a value across records (its parts are read for every record)
+    alias: str | None = None  # the element's name (`sum(薪级表 as 行, …)`): unqualified names are the record's
+    aggregate: str | None = None  # `sum(薪级表, …)`: for hints
 
 
 class _Checker:
@@ -692,9 +695,20 @@ class _Checker:
 
     def _e_Name(self, e: ast.Name, scope: _Scope, expected) -> ir.IExpr:
         name = e.name
-        if scope.element is not None and scope.element.field(name) is not None:
+        if scope.alias is not None and name == scope.alias:
+            self.diags.error(e.span, f"'{name}' is each element of the aggregate, not a value",
+                             f"read one of its fields: {name}.FIELD")
+            return ir.Const(ERROR, None, e.span)
+        if scope.element is not None and scope.alias is None and scope.element.field(name) is not None:
             if scope.element_nodes is not None:
                 self._read(name)
+            elif self._also_outer(name):
+                what = "field" if self.subject.field(name) is not None else "rule"
+                self.diags.error(e.span, f"'{name}' is a field of each {scope.element.name} and also a {what} of "
+                                         f"the {self.subject.name}: say which one you mean",
+                                 f"name the element, e.g. {_named_form(scope, name)}; then {name} alone means "
+                                 f"the {self.subject.name}'s")
+                return ir.Const(ERROR, None, e.span)
             return ir.ElemRef(scope.element.field(name), name, e.span)
         if scope.element_nodes is not None and self._is_node(name):
             self._read(name)
@@ -760,7 +774,23 @@ class _Checker:
         if self._reads:
             self._reads[-1].add(name)
 
+    def _also_outer(self, name: str) -> bool:
+        """Whether a name of an element's field also names something of the record evaluated (a field, a rule).
+        The rule being defined does not count: `fact 人口 = sum(网格, 人口)` cannot mean itself."""
+        return self.subject is not None and (self.subject.field(name) is not None or
+                                             self._is_node(name) and name not in self._in_progress)
+
     def _e_Attr(self, e: ast.Attr, scope, expected) -> ir.IExpr:
+        if scope.alias is not None and isinstance(e.obj, ast.Name) and e.obj.name == scope.alias:
+            ftype = scope.element.field(e.name) if scope.element is not None else None
+            if ftype is None:
+                fields = scope.element.field_names if scope.element is not None else ()
+                self.diags.error(e.span, f"{scope.element.name if scope.element else 'the element'} has no field "
+                                         f"'{e.name}'", did_you_mean(e.name, fields))
+                return ir.Const(ERROR, None, e.span)
+            if scope.element_nodes is not None:
+                self._read(e.name)
+            return ir.ElemRef(ftype, e.name, e.span)
         obj = self._expr(e.obj, scope)
         if obj.type is ERROR:
             return ir.Const(ERROR, None, e.span)
@@ -997,7 +1027,8 @@ class _Checker:
         if ERROR in types:
             return ir.Const(ERROR, None, e.span)
         f = e.func
-        arity = {"clamp": 3, "abs": 1, "floor": 1, "ceil": 1, "year": 1, "quarter": 1, "month": 1, "text": 1}
+        arity = {"clamp": 3, "abs": 1, "floor": 1, "ceil": 1, "year": 1, "quarter": 1, "month": 1, "text": 1,
+                 "percent": 1, "decimal": 1}
         arity.update(dict.fromkeys(("years_between", "months_between", "days_between", "same_year", "same_quarter", "same_month"), 2))
         if f in arity and len(args) != arity[f]:
             self.diags.error(e.span, f"{f} takes {arity[f]} argument(s), got {len(args)}")
@@ -1030,6 +1061,13 @@ class _Checker:
             return ir.Builtin(INT, f, args, span=e.span)
         if f == "text":
             return ir.Builtin(TEXT, f, args, span=e.span)
+        if f in ("percent", "decimal"):  # conversions that change the type, never the value (30% is 0.3)
+            allowed = (DECIMAL, INT) if f == "percent" else (PERCENT, INT)
+            if types[0] not in allowed:
+                self.diags.error(e.span, f"{f}() converts {' or '.join(str(t) for t in allowed)}, not {types[0]}",
+                                 "money stays money; round it with round(x)" if types[0] == MONEY else None)
+                return ir.Const(ERROR, None, e.span)
+            return ir.Builtin(PERCENT if f == "percent" else DECIMAL, f, args, span=e.span)
         for t, a in zip(types, e.args):
             if t != DATE:
                 self.diags.error(a.span, f"{f} needs a date, not {t}")
@@ -1074,6 +1112,13 @@ class _Checker:
                                              f"not {source.type}")
             return ir.Const(ERROR, None, e.span)
         inner = self._element_scope(source, scope)
+        inner.aggregate = e.func
+        if e.alias is not None:
+            if e.alias in (scope.element.field_names if scope.element else ()) or self._also_outer(e.alias):
+                self.diags.error(e.span, f"the element's name '{e.alias}' is already a name here",
+                                 "choose another one, e.g. 行 or 条")
+                return ir.Const(ERROR, None, e.span)
+            inner.alias = e.alias
         element = None
         want_args = 1 if e.func == "count" else 2
         if len(e.args) != want_args:
@@ -1244,6 +1289,13 @@ class _Checker:
         if isinstance(source, ir.RecordsRef):
             return _Scope(element=self.subject, element_nodes={}, in_summary=True)
         return _Scope(element=self.records.get(source.type.element), in_summary=scope.in_summary)
+
+
+def _named_form(scope: _Scope, name: str) -> str:
+    func, source = scope.aggregate or "sum", scope.element.name
+    if func == "count":
+        return f"count({source} as 行 where 行.{name} …)"
+    return f"{func}({source} as 行, 行.{name} …)"
 
 
 _ACROSS_FORMS = {

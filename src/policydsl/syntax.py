@@ -530,7 +530,11 @@ class _Builder(Transformer):
             found[c.kind] = c
         where, within, by = (found[k].value if k in found else None for k in ("where", "within", "by"))
         options = tuple((c.kind, c.value) for c in clauses if c.kind in ("ties", "method", "rounding"))
-        return ast.Call(str(func), args, where, self._span(meta), within, by or (), options)
+        alias = found["as"].value if "as" in found else None
+        return ast.Call(str(func), args, where, self._span(meta), within, by or (), options, alias)
+
+    def as_clause(self, meta, children):
+        return _Clause("as", str(children[0]), self._span(meta))
 
     def where_clause(self, meta, children):
         return _Clause("where", children[0], self._span(meta))

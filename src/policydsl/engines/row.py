@@ -657,6 +657,9 @@ class Engine:
         if f == "text":
             t = x.args[0].type
             return lambda v, e: format_value(args[0](v, e), t)
+        if f in ("percent", "decimal"):  # the same number under another type (an int becomes a Decimal)
+            arg = args[0]
+            return lambda v, e: Decimal(arg(v, e))
         return _date_function(f, args)
 
     def _c_Aggregate(self, x: ir.Aggregate, traced):

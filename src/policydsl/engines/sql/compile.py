@@ -479,6 +479,10 @@ class ExprCompiler:
             return Compiled(cast(fn(this=vals[0]), "BIGINT"), error)
         if f == "text":
             return Compiled(format_text(args[0], x.args[0].type), error)
+        if f in ("percent", "decimal"):  # the same number under another type
+            if x.args[0].type == INT:
+                return Compiled(cast(vals[0], decimal_type(0, True)), error, 0, True)
+            return Compiled(vals[0], error, args[0].scale, args[0].wide)
         return Compiled(self._date_function(f, vals), error)
 
     def _round(self, x: ir.Builtin, scope):
