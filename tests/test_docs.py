@@ -51,3 +51,12 @@ def test_the_tutorials_and_the_reference_have_runnable_policies():
     counts = {doc.name: sum(kind == "policy" for kind, _, _ in blocks) for doc, blocks in pages().items()}
     assert counts["tutorial.en.md"] >= 3 and counts["tutorial.zh.md"] >= 3
     assert counts["language.md"] >= 5
+
+
+def test_the_reference_lists_every_chinese_keyword_beside_its_english_one():
+    from policydsl import surface
+    text = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text(encoding="utf-8")
+    pairs = {**surface.KEYWORDS, **surface.FUNCTIONS, **surface.NAMES, **surface.OPTION_WORDS,
+             **{" ".join(k): v for k, v in surface.PHRASES.items()}}
+    missing = [en for en, zh in pairs.items() if f"| `{en}` | `{zh}` |" not in text]
+    assert missing == []

@@ -207,8 +207,11 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if any file is not formatted.")
-def fmt(files: tuple[str, ...], check_only: bool) -> None:
-    """Rewrite policy FILES in the one canonical layout (comments kept; running it twice changes nothing)."""
+@click.option("--keywords", type=click.Choice(["en", "zh"]), default=None,
+              help="Write the keywords in English or Chinese (default: as most of the file already does).")
+def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
+    """Rewrite policy FILES in the one canonical layout (comments kept; running it twice changes nothing);
+    --keywords zh|en converts a file between the English and the Chinese keywords, losslessly."""
     from .diagnostics import SourceCache, render_all
     from .formatter import format_source
     from .syntax import SyntaxFailure
@@ -216,7 +219,7 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
     for path in files:
         text = Path(path).read_text(encoding="utf-8")
         try:
-            formatted = format_source(text, path)
+            formatted = format_source(text, path, keywords)
         except SyntaxFailure as failure:
             sources = SourceCache()
             sources.add(path, text)

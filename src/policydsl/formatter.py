@@ -215,10 +215,13 @@ def _one_liner_kind(d: ast.Decl) -> bool:
     return isinstance(d, (ast.Import, ast.EnumDecl, ast.ParamDecl, ast.SummaryDecl))
 
 
-def format_source(text: str, path: str = "<text>") -> str:
-    """Reformat a file's text into the canonical layout, keeping its comments."""
+def format_source(text: str, path: str = "<text>", keywords: str | None = None) -> str:
+    """Reformat a file's text into the canonical layout, keeping its comments, with its keywords in English or
+    Chinese (`keywords` "en" / "zh"; by default the surface most of the file's keywords already use)."""
+    from .surface import surface_of, to_surface
     module = parse_module(text, path)
-    return format_module(module, Comments(dict(parse_comments(text))))
+    surface = keywords or surface_of(text)
+    return to_surface(format_module(module, Comments(dict(parse_comments(text)))), surface)
 
 
 def format_decl(d: ast.Decl) -> str:

@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .diagnostics import Diagnostic, Span, closest
+from .surface import KEYWORDS, english_function, english_name, english_option, english_round_mode, english_word
 
 DURATION_UNITS = {"年": "year", "个月": "month", "月": "month", "季度": "quarter", "周": "week", "天": "day", "日": "day"}
 MONEY_SCALE = {"元": Decimal(1), "万元": Decimal(10000)}
@@ -148,6 +149,21 @@ _DECL_KEYWORDS = {"POLICY", "IMPORT", "EXTENDS", "ENUM", "RECORD", "LIST", "PARA
                   "ELIGIBILITY", "SUMMARY", "EXAMPLE", "OVERRIDE"}
 
 
+def _canonical(expected: set[str]) -> set[str]:
+    """Expected terminals with each Chinese keyword under its English one's name (否则 → ELSE), so that hints and
+    descriptions speak of one keyword once."""
+    out = set()
+    for terminal in expected:
+        try:
+            pattern = parser().get_terminal(terminal).pattern
+        except KeyError:
+            out.add(terminal)
+            continue
+        word = english_word(pattern.value) if pattern.type == "str" else None
+        out.add(word.upper() if word is not None and word != pattern.value else terminal)
+    return out
+
+
 def _describe(terminal: str) -> str:
     if terminal in _WORDS:
         return _WORDS[terminal]
@@ -156,13 +172,14 @@ def _describe(terminal: str) -> str:
     except KeyError:
         return terminal.lower()
     if pattern.type == "str":
-        return f"'{pattern.value}'"
+        chinese = KEYWORDS.get(pattern.value)
+        return f"'{pattern.value}'" + (f" ({chinese})" if chinese else "")
     return terminal.lower()
 
 
 def describe_expected(expected: set[str]) -> str:
     """'a name, a number or ...' — the expected terminals in words, declarations summarised."""
-    names = set(expected)
+    names = _canonical(set(expected))
     words = []
     if len(names & _DECL_KEYWORDS) >= 5:
         names -= _DECL_KEYWORDS
@@ -210,7 +227,26 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
                           "expected " + describe_expected(expected) + " — is a '}' or a value missing?")
     span = Span(path, token.line, token.column, token.end_line or token.line,
                 token.end_column or token.column + len(str(token)))
+    glued = _glued_keyword(lines[token.line - 1][:token.column - 1] if token.line <= len(lines) else "")
+    if glued is not None:
+        word, keyword = glued
+        return Diagnostic(span, f"unexpected {_token_words(token)}",
+                          f"'{word}' is read as one name; if it is {keyword} followed by {word[len(keyword):]}, "
+                          f"put a space after {keyword}: a Chinese keyword is a word of its own")
     return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected))
+
+
+_GLUING = ("不属于", "如果", "否则", "属于", "其中", "分组", "匹配", "则", "且", "或", "非", "当", "按")
+
+
+def _glued_keyword(before: str) -> tuple[str, str] | None:
+    """A name on the line before the error that starts with an expression keyword (`如果年龄`): the likely cause."""
+    import re
+    for word in reversed(re.findall(r"[^\W\d]\w*", before)):
+        for keyword in _GLUING:
+            if word.startswith(keyword) and len(word) > len(keyword):
+                return word, keyword
+    return None
 
 
 def _end_of_code(lines: list[str], path: str) -> Span:
@@ -234,6 +270,7 @@ def _token_words(token: Token) -> str:
 
 def _hint_for(token: Token, expected: set[str]) -> str:
     text = str(token)
+    expected = _canonical(expected)
     if token.type == "COMP_OP" and "COMP_OP" not in expected:
         return "comparisons cannot be chained: write 'a < b and b < c'"
     if text == "=" and "COMP_OP" in expected:
@@ -247,7 +284,8 @@ def _hint_for(token: Token, expected: set[str]) -> str:
     if "_COLON" in expected and token.type == "NAME":
         return "fields and conditions are written 'name: …'"
     if expected & _DECL_KEYWORDS and len(expected & _DECL_KEYWORDS) >= 5:
-        keywords = [_describe(t).strip("'") for t in expected & _DECL_KEYWORDS]
+        keywords = [t.lower() for t in expected & _DECL_KEYWORDS]
+        keywords += [KEYWORDS[k] for k in keywords if k in KEYWORDS]  # 事实 as well as fact
         if token.type == "NAME" and (near := closest(text, keywords)):
             return f"did you mean '{near}'? A declaration starts with a keyword such as fact or outcome"
         return "expected " + describe_expected(expected) + "; a declaration starts with a keyword such as fact or outcome"
@@ -407,10 +445,10 @@ class _Builder(Transformer):
         return ast.DatedValue(self._date(start), value, self._notes(notes), self._span(meta))
 
     def value_kind(self, meta, children):
-        return str(children[0])
+        return english_word(str(children[0]))
 
     def hit_policy(self, meta, children):
-        return str(children[0])
+        return english_word(str(children[0]))
 
     def value_decl(self, meta, children):
         override, kind, name, type_, expr, *notes = children
@@ -516,12 +554,15 @@ class _Builder(Transformer):
         return ast.Index(children[0], children[1], self._span(meta))
 
     def name(self, meta, children):
-        return ast.Name(str(children[0]), self._span(meta))
+        return ast.Name(english_name(str(children[0])), self._span(meta))
 
     def call(self, meta, children):
         func, *rest = children
+        func = english_function(str(func))
         clauses = [c for c in rest if isinstance(c, _Clause)]
         args = tuple(a for a in rest if a is not None and not isinstance(a, _Clause))
+        if func == "round" and len(args) == 3 and isinstance(args[2], ast.Name):  # round(x, 2, 四舍五入)
+            args = (*args[:2], ast.Name(english_round_mode(args[2].name), args[2].span))
         found: dict[str, _Clause] = {}
         for c in clauses:
             if c.kind in found:
@@ -547,16 +588,17 @@ class _Builder(Transformer):
 
     def order_key(self, meta, children):
         expr, direction = children
-        return ast.OrderKey(expr, direction is not None and str(direction.children[0]) == "desc", self._span(meta))
+        descending = direction is not None and english_word(str(direction.children[0])) == "desc"
+        return ast.OrderKey(expr, descending, self._span(meta))
 
     def ties_clause(self, meta, children):
-        return _Clause("ties", str(children[0]), self._span(meta))
+        return _Clause("ties", english_option(str(children[0])), self._span(meta))
 
     def method_clause(self, meta, children):
-        return _Clause("method", str(children[0]), self._span(meta))
+        return _Clause("method", english_option(str(children[0])), self._span(meta))
 
     def rounding_clause(self, meta, children):
-        return _Clause("rounding", str(children[0]), self._span(meta))
+        return _Clause("rounding", english_option(str(children[0])), self._span(meta))
 
     def list_lit(self, meta, children):
         return ast.ListLit(tuple(c for c in children if c is not None), self._span(meta))
@@ -613,7 +655,8 @@ class _Builder(Transformer):
         return ast.Literal("text", unescape(children[0]), str(children[0]), self._span(meta))
 
     def boolean(self, meta, children):
-        return ast.Literal("bool", str(children[0]) == "true", str(children[0]), self._span(meta))
+        word = english_word(str(children[0]))
+        return ast.Literal("bool", word == "true", word, self._span(meta))
 
     def _date(self, tok: Token) -> date:
         try:

@@ -965,7 +965,7 @@ class _BatchSummaries(Engine):
     compile differently.
     """
 
-    def __init__(self, engine: Engine):  # noqa: super().__init__ is deliberately not called
+    def __init__(self, engine: Engine):  # super().__init__ is deliberately not called
         self.__dict__.update(engine.__dict__)
         policy = engine.policy
         record_names = set(policy.subject.field_names) | set(engine.order)
