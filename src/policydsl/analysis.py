@@ -412,7 +412,12 @@ class _Analyser:
                     continue
                 witness = self._witness([m for a in under[i] for b in under[j]
                                          if (m := _meet(a, b, doms)) is not None], doms)
-                if witness is not None:
+                if witness is not None and rows[i].label is not None:  # exceptions of a fact
+                    out.append(Diagnostic(rows[j].span, f"exceptions “{rows[i].label}” and “{rows[j].label}” of "
+                                          f"'{node.name}' both apply when {witness}: a record they both fit fails",
+                                          "make the conditions exclusive (add 'and not …' to one of them)",
+                                          "warning", ((rows[i].span, f"exception “{rows[i].label}”"),)))
+                elif witness is not None:
                     out.append(Diagnostic(rows[j].span, f"table '{node.name}' (unique): rows {rows[i].number} and "
                                           f"{rows[j].number} both apply when {witness}",
                                           "make the conditions exclusive, or use a first-hit table",

@@ -392,6 +392,19 @@ class SummaryDecl(Decl):
 
 
 @dataclass(frozen=True)
+class ExceptionDecl(Decl):
+    """`exception TARGET "label" when CONDITION = VALUE`: where the condition holds, the fact or outcome TARGET takes
+    this value instead of its own definition."""
+
+    target: str
+    label: str
+    condition: Expr
+    value: Expr
+    notes: Annotations
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Expectation:
     """`name = value`; `record` is the key of the given record it is about (examples with several records)."""
 

@@ -523,6 +523,7 @@ class Explainer:
         author = self._author(node.notes, {**scope, "value": scope.get(node.name)}) if is_dependency else None
         if isinstance(node.body, ir.TableBody):
             rows = node.body.rows
+            self._has_exceptions = any(r.label is not None for r in rows)
             chosen = next(r for r in rows if r.number == step.row)
             shown = [r for r in rows if r.number < chosen.number and r.condition is not None]
             if node.body.hit == "unique" and chosen.condition is not None:
@@ -538,7 +539,10 @@ class Explainer:
                 text = self._cond(chosen.condition, v, track)
             text = self._author(chosen.notes, scope) or text
             value = with_unit(node.name, step.value, node.type, self.lang)
-            if not isinstance(chosen.value, (ir.Const, ir.Ref)):
+            if isinstance(chosen.value, ir.Ref):  # a param or a fact: name it (a param's source is listed below)
+                track(chosen.value)
+                value = f"{chosen.value.name}({value})" if self.lang == "zh" else f"{chosen.value.name} ({value})"
+            elif not isinstance(chosen.value, ir.Const):
                 value = f"{self._subst(chosen.value, v, track)} = {value}"
             row_src = chosen.notes.sources or (src if is_dependency else ())
             row_assumed = (chosen.notes.assumed.text if chosen.notes.assumed else None) or \
@@ -664,6 +668,11 @@ class Explainer:
 
     def _row_text(self, row: ir.Row, cond_text: str, result: str | None) -> str:
         head = f"第 {row.number} 行:" if self.lang == "zh" else f"row {row.number}: "
+        if row.label is not None:
+            head = f"例外「{row.label}」:" if self.lang == "zh" else f"exception “{row.label}”: "
+        elif row.condition is None and self._has_exceptions:
+            head, cond_text = ("未适用任何例外,按一般规定", "") if self.lang == "zh" else \
+                ("no exception applies, so the general rule", "")
         if result is None:
             tail = "(不适用)" if self.lang == "zh" else " (does not apply)"
             return head + cond_text + tail

@@ -426,6 +426,11 @@ def _summary(d: ast.SummaryDecl, c: Comments) -> _Item:
     return _noted(_assign(head, d.expr, d.span.line), d.notes, _end(d.expr), inline_default=False)
 
 
+def _exception(d: ast.ExceptionDecl, c: Comments) -> _Item:
+    head = f"exception {d.target} {quote(d.label)} when {expr(d.condition)} ="
+    return _noted(_assign(head, d.value, d.span.line), d.notes, _end(d.value), inline_default=False)
+
+
 def _annotated_head(text: str, d, c: Comments, items) -> tuple[list[str], list[str]]:
     """The first line(s) of a table or eligibility block — `text`, its citations, ` {` — and the comments that
     stood on its first lines (they move above the declaration; one on the `{` line stays there)."""
@@ -681,7 +686,8 @@ def _breaks(f: ast.FieldInit, text: str) -> bool:
 _DECL = {ast.PolicyHeader: _header, ast.Import: lambda d, c: _Item(f"import {quote(d.path)}"),
          ast.Extends: lambda d, c: _Item(f"extends {quote(d.path)}"), ast.EnumDecl: _enum, ast.RecordDecl: _record,
          ast.ListDecl: _list, ast.ParamDecl: _param, ast.ValueDecl: _value, ast.TableDecl: _table,
-         ast.EligibilityDecl: _eligibility, ast.SummaryDecl: _summary, ast.ExampleDecl: _example}
+         ast.EligibilityDecl: _eligibility, ast.SummaryDecl: _summary, ast.ExampleDecl: _example,
+         ast.ExceptionDecl: _exception}
 
 
 # ------------------------------------------------------------------------------------------------ long expressions

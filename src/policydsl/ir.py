@@ -179,13 +179,22 @@ class GetField(IExpr):
 
 @dataclass(frozen=True)
 class Row:
-    """A table row; `condition` None is `otherwise`. `number` counts rows from 1."""
+    """A table row; `condition` None is `otherwise`. `number` counts rows from 1. A fact with exceptions is a
+    unique table whose rows are the exceptions (`label` their names) and whose `otherwise` is the definition."""
 
     number: int
     condition: IExpr | None
     value: IExpr
     notes: Annotations
     span: Span = _span()
+    label: str | None = None
+
+
+def both_apply(a: Row, b: Row) -> str:
+    """The error of a record for which two rows of a unique table (two exceptions) hold — on every engine."""
+    if a.label is not None and b.label is not None:
+        return f"exceptions “{a.label}” (line {a.span.line}) and “{b.label}” (line {b.span.line}) both apply"
+    return f"unique table: rows {a.number} (line {a.span.line}) and {b.number} (line {b.span.line}) both apply"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ class _Decls:
     base_header: ast.PolicyHeader | None = None
     examples: list[ast.ExampleDecl] = field(default_factory=list)
     extends: str | None = None
+    exceptions: list[tuple[ast.ExceptionDecl, str]] = field(default_factory=list)
 
 
 _TYPE_DECLS = (ast.EnumDecl, ast.RecordDecl)
@@ -147,12 +148,14 @@ class Loader:
                     self._collect(other, base, visiting)
                     into.types.update(base.types)
                     into.values.update(base.values)
+                    into.exceptions.extend(base.exceptions)
                     into.base_header = base.header or base.base_header
                 else:
                     lib = _Decls()
                     self._collect(other, lib, visiting)
                     into.types.update(lib.types)
                     into.values.update(lib.values)
+                    into.exceptions.extend(lib.exceptions)
         own_types: dict[str, ast.Decl] = {}
         own_values: dict[str, ast.Decl] = {}
         for decl in module.decls:
@@ -162,6 +165,8 @@ class Loader:
                 into.header = decl
             elif isinstance(decl, ast.ExampleDecl):
                 into.examples.append(decl)
+            elif isinstance(decl, ast.ExceptionDecl):
+                into.exceptions.append((decl, module.path))
             elif isinstance(decl, _TYPE_DECLS):
                 self._define(decl, module.path, into.types, own_types)
             elif isinstance(decl, _VALUE_DECLS):
@@ -247,6 +252,7 @@ class _Checker:
             if isinstance(decl, ast.ParamDecl):
                 self._check_param(decl, origin)
         self._check_shadowing()
+        self._check_exception_targets()
         for name, (decl, _) in self.decls.values.items():
             if isinstance(decl, (ast.ValueDecl, ast.TableDecl, ast.EligibilityDecl)):
                 self._node(name)
@@ -487,7 +493,10 @@ class _Checker:
         decl, origin = self.decls.values[name]
         self._in_progress.add(name)
         self._reads.append(set())
-        if isinstance(decl, ast.ValueDecl):
+        if isinstance(decl, ast.ValueDecl) and self._exceptions_of(name):
+            body, type_ = self._with_exceptions(decl, self._exceptions_of(name))
+            kind, is_outcome, notes = "fact", decl.is_outcome, decl.notes
+        elif isinstance(decl, ast.ValueDecl):
             body = self._expr(decl.expr, _Scope())
             declared = self._type(decl.type, name) if decl.type else None
             type_ = self._declared(declared, body.type, decl.expr.span, name)
@@ -504,6 +513,44 @@ class _Checker:
         self.nodes[name] = ir.Node(name, kind, type_, body, tuple(sorted(reads)), is_outcome, notes, origin,
                                    decl.span)
         return type_
+
+    def _exceptions_of(self, name: str) -> list[ast.ExceptionDecl]:
+        return [x for x, _ in self.decls.exceptions if x.target == name]
+
+    def _check_exception_targets(self) -> None:
+        """Each exception names a fact or outcome, and its label is unique among that one's exceptions."""
+        labels: dict[tuple[str, str], ast.ExceptionDecl] = {}
+        for x, _ in self.decls.exceptions:
+            target = self.decls.values.get(x.target, (None,))[0]
+            if target is None:
+                self.diags.error(x.span, f"exception to '{x.target}', which is not defined",
+                                 did_you_mean(x.target, self.decls.values) or "an exception names a fact or outcome")
+            elif not isinstance(target, ast.ValueDecl):
+                self.diags.error(x.span, f"'{x.target}' is a {_decl_word(target)}: only a fact or outcome has "
+                                         "exceptions", "a table states its cases as rows; eligibility as conditions")
+            if (x.target, x.label) in labels:
+                self.diags.error(x.span, f"'{x.target}' has two exceptions labelled “{x.label}”",
+                                 "give each exception its own label",
+                                 related=((labels[(x.target, x.label)].span, "the other one"),))
+            labels[(x.target, x.label)] = x
+
+    def _with_exceptions(self, decl: ast.ValueDecl, exceptions: list[ast.ExceptionDecl]) -> tuple[ir.TableBody, Type]:
+        """A fact with exceptions: a unique table of the exceptions, its definition the `otherwise` row."""
+        declared = self._type(decl.type, decl.name) if decl.type else None
+        base = self._expr(decl.expr, _Scope(), expected=declared)
+        result = self._declared(declared, base.type, decl.expr.span, decl.name)
+        rows = []
+        for number, x in enumerate(exceptions, start=1):
+            cond = self._expr(x.condition, _Scope())
+            self._expect_type(cond.type, BOOL, x.condition.span, f"the condition of exception “{x.label}”")
+            value = self._expr(x.value, _Scope(), expected=result)
+            if value.type is not ERROR and result is not ERROR and _join(result, value.type) is None:
+                self.diags.error(x.value.span, f"exception “{x.label}” gives {value.type}, but '{decl.name}' is "
+                                               f"{result}", "an exception gives a value of the same type",
+                                 related=((decl.span, f"'{decl.name}' is defined here"),))
+            rows.append(ir.Row(number, cond, value, x.notes, x.span, x.label))
+        rows.append(ir.Row(len(rows) + 1, None, base, ast.Annotations(), decl.expr.span))
+        return ir.TableBody("unique", tuple(rows)), result
 
     def _declared(self, declared: Type | None, actual: Type, span: Span, what: str) -> Type:
         if declared is None:

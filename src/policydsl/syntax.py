@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -101,12 +102,18 @@ class SyntaxFailure(Exception):
         super().__init__("; ".join(d.message for d in diagnostics))
 
 
+MAX_SYNTAX_ERRORS = 20
+
+
 def parse_module(text: str, path: str = "<text>") -> ast.Module:
-    """Parse one file's text into a Module; raises SyntaxFailure with diagnostics on any error."""
+    """Parse one file's text into a Module; raises SyntaxFailure with diagnostics on any error.
+
+    After a syntax error the parser starts again at the next declaration (a line that begins with a declaration
+    keyword), so one run reports the mistakes of every declaration, each once (at most MAX_SYNTAX_ERRORS)."""
     try:
         tree = parser().parse(text)
     except UnexpectedInput as exc:
-        raise SyntaxFailure([_parse_diagnostic(exc, text, path)]) from None
+        raise SyntaxFailure(_all_syntax_errors(text, path, exc)) from None
     builder = _Builder(path)
     try:
         module = builder.transform(tree)
@@ -115,6 +122,54 @@ def parse_module(text: str, path: str = "<text>") -> ast.Module:
             raise SyntaxFailure([exc.orig_exc.diagnostic]) from None
         raise
     return module
+
+
+def _all_syntax_errors(text: str, path: str, first: UnexpectedInput) -> list[Diagnostic]:
+    """The first error, then those of the later declarations: the failing declaration is blanked out (its lines
+    kept empty, so positions stay true) and the rest parsed again."""
+    found = [_parse_diagnostic(first, text, path)]
+    lines = text.split("\n")
+    error_line = found[0].span.line
+    while len(found) < MAX_SYNTAX_ERRORS:
+        start = _declaration_start(lines, error_line)
+        end = _next_declaration(lines, error_line)
+        if end is None:
+            break
+        lines[start - 1:end - 1] = [""] * (end - start)
+        try:
+            parser().parse("\n".join(lines))
+            break
+        except UnexpectedInput as exc:
+            diagnostic = _parse_diagnostic(exc, "\n".join(lines), path)
+            if diagnostic.span.line <= error_line:  # no progress: stop rather than report the same place again
+                break
+            found.append(diagnostic)
+            error_line = diagnostic.span.line
+    return found
+
+
+_DECLARATION_START = re.compile(
+    r"^(?:override |覆盖 )?(?:outcome |结果 )?(?:policy|import|extends|enum|record|list|param|fact|outcome|table|"
+    r"eligibility|summary|example|政策|导入|继承|枚举|记录|清单|参数|事实|结果|表|资格|汇总|示例)(?=[\s(（])")
+
+
+_DECLARATION_WORD = re.compile(_DECLARATION_START.pattern.removeprefix("^").removesuffix(r"(?=[\s(（])"))
+
+
+def _declaration_start(lines: list[str], line: int) -> int:
+    """The line (1-based) where the declaration holding `line` begins."""
+    for number in range(min(line, len(lines)), 0, -1):
+        if _DECLARATION_START.match(lines[number - 1]):
+            return number
+    return 1
+
+
+def _next_declaration(lines: list[str], line: int) -> int | None:
+    """The first line after `line` that begins a declaration, or None."""
+    for number in range(line + 1, len(lines) + 1):
+        if _DECLARATION_START.match(lines[number - 1]):
+            return number
+    return None
 
 
 def parse_comments(text: str) -> list[tuple[int, str]]:
@@ -225,6 +280,9 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         span = _end_of_code(lines, path)
         return Diagnostic(span, "the file ends in the middle of a declaration",
                           "expected " + describe_expected(expected) + " — is a '}' or a value missing?")
+    early = _ended_early(lines, token, path)
+    if early is not None:
+        return early
     span = Span(path, token.line, token.column, token.end_line or token.line,
                 token.end_column or token.column + len(str(token)))
     glued = _glued_keyword(lines[token.line - 1][:token.column - 1] if token.line <= len(lines) else "")
@@ -234,6 +292,27 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
                           f"'{word}' is read as one name; if it is {keyword} followed by {word[len(keyword):]}, "
                           f"put a space after {keyword}: a Chinese keyword is a word of its own")
     return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected))
+
+
+def _ended_early(lines: list[str], token: Token, path: str) -> Diagnostic | None:
+    """A declaration keyword at the start of a line read as a name (`a +` then `fact y = …`): the declaration
+    before it is unfinished. Said at the end of that declaration's last line, not at the next one."""
+    line = lines[token.line - 1] if token.line <= len(lines) else ""
+    head = line[:token.column - 1].strip() if token.column > 1 else str(token)
+    if token.column > 1 and not (head and line.startswith(head)):
+        return None
+    if not _DECLARATION_WORD.fullmatch(head):
+        return None
+    previous = token.line - 1
+    while previous >= 1 and not lines[previous - 1].split("#", 1)[0].strip():
+        previous -= 1
+    if previous < 1:
+        return None
+    code = lines[previous - 1].split("#", 1)[0].rstrip() if '"' not in lines[previous - 1] else lines[previous - 1].rstrip()
+    span = Span(path, previous, len(code) + 1, previous, len(code) + 2)
+    return Diagnostic(span, "this declaration ends in the middle of an expression",
+                      f"a value or a closing bracket is missing here: line {token.line} already starts the next "
+                      f"declaration ('{head}')")
 
 
 _GLUING = ("不属于", "如果", "否则", "属于", "其中", "分组", "匹配", "则", "且", "或", "非", "当", "按")
@@ -480,6 +559,10 @@ class _Builder(Transformer):
     def condition(self, meta, children):
         name, expr, *notes = children
         return ast.Condition(str(name), expr, self._notes(notes), self._span(meta))
+
+    def exception_decl(self, meta, children):
+        target, label, condition, value, *notes = children
+        return ast.ExceptionDecl(str(target), unescape(label), condition, value, self._notes(notes), self._span(meta))
 
     def summary_decl(self, meta, children):
         override, name, type_, expr, *notes = children

@@ -448,14 +448,14 @@ class Engine:
         finish = _quantize_fen if money else (lambda x: x)
         inputs = self._inputs(node.reads)
         unique = body.hit == "unique"
+        by_number = {r.number: r for r in body.rows}
 
         def pick(v, e):
             if unique:
                 hits = [(num, line, val) for num, line, cond, val in rows if cond is not None and cond(v, e)]
                 if len(hits) > 1:
-                    (n1, l1, _), (n2, l2, _) = hits[:2]
-                    raise EvaluationError(f"unique table: rows {n1} (line {l1}) and {n2} (line {l2}) both apply",
-                                          name)
+                    (n1, _, _), (n2, _, _) = hits[:2]
+                    raise EvaluationError(ir.both_apply(by_number[n1], by_number[n2]), name)
                 if hits:
                     return hits[0][0], hits[0][2]
                 for num, _line, cond, val in rows:

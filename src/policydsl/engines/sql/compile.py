@@ -818,8 +818,7 @@ def _unique(node, rows, conditional, otherwise, no_row, scale):
     pairs = []
     for i, (r1, c1, _) in enumerate(conditional):
         for r2, c2, _ in conditional[i + 1:]:
-            message = (f"{node.name}: unique table: rows {r1.number} (line {r1.span.line}) and {r2.number} "
-                       f"(line {r2.span.line}) both apply")
+            message = f"{node.name}: {ir.both_apply(r1, r2)}"
             pairs.append(exp.If(this=exp.And(this=c1.value, expression=c2.value), true=text(message)))
     cond_errors = [c.error for _, c, _ in conditional]
     last = otherwise[1].error if otherwise is not None else no_row
