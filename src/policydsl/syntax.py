@@ -291,7 +291,8 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         return Diagnostic(span, f"unexpected {_token_words(token)}",
                           f"'{word}' is read as one name; if it is {keyword} followed by {word[len(keyword):]}, "
                           f"put a space after {keyword}: a Chinese keyword is a word of its own")
-    return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected))
+    line = lines[token.line - 1] if token.line <= len(lines) else ""
+    return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected, line))
 
 
 def _ended_early(lines: list[str], token: Token, path: str) -> Diagnostic | None:
@@ -347,9 +348,18 @@ def _token_words(token: Token) -> str:
     return f"'{token}'"
 
 
-def _hint_for(token: Token, expected: set[str]) -> str:
+def _hint_for(token: Token, expected: set[str], line: str = "") -> str:
     text = str(token)
     expected = _canonical(expected)
+    header = {"effective": "effective", "生效": "effective", "subject": "subject", "主体": "subject"}
+    if text in header and expected & _DECL_KEYWORDS:
+        return (f"'{text}' belongs to the policy header: write it on the lines right under 'policy NAME', before "
+                "any import, extends or other declaration")
+    if expected == {"STRING"} and line.lstrip().startswith(("exception", "例外")):
+        return 'an exception has a label in quotes: exception NAME "特别优秀" when CONDITION = VALUE'
+    if token.type == "NAME" and re.match(rf"\s*{re.escape(text)}\s+(at|从|自)\s+\d{{4}}-", line):
+        return (f"a value that changes on a date is written in its param: param {text}: TYPE {{ from 2025-01-01 = … }}"
+                " — one 'from DATE = value' line for each date")
     if token.type == "COMP_OP" and "COMP_OP" not in expected:
         return "comparisons cannot be chained: write 'a < b and b < c'"
     if text == "=" and "COMP_OP" in expected:
