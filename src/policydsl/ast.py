@@ -289,9 +289,24 @@ class FieldDecl:
 
 @dataclass(frozen=True)
 class RecordDecl(Decl):
+    """A record type; with `override` (in a variant) its fields are added to the base's record of that name, or
+    replace the type of the base's field of the same name."""
+
     name: str
     key: str | None
     fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class MapDecl(Decl):
+    """`map FIELD = EXPR` in a variant: the base's input field FIELD is no longer read from the records but
+    computed from the variant's own fields (a neighbour's rule run on this county's records)."""
+
+    field: str
+    expr: Expr
+    notes: Annotations
     span: Span = _span()
 
 

@@ -380,7 +380,7 @@ def _field_items(fields: tuple[ast.FieldDecl, ...], c: Comments) -> list[_Item]:
 
 def _record(d: ast.RecordDecl, c: Comments) -> _Item:
     key = f" key {d.key}" if d.key else ""
-    head = f"record {d.name}{key} {{"
+    head = f"{_prefix(d.override)}record {d.name}{key} {{"
     if d.fields and d.span.line and d.span.line == d.span.end_line:  # written on one line: kept if it fits
         one = f"{head} " + ", ".join(f"{f.name}: {_type(f.type)}" for f in d.fields) + " }"
         if _fits(one):
@@ -424,6 +424,10 @@ def _value(d: ast.ValueDecl, c: Comments) -> _Item:
 def _summary(d: ast.SummaryDecl, c: Comments) -> _Item:
     head = f"{_prefix(d.override)}summary {_typed(d.name, d.type)} ="
     return _noted(_assign(head, d.expr, d.span.line), d.notes, _end(d.expr), inline_default=False)
+
+
+def _map(d: ast.MapDecl, c: Comments) -> _Item:
+    return _noted(_assign(f"map {d.field} =", d.expr, d.span.line), d.notes, _end(d.expr), inline_default=False)
 
 
 def _exception(d: ast.ExceptionDecl, c: Comments) -> _Item:
@@ -687,7 +691,7 @@ _DECL = {ast.PolicyHeader: _header, ast.Import: lambda d, c: _Item(f"import {quo
          ast.Extends: lambda d, c: _Item(f"extends {quote(d.path)}"), ast.EnumDecl: _enum, ast.RecordDecl: _record,
          ast.ListDecl: _list, ast.ParamDecl: _param, ast.ValueDecl: _value, ast.TableDecl: _table,
          ast.EligibilityDecl: _eligibility, ast.SummaryDecl: _summary, ast.ExampleDecl: _example,
-         ast.ExceptionDecl: _exception}
+         ast.ExceptionDecl: _exception, ast.MapDecl: _map}
 
 
 # ------------------------------------------------------------------------------------------------ long expressions

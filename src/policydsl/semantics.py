@@ -7,6 +7,7 @@ Every problem becomes a diagnostic with a span; checking goes on after an error 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class _Decls:
     examples: list[ast.ExampleDecl] = field(default_factory=list)
     extends: str | None = None
     exceptions: list[tuple[ast.ExceptionDecl, str]] = field(default_factory=list)
+    maps: list[tuple[ast.MapDecl, str]] = field(default_factory=list)
 
 
 _TYPE_DECLS = (ast.EnumDecl, ast.RecordDecl)
@@ -122,6 +124,7 @@ class Loader:
             return None
         decls = _Decls()
         self._collect(module, decls, visiting=[])
+        self._apply_maps(decls)
         policy = _Checker(self, module.path, decls).check()
         return None if self.diags.has_errors() else policy
 
@@ -149,6 +152,7 @@ class Loader:
                     into.types.update(base.types)
                     into.values.update(base.values)
                     into.exceptions.extend(base.exceptions)
+                    into.maps.extend(base.maps)
                     into.base_header = base.header or base.base_header
                 else:
                     lib = _Decls()
@@ -167,10 +171,38 @@ class Loader:
                 into.examples.append(decl)
             elif isinstance(decl, ast.ExceptionDecl):
                 into.exceptions.append((decl, module.path))
+            elif isinstance(decl, ast.MapDecl):
+                into.maps.append((decl, module.path))
             elif isinstance(decl, _TYPE_DECLS):
                 self._define(decl, module.path, into.types, own_types)
             elif isinstance(decl, _VALUE_DECLS):
                 self._define(decl, module.path, into.values, own_values)
+
+    def _apply_maps(self, decls: _Decls) -> None:
+        """`map F = E`: the subject's field F leaves the record and becomes a fact computed by E."""
+        header = decls.header or decls.base_header
+        subject = header.subject if header else None
+        for m, origin in decls.maps:
+            record = decls.types.get(subject, (None,))[0] if subject else None
+            if not isinstance(record, ast.RecordDecl):
+                self.diags.error(m.span, "map needs the policy's subject record", "name it with 'subject' in the header")
+                continue
+            found = next((f for f in record.fields if f.name == m.field), None)
+            if found is None:
+                self.diags.error(m.span, f"{record.name} has no field '{m.field}' to map",
+                                 did_you_mean(m.field, [f.name for f in record.fields]))
+                continue
+            if m.field == record.key:
+                self.diags.error(m.span, f"'{m.field}' is the key of {record.name}: it cannot be computed",
+                                 "declare the key of your own records in 'override record'")
+                continue
+            if m.field in decls.values:
+                self.diags.error(m.span, f"'{m.field}' is already defined as a rule", "map only input fields")
+                continue
+            kept = tuple(f for f in record.fields if f.name != m.field)
+            decls.types[subject] = (dataclasses.replace(record, fields=kept), decls.types[subject][1])
+            decls.values[m.field] = (ast.ValueDecl(m.field, found.type, m.expr, False, False, m.notes, m.span),
+                                     origin)
 
     def _define(self, decl: ast.Decl, origin: str, table: dict, own: dict) -> None:
         name = decl.name
@@ -199,7 +231,16 @@ class Loader:
             return
         if is_override:
             self.overridden[name] = inherited[0]
+        if is_override and isinstance(decl, ast.RecordDecl):  # fields added to (or retyped in) the base's record
+            decl = _merged_record(inherited[0], decl)
         table[name] = (decl, origin)
+
+
+def _merged_record(base: ast.RecordDecl, variant: ast.RecordDecl) -> ast.RecordDecl:
+    """The base's record with the variant's fields: a field of the same name retyped in place, new ones after."""
+    new = {f.name: f for f in variant.fields}
+    fields = [new.pop(f.name, f) for f in base.fields] + list(new.values())
+    return ast.RecordDecl(base.name, variant.key or base.key, tuple(fields), base.span)
 
 
 def _decl_word(decl: ast.Decl) -> str:

@@ -483,8 +483,12 @@ class _Builder(Transformer):
         return ast.FieldDecl(str(children[0]), children[1], self._span(meta))
 
     def record_decl(self, meta, children):
-        name, key, *fields = children
-        return ast.RecordDecl(str(name), key, tuple(fields), self._span(meta))
+        override, name, key, *fields = children
+        return ast.RecordDecl(str(name), key, tuple(fields), self._span(meta), override is not None)
+
+    def map_decl(self, meta, children):
+        field, expr, *notes = children
+        return ast.MapDecl(str(field), expr, self._notes(notes), self._span(meta))
 
     def list_decl(self, meta, children):
         name, path, key, *rest = children
