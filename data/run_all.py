@@ -45,6 +45,8 @@ RUNS = [
      {"网格": f"{D}/xiangan/grids.csv", "工作者": f"{D}/xiangan/workers.csv"}, None),
     ("xiangan/assessment", f"{D}/xiangan/workers.csv", {"季度考核": f"{D}/xiangan/quarterly_scores.csv"}, None),
     ("xiangan/entry", f"{D}/xiangan/candidates.csv", {}, None),
+    # a neighbour's rule on Xiang'an's records: Henan's floor as Xinmi encodes it, through a field mapping
+    ("variants/henan_18_on_xiangan", f"{D}/xiangan/communities.csv", {"工作者": f"{D}/xiangan/workers.csv"}, None),
 ]
 
 
