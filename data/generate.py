@@ -288,15 +288,16 @@ def longshan(out: Path, seed: int, scale: int) -> None:
         if member and rng.random() < 0.05:
             joined = LONGSHAN_AS_OF - timedelta(days=rng.randint(30, 360))  # less than a year of membership
         edu = weighted(rng, [("初中", 6), ("高中", 22), ("中专", 12), ("大专", 42), ("本科", 17), ("研究生", 1)])
-        joined = joined if member else born + timedelta(days=18 * 365 + 100)
-        cands.append([f"LSC{i + 1:0{cw}d}", person(rng), born.isoformat(), edu, b(member), joined.isoformat(),
-                      _one_year_after(joined).isoformat(), post,
+        # a non-member has no party dates; a member still on probation (joined under a year ago) no 转正日期
+        full = _one_year_after(joined) if member and _one_year_after(joined) <= LONGSHAN_AS_OF else None
+        cands.append([f"LSC{i + 1:0{cw}d}", person(rng), born.isoformat(), edu, b(member),
+                      joined.isoformat() if member else "", full.isoformat() if full else "", post,
                       b(post == "书记" and rng.random() < 0.4), b(post == "秘书" and rng.random() < 0.15),
                       rng.choice(sources), b(rng.random() < 0.03), b(rng.random() < 0.04), b(rng.random() < 0.95),
                       b(rng.random() < 0.01), b(rng.random() < 0.01), b(rng.random() < 0.01)])
     cands[0][2:11] = ["1961-03-01", "高中", "true", "1990-07-01", "1991-07-01", "书记", "true", "false",
                       "其他符合条件人员"]  # re-appointed, exactly 58
-    cands[1][2:11] = ["1979-05-10", "大专", "false", "1997-06-01", "1998-06-01", "秘书", "false", "true",
+    cands[1][2:11] = ["1979-05-10", "大专", "false", "", "", "秘书", "false", "true",
                       "村社区主任"]  # exceptional clerk, 39
     write_csv(out / "longshan" / "candidates.csv", header, cands)
 
@@ -668,7 +669,7 @@ BAD_FILES: dict[str, tuple[list[str], list[list[object]]]] = {
             ["LSCB02", "向丽", "1993-02-30", "大专", "false", "2012-01-01", "2013-01-01", "秘书", "false", "false", "精准扶贫志愿者", "false", "false", "true", "false", "false", "false"],
             ["LSCB03", "田军", "19880512", "高中", "false", "2007-01-01", "2008-01-01", "辅警", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
             ["LSCB04", "杨玉", "1991-09-09", "大学", "true", "2015-06-01", "2016-06-01", "秘书", "false", "false", "村级后备干部", "false", "false", "true", "false", "false", "false"],
-            ["LSCB05", "彭飞", "1969-03-03", "高中", "true", "", "1995-03-01", "书记", "true", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
+            ["LSCB05", "彭飞", "1969-03-03", "高中", "true", "1994年3月", "1995-03-01", "书记", "true", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
             ["LSCB06", "王霞", "1990-10-10", "本科", "false", "2009-01-01", "2010-01-01", "秘书", "false", "false", "其他两委成员", "不详", "false", "true", "false", "false", "false"],
             ["LSCB07", "龙海", "1986-04-04", "中专", "false", "2005-01-01", "2006-01-01", "辅警", "false", "false", "其他符合条件人员", "false", "false", "true", "false", "false", "false"],
         ],

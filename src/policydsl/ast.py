@@ -282,9 +282,12 @@ class EnumDecl(Decl):
 
 @dataclass(frozen=True)
 class FieldDecl:
+    """`name: [optional] type`; an optional field may be absent (an empty cell), and a rule says what then."""
+
     name: str
     type: TypeRef
     span: Span = _span()
+    optional: bool = False
 
 
 @dataclass(frozen=True)

@@ -358,8 +358,7 @@ class Explainer:
             outcomes.append(out)
             for f in out.figures:
                 all_figures.setdefault(f.name, f)
-        inputs = tuple((n, format_value(values.get(n), t, self.lang) + unit_of(n, t, values.get(n), self.lang))
-                       for n, t in p.subject.fields if n in values)
+        inputs = tuple((n, self._input_text(n, t, values.get(n))) for n, t in p.subject.fields if n in values)
         return Explanation(self.lang, p.name, p.title, p.source, p.path, result.record_id, label,
                            format_date(trace.as_of, self.lang), inputs, tuple(outcomes),
                            tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))))
@@ -430,6 +429,18 @@ class Explainer:
             scope[name] = _wrap(step.value, step.type)
         scope["as_of"] = trace.as_of
         return scope
+
+    def _input_text(self, name: str, t, value) -> str:
+        if value is None and name in self.policy.subject.optional:
+            return "无记录" if self.lang == "zh" else "not recorded"
+        return format_value(value, t, self.lang) + unit_of(name, t, value, self.lang)
+
+    def _maybe(self, x: ir.IExpr, v: list) -> bool | None:
+        """A condition's truth, or None when it reads an optional value the record does not have."""
+        try:
+            return bool(self._eval(x, v))
+        except (TypeError, AttributeError):
+            return None
 
     def _eval(self, x: ir.IExpr, v: list):
         fn = self._fns.get(id(x))
@@ -712,7 +723,9 @@ class Explainer:
         w = self.w
         if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
             parts = _flatten(x, x.op)
-            results = [bool(self._eval(p, v)) for p in parts]
+            results = [self._maybe(p, v) for p in parts]
+            # a part an earlier one guards (`present(x) and x > …`) is not evaluated when the guard fails
+            parts, results = [p for p, r in zip(parts, results) if r is not None], [r for r in results if r is not None]
             total = all(results) if x.op == "and" else any(results)
             if x.op == "or" and total:
                 keep = [next(p for p, r in zip(parts, results) if r)]
@@ -835,6 +848,10 @@ class Explainer:
                         "days_between": ("天数", "days")}[x.func]
                 a, b = shown_args or tuple(self._text(arg) for arg in x.args)
                 return f"{a} 至 {b} 的{unit[0]}" if zh else f"{unit[1]} from {a} to {b}"
+            if x.func in ("present", "absent"):
+                words = {("present", True): "有记录", ("absent", True): "无记录", ("present", False): "is recorded",
+                         ("absent", False): "is not recorded"}
+                return f"{self._text(x.args[0])} {words[(x.func, zh)]}"
             args = x.args if x.func != "round" else x.args[:1]
             return f"{x.func}({', '.join(self._text(a) for a in args)})"
         if isinstance(x, ir.Aggregate):
@@ -1154,7 +1171,8 @@ class Explainer:
                 if not _same(value, v[slot]):
                     changed.add(slot)
                 v[slot] = value
-        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError):
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
+                AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
             return None
         return v
 
@@ -1168,7 +1186,8 @@ class Explainer:
         try:
             for slot, _, fn in e.fast:
                 v[slot] = fn(v, None)
-        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError):
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
+                AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
             return None
         return v
 
@@ -1228,7 +1247,7 @@ class Explainer:
         if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
             parts = _flatten(x, x.op)
             decisive = x.op == "or"  # the operand value that alone decides the whole: true for or, false for and
-            keep = [p for p in parts if bool(self._eval(p, v)) == decisive]
+            keep = [p for p in parts if self._maybe(p, v) == decisive]
             return self._live_union(keep or parts, v)
         if isinstance(x, ir.Aggregate):  # its parts see the element, not the record: every field it names
             return self._live_union(_refs(x), v)

@@ -375,14 +375,18 @@ def _block(head: str, items: list[_Item], d, c: Comments, before: int | None = N
 
 
 def _field_items(fields: tuple[ast.FieldDecl, ...], c: Comments) -> list[_Item]:
-    return [_element(_Item(f"{f.name}: {_type(f.type)}"), f.span, c) for f in fields]
+    return [_element(_Item(_field(f)), f.span, c) for f in fields]
+
+
+def _field(f: ast.FieldDecl) -> str:
+    return f"{f.name}: {'optional ' if f.optional else ''}{_type(f.type)}"
 
 
 def _record(d: ast.RecordDecl, c: Comments) -> _Item:
     key = f" key {d.key}" if d.key else ""
     head = f"{_prefix(d.override)}record {d.name}{key} {{"
     if d.fields and d.span.line and d.span.line == d.span.end_line:  # written on one line: kept if it fits
-        one = f"{head} " + ", ".join(f"{f.name}: {_type(f.type)}" for f in d.fields) + " }"
+        one = f"{head} " + ", ".join(_field(f) for f in d.fields) + " }"
         if _fits(one):
             return _Item(one)
     return _lines_item(_block(_head_comment(head, d, c, d.fields), _field_items(d.fields, c), d, c))

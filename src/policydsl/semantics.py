@@ -39,7 +39,7 @@ AGGREGATES = {"count", "sum", "min", "max", "any", "all", "distinct"}
 ROUND_MODES = {"half_up", "half_even", "down", "up", "floor", "ceiling"}
 SCALAR_FUNCS = {"min", "max", "clamp", "abs", "round", "floor", "ceil", "years_between", "months_between",
                 "days_between", "year", "quarter", "month", "same_year", "same_quarter", "same_month", "text",
-                "percent", "decimal"}
+                "percent", "decimal", "present", "absent"}
 # functions whose value for a record depends on the other records (`ir.Across`)
 ACROSS_FUNCS = {"rank", "percent_rank", "top", "bottom", "apportion", "grant"}
 TIE_RULES = {"standard": "tied records share the best rank; the next rank skips (1, 2, 2, 4)",
@@ -261,6 +261,11 @@ class _Scope:
     in_across: bool = False  # inside a value across records (its parts are read for every record)
     alias: str | None = None  # the element's name (`sum(薪级表 as 行, …)`): unqualified names are the record's
     aggregate: str | None = None  # `sum(薪级表, …)`: for hints
+    present: frozenset[str] = frozenset()  # optional fields known to be present here (`if present(x) then …`)
+
+    def knowing(self, names: set[str]) -> "_Scope":
+        """This scope where the optional fields `names` are known to be present."""
+        return dataclasses.replace(self, present=self.present | names) if names else self
 
 
 class _Checker:
@@ -393,9 +398,12 @@ class _Checker:
                 continue
             seen.add(f.name)
             resolved.append((f.name, self._type(f.type, f"{name}.{f.name}")))
+            if f.optional and (f.name == key or isinstance(resolved[-1][1], ListOf)):
+                what = "the key" if f.name == key else "a relation (no related rows is an empty list)"
+                self.diags.error(f.span, f"'{f.name}' is {what}: it cannot be optional")
         if key is not None and key not in seen:
             self.diags.error(span, f"key '{key}' is not a field of {name}", did_you_mean(key, seen))
-        return RecordType(name, tuple(resolved), key)
+        return RecordType(name, tuple(resolved), key, frozenset(f.name for f in fields if f.optional))
 
     def _type(self, ref: ast.TypeRef, owner: str = "") -> Type:
         if isinstance(ref, ast.NamedType):
@@ -745,7 +753,9 @@ class _Checker:
                 values[f.name] = tuple(items)
                 continue
             values[f.name] = self._constant(f.value, ftype, f"field '{f.name}'")
-        missing = [n for n, t in rtype.fields if n not in given]
+        for n in rtype.optional - set(given):
+            values[n] = None  # an optional field left out of an example is absent, as an empty cell is
+        missing = [n for n, t in rtype.fields if n not in given and n not in rtype.optional]
         if missing:
             self.diags.error(lit.span, f"this {rtype.name} lacks field(s): {', '.join(missing)}",
                              "an example gives every field of the record, as real data would")
@@ -797,6 +807,8 @@ class _Checker:
                                  f"name the element, e.g. {_named_form(scope, name)}; then {name} alone means "
                                  f"the {self.subject.name}'s")
                 return ir.Const(ERROR, None, e.span)
+            if name in scope.element.optional and name not in scope.present:
+                return self._unguarded(name, e.span)
             return ir.ElemRef(scope.element.field(name), name, e.span)
         if scope.element_nodes is not None and self._is_node(name):
             self._read(name)
@@ -805,6 +817,8 @@ class _Checker:
             return ir.Const(expected, name, e.span)
         if self.subject is not None and self.subject.field(name) is not None and not scope.in_summary:
             self._read(name)
+            if name in self.subject.optional and name not in scope.present:
+                return self._unguarded(name, e.span)
             return ir.Ref(self.subject.field(name), name, "field", e.span)
         if name in self.decls.values:
             decl = self.decls.values[name][0]
@@ -862,6 +876,26 @@ class _Checker:
         if self._reads:
             self._reads[-1].add(name)
 
+    def _unguarded(self, name: str, span: Span) -> ir.IExpr:
+        self.diags.error(span, f"'{name}' is optional (a record may not have it): say what happens when it is absent",
+                         f"e.g. if present({name}) then … else …, or present({name}) and …")
+        return ir.Const(ERROR, None, span)
+
+    def _presence(self, e: ast.Call, scope: _Scope) -> ir.IExpr:
+        """present(x) / absent(x) of an optional field."""
+        name = _optional_name(e.args[0]) if len(e.args) == 1 else None
+        if name is None:
+            self.diags.error(e.span, f"{e.func} takes one optional field", f"e.g. {e.func}(入党日期)")
+            return ir.Const(ERROR, None, e.span)
+        x = self._expr(e.args[0], scope.knowing({name}))
+        owner = scope.element if isinstance(x, ir.ElemRef) else self.subject
+        if x.type is not ERROR and not (isinstance(x, (ir.Ref, ir.ElemRef)) and owner is not None
+                                        and name in owner.optional):
+            self.diags.error(e.args[0].span, f"'{name}' is not an optional field: it is always there",
+                             f"only a field declared '{name}: optional …' can be absent")
+            return ir.Const(ERROR, None, e.span)
+        return ir.Builtin(BOOL, e.func, (x,), span=e.span)
+
     def _also_outer(self, name: str) -> bool:
         """Whether a name of an element's field also names something of the record evaluated (a field, a rule).
         The rule being defined does not count: `fact 人口 = sum(网格, 人口)` cannot mean itself."""
@@ -878,6 +912,8 @@ class _Checker:
                 return ir.Const(ERROR, None, e.span)
             if scope.element_nodes is not None:
                 self._read(e.name)
+            if e.name in scope.element.optional and e.name not in scope.present:
+                return self._unguarded(e.name, e.span)
             return ir.ElemRef(ftype, e.name, e.span)
         obj = self._expr(e.obj, scope)
         if obj.type is ERROR:
@@ -920,7 +956,8 @@ class _Checker:
     def _e_Binary(self, e: ast.Binary, scope, expected) -> ir.IExpr:
         if e.op in ("and", "or"):
             left = self._expr(e.left, scope)
-            right = self._expr(e.right, scope)
+            when_true, when_false = _guards(e.left)  # `present(x) and x > …`, `absent(x) or x > …`
+            right = self._expr(e.right, scope.knowing(when_true if e.op == "and" else when_false))
             self._expect_type(left.type, BOOL, e.left.span, f"'{e.op}' operand")
             self._expect_type(right.type, BOOL, e.right.span, f"'{e.op}' operand")
             return ir.BinaryOp(BOOL, e.op, left, right, BOOL, e.span)
@@ -1005,8 +1042,9 @@ class _Checker:
     def _e_IfExpr(self, e: ast.IfExpr, scope, expected) -> ir.IExpr:
         cond = self._expr(e.cond, scope)
         self._expect_type(cond.type, BOOL, e.cond.span, "the condition of 'if'")
-        then = self._expr(e.then, scope, expected)
-        other = self._expr(e.otherwise, scope, expected or then.type)
+        when_true, when_false = _guards(e.cond)
+        then = self._expr(e.then, scope.knowing(when_true), expected)
+        other = self._expr(e.otherwise, scope.knowing(when_false), expected or then.type)
         joined = self._join_or_report(then, other, e.otherwise.span, "the 'else' branch", "the 'then' branch")
         return ir.If(joined, cond, then, other, e.span)
 
@@ -1078,6 +1116,8 @@ class _Checker:
         return ir.Const(ERROR, None, e.span)
 
     def _e_Call(self, e: ast.Call, scope: _Scope, expected) -> ir.IExpr:
+        if e.func in ("present", "absent"):
+            return self._presence(e, scope)
         over_records = e.func in AGGREGATES and e.args and isinstance(e.args[0], ast.Name) and \
             e.args[0].name == "records" and not scope.in_summary and scope.element is None
         if e.func in ACROSS_FUNCS or over_records:
@@ -1377,6 +1417,32 @@ class _Checker:
         if isinstance(source, ir.RecordsRef):
             return _Scope(element=self.subject, element_nodes={}, in_summary=True)
         return _Scope(element=self.records.get(source.type.element), in_summary=scope.in_summary)
+
+
+def _guards(cond: ast.Expr) -> tuple[set[str], set[str]]:
+    """The optional fields a condition proves present when it is true, and when it is false."""
+    if isinstance(cond, ast.Call) and cond.func in ("present", "absent") and len(cond.args) == 1:
+        name = _optional_name(cond.args[0])
+        if name is None:
+            return set(), set()
+        return ({name}, set()) if cond.func == "present" else (set(), {name})
+    if isinstance(cond, ast.Unary) and cond.op == "not":
+        when_true, when_false = _guards(cond.operand)
+        return when_false, when_true
+    if isinstance(cond, ast.Binary) and cond.op in ("and", "or"):
+        lt, lf = _guards(cond.left)
+        rt, rf = _guards(cond.right)
+        return (lt | rt, set()) if cond.op == "and" else (set(), lf | rf)
+    return set(), set()
+
+
+def _optional_name(e: ast.Expr) -> str | None:
+    """The field `present(…)` / `absent(…)` tests: a name, or an aggregate element's `行.field`."""
+    if isinstance(e, ast.Name):
+        return e.name
+    if isinstance(e, ast.Attr) and isinstance(e.obj, ast.Name):
+        return e.name
+    return None
 
 
 def _named_form(scope: _Scope, name: str) -> str:

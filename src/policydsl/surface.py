@@ -19,7 +19,7 @@ KEYWORDS = {
     "override": "覆盖", "explain": "说明", "example": "示例", "given": "给定", "expect": "期望", "if": "如果",
     "then": "则", "else": "否则", "match": "匹配", "or": "或", "and": "且", "not": "非", "in": "属于",
     "where": "其中", "within": "分组", "by": "按", "asc": "升序", "desc": "降序", "ties": "并列", "method": "方法",
-    "rounding": "取舍", "as": "记为", "true": "是", "false": "否", "exception": "例外", "map": "映射",
+    "rounding": "取舍", "as": "记为", "true": "是", "false": "否", "exception": "例外", "map": "映射", "optional": "可选",
 }
 #: keywords written as one Chinese word for two English ones
 PHRASES = {("as", "of"): "截至", ("not", "in"): "不属于", ("list", "of"): "列表", ("first", "hit"): "首条命中",
@@ -35,6 +35,7 @@ FUNCTIONS = {
     "ceil": "向上取整", "years_between": "周年数", "months_between": "整月数", "days_between": "天数",
     "year": "年份", "quarter": "季度数", "month": "月份", "same_year": "同年", "same_quarter": "同季",
     "same_month": "同月", "text": "转文本", "percent": "转百分比", "decimal": "转小数",
+    "present": "有值", "absent": "无值",
 }
 #: built-in names
 NAMES = {"as_of": "评估日", "records": "全体记录"}

@@ -480,7 +480,8 @@ class _Builder(Transformer):
         return str(children[0])
 
     def field_decl(self, meta, children):
-        return ast.FieldDecl(str(children[0]), children[1], self._span(meta))
+        name, optional, type_ = children
+        return ast.FieldDecl(str(name), type_, self._span(meta), optional is not None)
 
     def record_decl(self, meta, children):
         override, name, key, *fields = children

@@ -60,6 +60,7 @@ class RecordType(Type):
 
     fields: tuple[tuple[str, Type], ...]
     key: str | None = None
+    optional: frozenset[str] = frozenset()  # fields that may be absent (None at run time)
 
     def field(self, name: str) -> Type | None:
         return next((t for n, t in self.fields if n == name), None)

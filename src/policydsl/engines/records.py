@@ -495,6 +495,8 @@ def _convert_fields(raw: dict, rtype: RecordType, record_types: dict[str, Record
             key = _key_text(raw.get(rtype.key)) if rtype.key else None
             rows = related[name].get(key, []) if key is not None else []
             value, errs = _convert_related(rows, ftype, record_types, record_id, path)
+        elif name in rtype.optional and _is_blank(raw.get(name)):
+            value, errs = None, []  # an optional field with no value: absent, not an error
         else:
             value, errs = _convert_field(raw.get(name), ftype, record_types, location, record_id, path)
         values[name] = value

@@ -657,6 +657,9 @@ class Engine:
         if f == "text":
             t = x.args[0].type
             return lambda v, e: format_value(args[0](v, e), t)
+        if f in ("present", "absent"):  # an optional field's value is None when the record has none
+            arg, wanted = args[0], f == "present"
+            return lambda v, e: (arg(v, e) is not None) is wanted
         if f in ("percent", "decimal"):  # the same number under another type (an int becomes a Decimal)
             arg = args[0]
             return lambda v, e: Decimal(arg(v, e))

@@ -479,6 +479,9 @@ class ExprCompiler:
             return Compiled(cast(fn(this=vals[0]), "BIGINT"), error)
         if f == "text":
             return Compiled(format_text(args[0], x.args[0].type), error)
+        if f in ("present", "absent"):  # an optional field is NULL when the record has none
+            test = exp.Is(this=vals[0], expression=exp.null())
+            return Compiled(exp.Not(this=test) if f == "present" else test, error)
         if f in ("percent", "decimal"):  # the same number under another type
             if x.args[0].type == INT:
                 return Compiled(cast(vals[0], decimal_type(0, True)), error, 0, True)

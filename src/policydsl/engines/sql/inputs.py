@@ -34,7 +34,7 @@ def stripped(raw: exp.Expression) -> exp.Expression:
 
 def blank(raw: exp.Expression) -> exp.Expression:
     """Python's blank cell: missing, or nothing but whitespace."""
-    return exp.or_(exp.Is(this=raw, expression=exp.null()),
+    return exp.or_(exp.Is(this=raw, expression=exp.null()), exp.EQ(this=raw.copy(), expression=text("")),
                    exp.and_(exp.Not(this=_no_outer_space(raw)),
                             exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
 
@@ -124,7 +124,10 @@ def scalar_fields(rtype: RecordType) -> list[tuple[str, Type]]:
 
 
 def canonical(value: object, t: Type) -> str:
-    """A runtime value written in the canonical form `typed_cell` accepts (for records Python converted)."""
+    """A runtime value written in the canonical form `typed_cell` accepts (for records Python converted); an absent
+    optional value is an empty cell."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):

@@ -287,8 +287,13 @@ class DuckRun:
         for index, (name, t) in enumerate(scalar_fields(item.rtype)):
             raw_cell = col(name, "w") if name in present else exp.null()
             value, _ = typed_cell(raw_cell, t, empty_text=canonical)
+            optional = name in item.rtype.optional
+            if optional:  # an empty cell of an optional field is NULL: the record has no value there
+                value = exp.Case(ifs=[exp.If(this=blank(raw_cell.copy()), true=exp.null())], default=value)
             inner += [exp.alias_(raw_cell.copy(), f"__raw{index}", quoted=True), exp.alias_(value, name, quoted=True)]
             _, ok = typed_cell(col(f"__raw{index}", "v"), t, empty_text=canonical, value=col(name, "v"))
+            if optional:
+                ok = exp.or_(blank(col(f"__raw{index}", "v")), ok)
             cells.append(col(name, "v"))
             oks.append(ok)
         key_field = item.rtype.key
