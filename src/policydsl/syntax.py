@@ -355,6 +355,10 @@ def _hint_for(token: Token, expected: set[str], line: str = "") -> str:
     if text in header and expected & _DECL_KEYWORDS:
         return (f"'{text}' belongs to the policy header: write it on the lines right under 'policy NAME', before "
                 "any import, extends or other declaration")
+    before = line[:token.column - 1].rstrip()
+    if before.endswith((",", "，")) and re.search(r"(?:\bwhere\b|其中)[^()（）]*$", before):
+        return ("'where' comes last in an aggregate, after the value: count(X where CONDITION), "
+                "sum(X, VALUE where CONDITION)")
     if expected == {"STRING"} and line.lstrip().startswith(("exception", "例外")):
         return 'an exception has a label in quotes: exception NAME "特别优秀" when CONDITION = VALUE'
     if token.type == "NAME" and re.match(rf"\s*{re.escape(text)}\s+(at|从|自)\s+\d{{4}}-", line):
