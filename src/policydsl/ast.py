@@ -288,6 +288,7 @@ class FieldDecl:
     type: TypeRef
     span: Span = _span()
     optional: bool = False
+    bounds: tuple[Expr, Expr] | None = None  # `between LOW and HIGH`: a value outside is a bad record
 
 
 @dataclass(frozen=True)

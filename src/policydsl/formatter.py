@@ -379,7 +379,8 @@ def _field_items(fields: tuple[ast.FieldDecl, ...], c: Comments) -> list[_Item]:
 
 
 def _field(f: ast.FieldDecl) -> str:
-    return f"{f.name}: {'optional ' if f.optional else ''}{_type(f.type)}"
+    bounds = f" between {expr(f.bounds[0])} and {expr(f.bounds[1])}" if f.bounds else ""
+    return f"{f.name}: {'optional ' if f.optional else ''}{_type(f.type)}{bounds}"
 
 
 def _record(d: ast.RecordDecl, c: Comments) -> _Item:

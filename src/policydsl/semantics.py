@@ -391,6 +391,7 @@ class _Checker:
 
     def _record_type(self, name: str, key: str | None, fields: tuple[ast.FieldDecl, ...], span: Span) -> RecordType:
         resolved: list[tuple[str, Type]] = []
+        bounds: list[tuple[str, object, object]] = []
         seen: set[str] = set()
         for f in fields:
             if f.name in seen:
@@ -398,12 +399,39 @@ class _Checker:
                 continue
             seen.add(f.name)
             resolved.append((f.name, self._type(f.type, f"{name}.{f.name}")))
+            if f.bounds is not None:
+                found = self._bounds(f, resolved[-1][1])
+                if found is not None:
+                    bounds.append((f.name, *found))
             if f.optional and (f.name == key or isinstance(resolved[-1][1], ListOf)):
                 what = "the key" if f.name == key else "a relation (no related rows is an empty list)"
                 self.diags.error(f.span, f"'{f.name}' is {what}: it cannot be optional")
         if key is not None and key not in seen:
             self.diags.error(span, f"key '{key}' is not a field of {name}", did_you_mean(key, seen))
-        return RecordType(name, tuple(resolved), key, frozenset(f.name for f in fields if f.optional))
+        return RecordType(name, tuple(resolved), key, frozenset(f.name for f in fields if f.optional), tuple(bounds))
+
+    def _bounds(self, f: ast.FieldDecl, t: Type) -> tuple[object, object] | None:
+        """`between LOW and HIGH` of a field: two constants of its type, the lower first."""
+        if t not in (INT, DECIMAL, MONEY, PERCENT, DATE):
+            self.diags.error(f.span, f"'{f.name}' is {t}: only numbers, money, percentages and dates have a range")
+            return None
+        values = []
+        for e in f.bounds:
+            written = e.operand if isinstance(e, ast.Unary) and e.op == "neg" else e
+            x = self._expr(e, _Scope(), expected=t) if isinstance(written, ast.Literal) else None
+            if x is not None and x.type is ERROR:
+                return None
+            if not isinstance(x, ir.Const):
+                self.diags.error(e.span, "a field's range is written with numbers (or dates), not rules",
+                                 "e.g. 当前等级: int between 1 and 18")
+                return None
+            self._expect_type(x.type, t, e.span, f"the range of '{f.name}'")
+            values.append(_widen(x.value, x.type, t))
+        if values[0] > values[1]:
+            self.diags.error(f.span, f"the range of '{f.name}' goes from {values[0]} down to {values[1]}",
+                             "write the lower bound first")
+            return None
+        return values[0], values[1]
 
     def _type(self, ref: ast.TypeRef, owner: str = "") -> Type:
         if isinstance(ref, ast.NamedType):

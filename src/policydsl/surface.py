@@ -19,7 +19,7 @@ KEYWORDS = {
     "override": "覆盖", "explain": "说明", "example": "示例", "given": "给定", "expect": "期望", "if": "如果",
     "then": "则", "else": "否则", "match": "匹配", "or": "或", "and": "且", "not": "非", "in": "属于",
     "where": "其中", "within": "分组", "by": "按", "asc": "升序", "desc": "降序", "ties": "并列", "method": "方法",
-    "rounding": "取舍", "as": "记为", "true": "是", "false": "否", "exception": "例外", "map": "映射", "optional": "可选",
+    "rounding": "取舍", "as": "记为", "true": "是", "false": "否", "exception": "例外", "map": "映射", "optional": "可选", "between": "介于",
 }
 #: keywords written as one Chinese word for two English ones
 PHRASES = {("as", "of"): "截至", ("not", "in"): "不属于", ("list", "of"): "列表", ("first", "hit"): "首条命中",

@@ -484,8 +484,11 @@ class _Builder(Transformer):
         return str(children[0])
 
     def field_decl(self, meta, children):
-        name, optional, type_ = children
-        return ast.FieldDecl(str(name), type_, self._span(meta), optional is not None)
+        name, optional, type_, bounds = children
+        return ast.FieldDecl(str(name), type_, self._span(meta), optional is not None, bounds)
+
+    def range_clause(self, meta, children):
+        return tuple(children)
 
     def record_decl(self, meta, children):
         override, name, key, *fields = children

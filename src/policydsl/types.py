@@ -61,6 +61,10 @@ class RecordType(Type):
     fields: tuple[tuple[str, Type], ...]
     key: str | None = None
     optional: frozenset[str] = frozenset()  # fields that may be absent (None at run time)
+    bounds: tuple[tuple[str, object, object], ...] = ()  # (field, lowest, highest) a record may hold
+
+    def bounds_of(self, name: str) -> tuple[object, object] | None:
+        return next(((lo, hi) for n, lo, hi in self.bounds if n == name), None)
 
     def field(self, name: str) -> Type | None:
         return next((t for n, t in self.fields if n == name), None)

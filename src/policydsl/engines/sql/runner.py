@@ -33,7 +33,7 @@ from ...types import DURATION, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
-from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, text
+from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, literal, text
 from .inputs import blank, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
 
@@ -292,6 +292,10 @@ class DuckRun:
                 value = exp.Case(ifs=[exp.If(this=blank(raw_cell.copy()), true=exp.null())], default=value)
             inner += [exp.alias_(raw_cell.copy(), f"__raw{index}", quoted=True), exp.alias_(value, name, quoted=True)]
             _, ok = typed_cell(col(f"__raw{index}", "v"), t, empty_text=canonical, value=col(name, "v"))
+            bounds = item.rtype.bounds_of(name)
+            if bounds:  # a value outside the declared range: the careful path reports it
+                low, high = (literal(b, t).value for b in bounds)
+                ok = exp.and_(ok, exp.Between(this=col(name, "v"), low=low, high=high))
             if optional:
                 ok = exp.or_(blank(col(f"__raw{index}", "v")), ok)
             cells.append(col(name, "v"))
