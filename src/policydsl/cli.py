@@ -33,10 +33,82 @@ graph = _OnFirstUse("policydsl.graph")
 PROGRESS_THRESHOLD = 5000  # records; smaller runs finish before a bar would be worth drawing
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def crash_report_dir() -> Path:
+    """Where crash reports go: $XDG_CACHE_HOME/policydsl/crashes (default ~/.cache/…), else the temp directory."""
+    import os
+    import tempfile
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for folder in (Path(root) / "policydsl" / "crashes", Path(tempfile.gettempdir()) / "policydsl-crashes"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+def _save_crash_report(exc: BaseException) -> Path | None:
+    """The traceback, the command line and the versions in a file a user can attach to a bug report.
+
+    Only the traceback's own text is saved (no input file is copied), so a report is safe to share as a rule.
+    """
+    import platform
+    import time
+    import traceback
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        ours = version("policydsl")
+    except PackageNotFoundError:
+        ours = "unknown"
+    lines = [f"policydsl {ours}, Python {platform.python_version()} on {platform.platform()}",
+             "command: " + " ".join(sys.argv), "",
+             *traceback.format_exception(type(exc), exc, exc.__traceback__, limit=60)]
+    try:
+        import os
+        folder = crash_report_dir()
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        path.write_text("\n".join(lines), encoding="utf-8", errors="replace")
+        return path
+    except OSError:
+        return None
+
+
+class _Guarded(click.Group):
+    """The last line of defence: an unexpected Python exception becomes one line and exit code 2, not a traceback.
+
+    Every known problem is reported where it happens, in words; reaching this handler means a bug in policydsl,
+    so the line says so and names a saved report. POLICYDSL_DEBUG=1 lets the traceback through instead.
+    """
+
+    def invoke(self, ctx: click.Context):
+        import os
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 — includes RecursionError and MemoryError
+            if os.environ.get("POLICYDSL_DEBUG"):
+                raise
+            if isinstance(exc, BrokenPipeError):  # `policydsl run … | head`: the reader has gone; nothing to say
+                sys.stderr.close()
+                ctx.exit(1)
+            report = _save_crash_report(exc)
+            where = f"; a report is saved in {report}" if report else ""
+            what = "ran out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
+            click.echo(f"internal error ({what}): this is a bug in policydsl, not in your files{where} — "
+                       "please send it to the maintainers (POLICYDSL_DEBUG=1 shows the details)", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="policydsl")
-def main() -> None:
+@click.option("--allow-dir", "allow_dirs", multiple=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Also let policies import files and read lists from DIR (default: only the policy's own folder "
+                   "tree and the current one).")
+def main(allow_dirs: tuple[str, ...] = ()) -> None:
     """policydsl — check, graph and run grassroots-governance policy files."""
+    from .limits import ALLOWED_DIRS
+    ALLOWED_DIRS.set(tuple(allow_dirs))
 
 
 def _load_or_exit(path: str):
@@ -212,9 +284,14 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
     from .diagnostics import SourceCache, render_all
     from .formatter import format_source
     from .syntax import SyntaxFailure
+    from .semantics import Loader
     unformatted = 0
     for path in files:
-        text = Path(path).read_text(encoding="utf-8")
+        loader = Loader()
+        text = loader.read_policy(path)
+        if text is None:  # not a regular file, too large, not UTF-8: the same words as `check`
+            click.echo(render_all(loader.diags.items, loader.sources), err=True)
+            sys.exit(1)
         try:
             formatted = format_source(text, path)
         except SyntaxFailure as failure:
