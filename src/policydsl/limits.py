@@ -70,9 +70,10 @@ def allowed_roots(policy_file: str | None) -> list[Path]:
 
 
 def refuse_named_file(path: Path, suffixes: tuple[str, ...], max_bytes: int, roots: list[Path],
-                      what: str) -> Refusal | None:
-    """None when `path` may be read; else why not. Checked before anything is read from it."""
-    shown = str(path)
+                      what: str, missing_hint: str = "paths are relative to the referencing file",
+                      shown: str | None = None) -> Refusal | None:
+    """None when `path` may be read; else why not (naming it `shown`). Checked before anything is read from it."""
+    shown = shown or str(path)
     if path.suffix.lower() not in suffixes:
         return Refusal(f"{what} '{shown}' is not a {' or '.join(suffixes)} file",
                        f"a {what} must be a {' or '.join(suffixes)} file")
@@ -84,8 +85,7 @@ def refuse_named_file(path: Path, suffixes: tuple[str, ...], max_bytes: int, roo
     try:
         info = os.stat(real)
     except OSError:
-        return Refusal(f"{what} '{shown}' cannot be read", "check the file name; paths are relative to the "
-                       "referencing file")
+        return Refusal(f"{what} '{shown}' cannot be read", missing_hint)
     if not stat.S_ISREG(info.st_mode):
         return Refusal(f"{what} '{shown}' is not a regular file", "name a file, not a folder, device or pipe")
     if info.st_size > max_bytes:

@@ -100,7 +100,8 @@ class Loader:
         where = span or Span(key, 1, 1, 1, 1)
         # a file the user named may have any name; one a policy names must be a .policy file in the allowed tree
         if span is None:
-            refusal = refuse_named_file(Path(path), (Path(path).suffix.lower(),), MAX_POLICY_BYTES, [], "file")
+            refusal = refuse_named_file(Path(path), (Path(path).suffix.lower(),), MAX_POLICY_BYTES, [], "file",
+                                        "check the file name")
         else:
             refusal = refuse_named_file(Path(path), (".policy",), MAX_POLICY_BYTES, allowed_roots(self.root_file),
                                         "file")
@@ -442,7 +443,7 @@ class _Checker:
         path = Path(decl.span.file).parent / decl.path
         rows: list[dict] = []
         refusal = refuse_named_file(path, (".csv",), MAX_LIST_BYTES, allowed_roots(self.loader.root_file),
-                                    "list file")
+                                    "list file", f"looked for {path}", shown=decl.path)
         if refusal is not None:
             self.diags.error(decl.span, refusal.message, refusal.hint)
             self.lists[decl.name] = ir.ExternalList(decl.name, str(path), row_type, (), decl.notes, decl.span)

@@ -139,22 +139,115 @@ def _read_text(path: Path, name: str) -> str:
 def _read_csv(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
     text = _read_text(path, name)
     # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
-    reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
-    next_line = 1
-    try:
-        for cells in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if all(_is_blank(c) for c in cells):
-                continue
-            if header is None:
-                header = _header(cells, f"{name}:{line}")
-                continue
-            yield f"{name}:{line}", _row(header, cells)
-    except csv.Error as exc:
-        raise DataSetupError(f"{name}:{reader.line_num}: malformed CSV: {exc}") from None
+    for line, cells in csv_rows(io.StringIO(text, newline="")):
+        if header is None:
+            if isinstance(cells, MalformedCells):
+                raise DataSetupError(f"{name}:{line}: malformed CSV header: {cells.problem}")
+            header = _header(cells, f"{name}:{line}")
+            continue
+        row = _row(header, cells)
+        yield f"{name}:{line}", MalformedRow(row, cells.problem) if isinstance(cells, MalformedCells) else row
     if header is None:
         raise DataSetupError(f"{name}: empty file; expected a header row naming the fields")
+
+
+#: A quoted cell running over more physical lines than this is taken for an unterminated quote.
+MAX_CELL_LINES = 1000
+
+
+class MalformedCells(list):
+    """The cells of a CSV row that is not well formed (`problem` says how); it is reported, never evaluated."""
+
+    def __init__(self, cells: list[str], problem: str):
+        super().__init__(cells)
+        self.problem = problem
+
+
+class MalformedRow(dict):
+    """`MalformedCells` as a row dict (what could be read of it gives the record id)."""
+
+    def __init__(self, row: dict, problem: str):
+        super().__init__(row)
+        self.problem = problem
+
+
+class _LineFeed:
+    """Physical lines for csv.reader, remembering those of the current row so a bad row can be re-read."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines, self._back, self.taken = iter(lines), [], []
+
+    def __iter__(self) -> "_LineFeed":
+        return self
+
+    def __next__(self) -> str:
+        if len(self.taken) > MAX_CELL_LINES:
+            raise csv.Error(f"a quoted cell runs over more than {MAX_CELL_LINES} lines")
+        line = self._back.pop() if self._back else next(self._lines)
+        self.taken.append(line)
+        return line
+
+    def restart_after_first(self) -> None:
+        """Give back every line of the current row but its first: the rows a stray quote swallowed."""
+        self._back.extend(reversed(self.taken[1:]))
+        self.taken = []
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line, cells) of every non-blank CSV row; a malformed row comes as `MalformedCells`.
+
+    Malformed: a quote that is never closed (it would swallow the rows after it into one cell — the row is
+    reported and reading goes on with the next line), a row spanning lines whose cells do not match the header
+    (the same mistake with a later quote), and a row with more non-empty cells than the header names (they would
+    be lost). Rows spanning lines with the right number of cells are cells with line breaks, as Excel writes them.
+    """
+    feed = _LineFeed(lines)
+    line, width = 1, None
+    while True:
+        reader = csv.reader(feed)
+        try:
+            for cells in reader:
+                taken, feed.taken = feed.taken, []
+                start, line = line, line + len(taken)
+                if (not cells or not cells[0].strip()) and not "".join(cells).strip():
+                    continue
+                if width is None:
+                    width = len(cells)
+                    yield start, cells
+                    continue
+                problem = _row_problem(cells, taken, width)
+                if problem is None:
+                    yield start, cells
+                    continue
+                if len(taken) > 1:  # re-read the swallowed lines as rows of their own
+                    feed.taken = taken
+                    feed.restart_after_first()
+                    line = start + 1
+                    cells = next(csv.reader([taken[0]]), [])
+                    problem = (f"a quote (\") opens a cell that is not closed on line {start}; "
+                               "quote the whole cell (\"…\") or remove the quote")
+                    yield start, MalformedCells(cells, problem)
+                    break
+                yield start, MalformedCells(cells, problem)
+            else:
+                return
+        except csv.Error as exc:
+            taken, start = feed.taken, line
+            feed.restart_after_first()
+            line = start + 1
+            yield start, MalformedCells(next(csv.reader([taken[0]]), []) if taken else [], f"malformed CSV: {exc}")
+
+
+def _row_problem(cells: list[str], taken: list[str], width: int) -> str | None:
+    """Why a row read by csv is malformed, or None."""
+    if len(taken) > 1 and (len(cells) != width or "".join(taken).count('"') % 2):
+        return "unclosed quote"
+    extra = [c for c in cells[width:] if c.strip()]
+    if extra:
+        return (f"the row has {len(cells)} cells but the header names {width} columns; the extra cells "
+                f"({', '.join(_show(c) for c in extra[:3])}{', …' if len(extra) > 3 else ''}) belong to no field")
+    return None
 
 
 def _read_json(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
@@ -459,6 +552,8 @@ def convert_record(raw: dict, rtype: RecordType, record_types: dict[str, RecordT
     whose key is missing.
     """
     record_id = _record_id(raw, rtype, row_number)
+    if isinstance(raw, MalformedRow):
+        return None, [DataError(location, record_id, None, None, raw.problem)]
     if not isinstance(raw, dict):
         message = f"expected an object with the fields of {rtype.name}"
         return None, [DataError(location, record_id, None, raw, message)]
@@ -959,6 +1054,8 @@ class _Source:
         return f"{self.name}:{position}"
 
     def as_dict(self, raw: object) -> object:
+        if isinstance(raw, MalformedCells):
+            return MalformedRow(_row(self.header, raw), raw.problem)
         return _row(self.header, raw) if self.cells else raw
 
     def key_text(self, raw: object, column: str | None) -> str | None:
@@ -996,8 +1093,6 @@ class _CsvSource(_Source):
         super().__init__(path, name)
         # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
         self._file = open(path, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._file)
-        self._next_line = 1
         self._lines = self._nonblank()
         first = next(self._lines, None)
         if first is None:
@@ -1006,16 +1101,13 @@ class _CsvSource(_Source):
         self.header = _header(first[1], f"{name}:{first[0]}")
 
     def _nonblank(self) -> Iterator[tuple[int, list[str]]]:
-        reader = self._reader
         try:
-            for cells in reader:
-                line, self._next_line = self._next_line, reader.line_num + 1
-                # the common case, a first cell with text, skips the second test
-                if (not cells or not cells[0].strip()) and not "".join(cells).strip():
-                    continue
+            first = True
+            for line, cells in csv_rows(self._file):
+                if first and isinstance(cells, MalformedCells):
+                    raise DataSetupError(f"{self.name}:{line}: malformed CSV header: {cells.problem}")
+                first = False
                 yield line, cells
-        except csv.Error as exc:
-            raise DataSetupError(f"{self.name}:{reader.line_num}: malformed CSV: {exc}") from None
         except UnicodeDecodeError:
             _read_text(self.path, self.name)  # raises the same message as the whole-file reader
             raise
@@ -1219,9 +1311,14 @@ class _RelatedFile:
         self.groups: dict[str, list] = {}
         self.keyless: list = []
         self.claimed: set[str] = set()
+        self.malformed: list[DataError] = []
         try:
             for number, (position, raw) in enumerate(source.rows(), start=1):
                 key = source.key_text(raw, self.by)
+                if isinstance(raw, MalformedCells):  # reported with the orphans; its parent does not get it
+                    self.malformed.append(DataError(source.location(position), f"#{number}", None, None,
+                                                    f"related row of {key or '?'}: {raw.problem}"))
+                    continue
                 packed = self._pack(number, position, raw)
                 if key is None:
                     self.keyless.append(packed)
@@ -1268,7 +1365,7 @@ class _RelatedFile:
         lost = list(self.keyless)
         lost += [p for key, group in self.groups.items() if key not in self.claimed for p in group]
         found = sorted((self._unpack(p) for p in lost), key=lambda row: row[0])
-        return [_orphan(self.source.location(position), self.source.as_dict(raw), self.element, self.by,
+        return self.malformed + [_orphan(self.source.location(position), self.source.as_dict(raw), self.element, self.by,
                         self.subject, number) for number, position, raw in found]
 
 
@@ -1342,7 +1439,7 @@ class RecordStream:
                 else:
                     key = key_text(raw, key_column)
                 values = None
-                if convert is not None:
+                if convert is not None and type(raw) is not MalformedCells:
                     try:
                         values = convert(raw)
                         for index, related in inserts:

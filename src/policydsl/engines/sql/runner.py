@@ -263,7 +263,9 @@ class DuckRun:
                               exp.PropertyEQ(this=exp.var("escape"), expression=text('"')),
                               exp.PropertyEQ(this=exp.var("auto_detect"), expression=exp.false()),
                               exp.PropertyEQ(this=exp.var("null_padding"), expression=exp.true()),
-                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.false()))
+                              # strict: an unclosed quote or extra cells fail here, and the Python reader then
+                              # reports that row and reads the others (never a row swallowed or cut short)
+                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.true()))
             cast_all = False
         self._columns = self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
