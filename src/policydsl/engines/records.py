@@ -265,7 +265,15 @@ def _read_json(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]
 def _read_jsonl(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
     for number, line in enumerate(_read_text(path, name).splitlines(), start=1):
         if line.strip():
-            yield f"{name}:{number}", _parse_json(line, name, number - 1)
+            yield f"{name}:{number}", _jsonl_item(line)
+
+
+def _jsonl_item(line: str) -> object:
+    """One JSONL line's item; a broken line is a bad record of its own (the other lines still run)."""
+    try:
+        return _parse_json(line, "", 0)
+    except DataSetupError as exc:
+        return MalformedRow({}, str(exc).split(": ", 1)[1])
 
 
 def _parse_json(text: str, name: str, line_offset: int) -> object:
@@ -274,6 +282,11 @@ def _parse_json(text: str, name: str, line_offset: int) -> object:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise DataSetupError(f"{name}:{exc.lineno + line_offset}:{exc.colno}: malformed JSON: {exc.msg}") from None
+    except RecursionError:
+        raise DataSetupError(f"{name}:{line_offset + 1}: malformed JSON: nested too deeply to be a record") from None
+    except ValueError:  # Python refuses to read integers of more than 4300 digits
+        raise DataSetupError(f"{name}:{line_offset + 1}: malformed JSON: a number with thousands of digits, "
+                             "far beyond any value a record holds") from None
 
 
 def _read_xlsx(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
@@ -436,7 +449,11 @@ def _to_percent(raw: object) -> Decimal:
     message = "expected a percentage (e.g. 30% or the fraction 0.3)"
     if isinstance(raw, str) and _nfkc(raw).endswith("%"):
         return _within_places(_decimal(_nfkc(raw)[:-1].strip(), message).scaleb(-2))
-    return _within_places(_decimal(raw, message))
+    value = _within_places(_decimal(raw, message))
+    if abs(value) > 1:  # "12" in a percent column means 12%, almost surely; as a fraction it would be 1200%
+        raise ValueError(f"a percentage without '%' is read as a fraction (0.12 = 12%), so this would be "
+                         f"{format_value(value, PERCENT)}; write {raw}% or the fraction")
+    return value
 
 
 _TRUE = {"true", "1", "是", "yes", "y"}
@@ -895,7 +912,10 @@ def _fast_percent(s: str) -> Decimal:
     m = _PERCENT_CANON(s)
     if m:
         return Decimal(m.group(1)).scaleb(-2)
-    return _fast_decimal(s)
+    value = _fast_decimal(s)
+    if abs(value) > 1:  # a bare number above 1: the careful path refuses it in words
+        raise _MISS
+    return value
 
 
 def _fast_date(s: str) -> date:
@@ -1148,7 +1168,7 @@ class _JsonlSource(_Source):
                 for line in physical.splitlines():
                     number += 1
                     if line.strip():
-                        yield number, _parse_json(line, self.name, number - 1)
+                        yield number, _jsonl_item(line)
         except UnicodeDecodeError:
             _read_text(self.path, self.name)
             raise
