@@ -111,6 +111,51 @@ def main(allow_dirs: tuple[str, ...] = ()) -> None:
     ALLOWED_DIRS.set(tuple(allow_dirs))
 
 
+def _out_problem(out: str, want: str, suffixes: tuple[str, ...] = ()) -> str | None:
+    """Why `out` cannot be written (checked before any work is done), or None. `want` is "file" or "folder"."""
+    import os
+    path = Path(out)
+    if want == "file" and path.is_dir():
+        return "is a folder; name a file inside it"
+    if want == "file" and suffixes and path.suffix.lower() not in suffixes:
+        return f"cannot write '{path.suffix or path.name}' files; use {', '.join(suffixes)}"
+    if path.exists():
+        if want == "folder":
+            if not path.is_dir():
+                return "is a file, not a folder"
+            return None if os.access(path, os.W_OK | os.X_OK) else "is a folder you may not write into"
+        if path.is_dir():
+            return "is a folder; name a file inside it"
+        if not path.is_file():
+            return "is not a regular file (a device or a pipe)"
+        return None if os.access(path, os.W_OK) else "is a file you may not overwrite"
+    parent = path.parent
+    while want == "folder" and not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # a folder is made with its missing parents
+    if not parent.is_dir():
+        return f"its folder '{parent}' does not exist"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"its folder '{parent}' is not writable"
+
+
+def _check_out(out: str | None, want: str = "file", suffixes: tuple[str, ...] = ()) -> None:
+    """Exit 2 with one line when `--out` cannot be written, before anything is read or evaluated."""
+    if out is None:
+        return
+    problem = _out_problem(out, want, suffixes)
+    if problem:
+        click.echo(f"error: --out {out}: {problem}", err=True)
+        sys.exit(2)
+
+
+def _write_text(path: str | Path, text: str) -> None:
+    """Write an output file; a full disk or a vanished folder is one line and exit 1, not a traceback."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
 def _load_or_exit(path: str):
     report = api.check([path])
     if not report.ok:
@@ -165,7 +210,7 @@ def _parse_related(values: tuple[str, ...]) -> dict[str, str]:
               help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date (selects dated params). Default: the policy's effective date.")
-@click.option("--out", type=click.Path(dir_okay=False),
+@click.option("--out", type=click.Path(),
               help="Write results to .csv, .jsonl, .json or .parquet (default: print them).")
 @click.option("--engine", type=click.Choice(["duckdb", "spark", "row"]), default="duckdb", show_default=True,
               help="duckdb: the policy compiled to SQL (fast, bounded memory); spark: the same SQL on a Spark "
@@ -177,8 +222,9 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
 
     Exit code 1 when any record failed to load or evaluate (the others still run).
     """
-    from .engines.base import EngineUnavailable
+    from .engines.base import OUTPUT_SUFFIXES, EngineUnavailable
     from .engines.records import DataSetupError
+    _check_out(out, "file", OUTPUT_SUFFIXES)
     policy = _load_or_exit(policy_file)
     when: date | None = as_of.date() if as_of else None
     try:
@@ -186,6 +232,9 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
                               engine=engine, on_row=_printer(policy), spark_master=spark_master)
     except (DataSetupError, SetupError, EngineUnavailable) as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # writing --out failed midway (a full disk)
+        click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
     for err in batch.data_errors:
         click.echo(err.render(), err=True)
@@ -216,15 +265,16 @@ def _printer(policy):
 @main.command(name="graph")
 @click.argument("policy_file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option("--out", type=click.Path(), help="Write to a file instead of stdout.")
 def graph_cmd(policy_file: str, fmt: str, out: str | None) -> None:
     """Print the dependency graph of POLICY_FILE (inputs, params, facts, outcomes) as DOT, Mermaid or JSON."""
+    _check_out(out)
     policy = _load_or_exit(policy_file)
     g = graph.build(policy)
     text = {"dot": lambda: graph.to_dot(g, policy.name), "mermaid": lambda: graph.to_mermaid(g),
             "json": lambda: graph.to_json(g)}[fmt]()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        _write_text(out, text)
     else:
         click.echo(text, nl=False)
 
@@ -318,7 +368,7 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
               help="Related records for a 'list of' field; each policy uses the ones it declares.")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date for every policy. Default: each policy's effective date.")
-@click.option("--out", type=click.Path(dir_okay=False),
+@click.option("--out", type=click.Path(),
               help="Write the report to .html, .md or .json (default: Markdown on stdout).")
 @click.option("--engine", type=click.Choice(["duckdb", "row"]), default="duckdb", show_default=True,
               help="duckdb: every figure computed in SQL (bounded memory); row: every record in Python.")
@@ -334,8 +384,7 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     from .engines.records import DataSetupError
     if len(policy_files) < 2:
         raise click.UsageError("compare needs at least two policy files (the first is the baseline)")
-    if out and Path(out).suffix.lower() not in comparing.REPORT_SUFFIXES:
-        raise click.BadParameter(f"'{out}': use {', '.join(comparing.REPORT_SUFFIXES)}", param_hint="--out")
+    _check_out(out, "file", tuple(comparing.REPORT_SUFFIXES))
     report = api.check(list(policy_files))
     if not report.ok:
         click.echo(report.render(), err=True)
@@ -351,7 +400,11 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     for problem in comparing.problems(result):
         click.echo(problem, err=True)
     if out:
-        written = result.write(out)
+        try:
+            written = result.write(out)
+        except OSError as exc:
+            click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
         where = f"; report in {', '.join(str(p) for p in written)}"
     else:
         click.echo(result.to_markdown(), nl=False)
@@ -411,6 +464,7 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         raise click.UsageError("give either --id ID or --all")
     if all_records and not out:
         raise click.UsageError("--all needs --out DIR")
+    _check_out(out, "folder" if all_records else "file")
     policy = _load_or_exit(policy_file)
     when: date | None = as_of.date() if as_of else None
     try:
@@ -430,7 +484,7 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
             x = explainer.explain_values(record.values, record.id, when)
             text = explaining.render(x, fmt)
             if out:
-                Path(out).write_text(text, encoding="utf-8")
+                _write_text(out, text)
             else:
                 click.echo(text, nl=False)
             sys.exit(0 if x.ok else 1)
@@ -443,6 +497,9 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         took = time.perf_counter() - started
     except (explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"error: cannot write into {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
     failed = sum(1 for _, _, x in entries if not x.ok)
     rate = f" ({len(entries) / took:.0f}/s)" if took > 0 and entries else ""

@@ -1465,9 +1465,19 @@ def _summary(x: Explanation) -> Explanation:
 
 
 def file_name(record_id: str, fmt: str) -> str:
-    """A safe file name for a record id (letters, digits, Chinese, . _ - kept)."""
+    """A safe file name for a record id (letters, digits, Chinese, . _ - kept); a long id is shortened to a prefix
+    and a hash of the whole id, since file systems refuse names beyond 255 bytes."""
     safe = re.sub(r"[^\w.-]", "_", record_id).strip(".") or "record"
+    if len(safe.encode("utf-8")) > MAX_NAME_BYTES:
+        import hashlib
+        digest = hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:12]
+        prefix = safe.encode("utf-8")[:MAX_NAME_BYTES - 13].decode("utf-8", "ignore")
+        safe = f"{prefix}-{digest}"
     return f"{safe}.{EXTENSIONS[fmt]}"
+
+
+#: Bytes of a file name made from a record id, before its extension (file systems allow 255).
+MAX_NAME_BYTES = 100
 
 
 # ------------------------------------------------------------------------------------------------ files
