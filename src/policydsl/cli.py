@@ -333,8 +333,8 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
     """Rewrite policy FILES in the one canonical layout (comments kept; running it twice changes nothing)."""
     from .diagnostics import SourceCache, render_all
     from .formatter import format_source
-    from .syntax import SyntaxFailure
     from .semantics import Loader
+    from .syntax import SyntaxFailure
     unformatted = 0
     for path in files:
         loader = Loader()

@@ -31,6 +31,11 @@ MAX_NAME_CHARS = 200
 #: Characters of a quoted value in a message; longer values are shortened with "…".
 MAX_SHOWN_CHARS = 200
 
+#: Characters that make a spreadsheet read a cell as a formula (OWASP's CSV-injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: `run --raw-cells`: write text cells of CSV results as they are, formulas and all.
+RAW_CELLS: ContextVar[bool] = ContextVar("RAW_CELLS", default=False)
+
 #: Extra directory trees the user allowed (`--allow-dir`), for this run.
 ALLOWED_DIRS: ContextVar[tuple[str, ...]] = ContextVar("ALLOWED_DIRS", default=())
 
@@ -105,3 +110,16 @@ def shorten(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def neutralise_cell(text: str) -> str:
+    """A text cell a spreadsheet will not run: one starting like a formula gets a leading apostrophe (OWASP)."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal or a tab-separated line: line breaks, tabs, escape codes and other control characters
+    are shown as \\n, \\t, \\x1b …, so a value can neither start a new row nor recolour the screen."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

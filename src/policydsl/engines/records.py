@@ -30,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..diagnostics import closest
+from ..limits import RAW_CELLS, neutralise_cell
 from ..types import (
     BOOL,
     DATE,
@@ -825,8 +826,13 @@ def _csv_text(rows: list[dict[str, object]], types: dict[str, Type]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
+    safe = not RAW_CELLS.get()
+    textual = {c for c in columns if types.get(c) == TEXT or isinstance(types.get(c), EnumType)}
     for row in rows:
-        writer.writerow([_cell(row.get(c), types.get(c)) for c in columns])
+        cells = [_cell(row.get(c), types.get(c)) for c in columns]
+        if safe:  # results are opened in spreadsheets: no text cell may run as a formula
+            cells = [neutralise_cell(x) if c in textual else x for c, x in zip(columns, cells)]
+        writer.writerow(cells)
     return out.getvalue()
 
 
@@ -1522,6 +1528,8 @@ def _text_formatter(type_: Type | None) -> Callable[[object], str]:
     if type_ == BOOL:
         return lambda x: "true" if x is True else "false" if x is False else _cell(x, type_)
     if type_ == TEXT or isinstance(type_, EnumType):
+        if not RAW_CELLS.get():  # results are opened in spreadsheets: no text cell may run as a formula
+            return lambda x: neutralise_cell(x) if type(x) is str else _cell(x, type_)
         return lambda x: x if type(x) is str else _cell(x, type_)
     if type_ == DATE:
         return lambda x: str(x) if type(x) is date else _cell(x, type_)

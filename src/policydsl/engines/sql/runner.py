@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from ... import ir
+from ...limits import RAW_CELLS
 from ...types import DURATION, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
@@ -459,7 +460,8 @@ class DuckRun:
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix == ".csv":
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(ordered=self.reorder))}) TO '{_quoted_path(out)}' "
+            query = self.plan.output(ordered=self.reorder, csv_safe=not RAW_CELLS.get())
+            self.db.execute(f"COPY ({self.plan.sql(query)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))
