@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from .engines.row import SetupError  # the row engine loads networkx only once it compiles a policy
+from .limits import printable
 from .types import format_value
 
 
@@ -216,14 +217,19 @@ def _parse_related(values: tuple[str, ...]) -> dict[str, str]:
               help="duckdb: the policy compiled to SQL (fast, bounded memory); spark: the same SQL on a Spark "
                    "cluster; row: the row evaluator (the reference semantics).")
 @click.option("--spark-master", metavar="URL", help="Spark master for --engine spark (default local[*]).")
+@click.option("--raw-cells", is_flag=True,
+              help="In a .csv --out, write text cells starting with = + - @ as they are (by default they get a "
+                   "leading ' so that a spreadsheet does not run them as formulas).")
 def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, out: str | None, engine: str,
-        spark_master: str | None) -> None:
+        spark_master: str | None, raw_cells: bool) -> None:
     """Evaluate POLICY_FILE on every record; report bad records; print a summary.
 
     Exit code 1 when any record failed to load or evaluate (the others still run).
     """
     from .engines.base import OUTPUT_SUFFIXES, EngineUnavailable
     from .engines.records import DataSetupError
+    from .limits import RAW_CELLS
+    RAW_CELLS.set(raw_cells)
     _check_out(out, "file", OUTPUT_SUFFIXES)
     policy = _load_or_exit(policy_file)
     when: date | None = as_of.date() if as_of else None
@@ -258,7 +264,8 @@ def _printer(policy):
             header.append(cells)
             click.echo("\t".join(cells))
             return
-        click.echo("\t".join(c if isinstance(c, str) else format_value(c, t) for c, t in zip(cells, types)))
+        # a value's tab, line break or escape code is shown, never obeyed: one record is one line of the table
+        click.echo("\t".join(printable(c) if isinstance(c, str) else format_value(c, t) for c, t in zip(cells, types)))
     return on_row
 
 

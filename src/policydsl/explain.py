@@ -46,6 +46,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import ir
 from .engines.row import Engine, EvaluationError, Result, whole_months
+from .limits import printable_lines
 from .types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, Duration, EnumType, Type
 
 LANGS = ("zh", "en")
@@ -1449,7 +1450,8 @@ def render(explanation: Explanation, fmt: str = "text") -> str:
     if fmt not in FORMATS:
         raise ExplainError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
     template = _template(f"explanation.{EXTENSIONS[fmt]}")
-    return template.render(x=explanation, t=LABELS[explanation.lang])
+    page = template.render(x=explanation, t=LABELS[explanation.lang])
+    return page if fmt == "html" else printable_lines(page)  # a record's escape codes never reach a terminal
 
 
 def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy) -> str:

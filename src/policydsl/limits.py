@@ -123,3 +123,10 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def printable_lines(text: str) -> str:
+    """`printable` but keeping line breaks (for multi-line reports): escape codes and other controls shown."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line) for line in text.splitlines())

@@ -1510,7 +1510,7 @@ class RecordStream:
 
 # --------------------------------------------------------------------------- writing results one row at a time
 
-def _text_formatter(type_: Type | None) -> Callable[[object], str]:
+def _text_formatter(type_: Type | None, csv_safe: bool = False) -> Callable[[object], str]:
     """`_cell` for one column, with the common cases first (the same text, computed more directly)."""
     if type_ == MONEY:
         def money(x):
@@ -1528,7 +1528,7 @@ def _text_formatter(type_: Type | None) -> Callable[[object], str]:
     if type_ == BOOL:
         return lambda x: "true" if x is True else "false" if x is False else _cell(x, type_)
     if type_ == TEXT or isinstance(type_, EnumType):
-        if not RAW_CELLS.get():  # results are opened in spreadsheets: no text cell may run as a formula
+        if csv_safe:  # results files are opened in spreadsheets: no text cell may run as a formula
             return lambda x: neutralise_cell(x) if type(x) is str else _cell(x, type_)
         return lambda x: x if type(x) is str else _cell(x, type_)
     if type_ == DATE:
@@ -1611,7 +1611,7 @@ class ResultWriter:
         self._partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         self._scratch: Path | None = None
         if suffix == ".csv":
-            self._format = [_text_formatter(t) for t in column_types]
+            self._format = [_text_formatter(t, csv_safe=not RAW_CELLS.get()) for t in column_types]
         elif suffix == PARQUET:
             self._format = [_parquet_formatter(t) for t in column_types]
             self._keys = [f"c{i}" for i in range(len(self.columns))]
