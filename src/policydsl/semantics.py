@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from . import ast, ir
@@ -816,8 +817,21 @@ class _Checker:
             self.diags.error(e.span, f"cannot {_VERB[e.op]} {left.type} and {right.type}",
                              _arith_hint(e.op, left.type, right.type))
             return ir.Const(ERROR, None, e.span)
+        if e.op == "/" and self._always_zero(right):  # else every record would fail at run time
+            self.diags.error(e.right.span, "division by zero: this divisor is always 0",
+                             "divide by a value that can be other than 0, or guard it: if d == 0 then … else x / d")
+            return ir.Const(ERROR, None, e.span)
         return _fold(ir.BinaryOp(result, ARITH_OPS[e.op], left, right, _join(left.type, right.type) or left.type,
                                  e.span))
+
+    def _always_zero(self, expr: ir.IExpr) -> bool:
+        """A constant 0, or a param whose every dated value is 0."""
+        if isinstance(expr, ir.Const):
+            return isinstance(expr.value, (int, Decimal)) and not isinstance(expr.value, bool) and expr.value == 0
+        if isinstance(expr, ir.Ref) and expr.kind == "param" and expr.name in self.params:
+            values = self.params[expr.name].values
+            return bool(values) and all(isinstance(v.value, (int, Decimal)) and v.value == 0 for v in values)
+        return False
 
     def _operands(self, e: ast.Binary, scope, expected) -> tuple[ir.IExpr, ir.IExpr]:
         """Check both sides; a bare enum label on either side takes the other side's enum type."""
