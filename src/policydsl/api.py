@@ -46,8 +46,9 @@ class CheckReport:
 
 
 def check_policy(path: str | Path, sources: SourceCache | None = None,
-                 texts: dict[str, str] | None = None) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
-    """Check one policy file: syntax, names, types, cycles, then the analysis warnings.
+                 texts: dict[str, str] | None = None, warnings: bool = True
+                 ) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
+    """Check one policy file: syntax, names, types, cycles, then (with `warnings`) the analysis warnings.
 
     `texts` replaces files' contents (an editor's unsaved buffers). Returns the policy (None if it has errors),
     every diagnostic, and the loader (its `modules` are the parsed files, for editor features).
@@ -62,18 +63,21 @@ def check_policy(path: str | Path, sources: SourceCache | None = None,
         found.extend(cycles)
         if cycles:
             policy = None
-        elif not any(d.severity == "error" for d in found):
+        elif warnings and not any(d.severity == "error" for d in found):
             from .analysis import analyse  # warnings only: they never make a file fail `check`
             found.extend(analyse(policy, loader.sources))
     return policy, found, loader
 
 
-def check(paths: list[str | Path]) -> CheckReport:
-    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported."""
+def check(paths: list[str | Path], warnings: bool = True) -> CheckReport:
+    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported.
+
+    `warnings=False` skips the analysis warnings (table overlaps, gaps, unused names): commands that only need
+    a policy that loads (`run`, `explain`, …) do not pay for them; `check` and the editor show them."""
     report = CheckReport(SourceCache())
     seen: set[tuple] = set()
     for path in paths:
-        policy, found, _ = check_policy(path, report.sources)
+        policy, found, _ = check_policy(path, report.sources, warnings=warnings)
         if policy is not None:
             report.policies[str(path)] = policy
         for d in found:  # a shared import's mistakes are reported once, not once per importing file

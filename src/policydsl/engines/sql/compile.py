@@ -820,8 +820,15 @@ def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):
     return value, exp.Case(ifs=err_ifs) if can_fail else None, scale, wide
 
 
+#: Conditional rows of a unique table the SQL engines compile: the check of every pair of rows grows with the
+#: square of the rows (a 10,000-row table would be 50 million pairs); larger tables run on the row engine.
+MAX_UNIQUE_ROWS = 300
+
+
 def _unique(node, rows, conditional, otherwise, no_row, scale):
     """Every condition is evaluated; two that hold are an error naming the first two, as in the row evaluator."""
+    if len(conditional) > MAX_UNIQUE_ROWS:
+        raise Unsupported(f"a unique table of more than {MAX_UNIQUE_ROWS} rows ({len(conditional):,})")
     value_ifs = [exp.If(this=c.value, true=v.value) for _, c, v in conditional]
     value = exp.Case(ifs=value_ifs, default=otherwise[1].value if otherwise else None)
     pairs = []

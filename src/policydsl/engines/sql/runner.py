@@ -460,7 +460,9 @@ class DuckRun:
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix == ".csv":
-            query = self.plan.output(ordered=self.reorder, csv_safe=not RAW_CELLS.get())
+            safe = not RAW_CELLS.get()
+            # the neutralising CASE lets DuckDB's parallel COPY reorder rows, so the file's order is then explicit
+            query = self.plan.output(ordered=self.reorder or safe, csv_safe=safe)
             self.db.execute(f"COPY ({self.plan.sql(query)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
