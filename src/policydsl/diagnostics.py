@@ -130,9 +130,21 @@ def _excerpt(span: Span, sources: SourceCache) -> list[str]:
     return [gutter + text.rstrip(), " " * (len(gutter) - 2) + "| " + pad + carets]
 
 
+#: The most names `closest` compares a misspelt name with.
+MAX_CANDIDATES = 2000
+
+
 def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most like `name` (typos, one wrong character), if any is close enough."""
+    """The candidate most like `name` (typos, one wrong character), if any is close enough.
+
+    Not searched among more than MAX_CANDIDATES names: each search costs time in proportion to the names, and a
+    file with thousands of names and as many mistakes would take hours (no hint is better than no answer).
+    """
+    if hasattr(candidates, "__len__") and len(candidates) > MAX_CANDIDATES:
+        return None
     pool = sorted(set(candidates))
+    if len(pool) > MAX_CANDIDATES:
+        return None
     matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.5)
     if matches:
         return matches[0]

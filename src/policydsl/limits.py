@@ -21,7 +21,7 @@ from pathlib import Path
 #: stage works recursively on expressions; this bound keeps them far below Python's stack limit.
 MAX_NESTING = 100
 #: A policy file (and each file it imports or extends).
-MAX_POLICY_BYTES = 2_000_000
+MAX_POLICY_BYTES = 1_000_000
 #: A list file (`list … from "x.csv"`).
 MAX_LIST_BYTES = 50_000_000
 #: Digits of a number written in a policy: 28 significant digits is the exact range of every engine.

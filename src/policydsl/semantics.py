@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import ast, ir
-from .diagnostics import DiagnosticBag, SourceCache, Span, did_you_mean
+from .diagnostics import MAX_CANDIDATES, DiagnosticBag, SourceCache, Span, did_you_mean
 from .limits import MAX_LIST_BYTES, MAX_POLICY_BYTES, Refusal, allowed_roots, read_limited, refuse_named_file
 from .syntax import SyntaxFailure, parse_module
 from .types import (
@@ -742,7 +742,9 @@ class _Checker:
             self.diags.error(e.span, f"'{name}' is not a label of {expected.name}",
                              did_you_mean(name, expected.labels) or f"labels: {', '.join(expected.labels)}")
             return ir.Const(ERROR, None, e.span)
-        self.diags.error(e.span, f"undefined name '{name}'", did_you_mean(name, self._visible(scope)))
+        # listing the visible names costs their number: with thousands of them (and of mistakes), no hint
+        many = len(self.decls.values) > MAX_CANDIDATES
+        self.diags.error(e.span, f"undefined name '{name}'", None if many else did_you_mean(name, self._visible(scope)))
         return ir.Const(ERROR, None, e.span)
 
     def _visible(self, scope: _Scope) -> list[str]:
