@@ -167,7 +167,7 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
 
     `on` chooses the engine ("row", "duckdb" or "spark"); every engine must pass the same examples.
     """
-    from .engines.row import EvaluationError
+    from .engines.row import EvaluationError, SetupError
     values_of = _example_values(policy, on) if on != "row" else None
     engine = engine or Engine(policy)
     outcomes = []
@@ -177,7 +177,7 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
         else:
             try:
                 error, values = None, engine.all_values(ex.given, ex.as_of)
-            except (EvaluationError, KeyError) as exc:
+            except (EvaluationError, KeyError, SetupError) as exc:  # SetupError: no param value on its date
                 error, values = str(exc), {}
         if error is not None:
             outcomes.append(ExampleOutcome(ex, (), error))

@@ -157,6 +157,19 @@ def _write_text(path: str | Path, text: str) -> None:
         sys.exit(1)
 
 
+def _as_of_or_exit(policies, as_of) -> date | None:
+    """The --as-of date; without one, every policy must say from when it is in force (no date is made up)."""
+    if as_of is not None:
+        return as_of.date()
+    undated = [p for p in policies if p.effective is None]
+    if undated:
+        click.echo(f"error: {undated[0].path}: the policy has no 'effective' date (nor does a policy it extends), "
+                   "so the date to evaluate at is unknown; give --as-of YYYY-MM-DD or add 'effective DATE' to its "
+                   "header", err=True)
+        sys.exit(1)
+    return None
+
+
 def _load_or_exit(path: str):
     report = api.check([path], warnings=False)  # the warnings are `check`'s business; a run needs no analysis
     if not report.ok:
@@ -232,7 +245,7 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
     RAW_CELLS.set(raw_cells)
     _check_out(out, "file", OUTPUT_SUFFIXES)
     policy = _load_or_exit(policy_file)
-    when: date | None = as_of.date() if as_of else None
+    when: date | None = _as_of_or_exit([policy], as_of)
     try:
         batch = api.run_batch(policy, records_file, related=_parse_related(related), as_of=when, out=out,
                               engine=engine, on_row=_printer(policy), spark_master=spark_master)
@@ -309,7 +322,7 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
         engine = api.compile_policy(policy)
         try:
             outcomes = api.run_examples(policy, engine, on=chosen)
-        except EngineUnavailable as exc:
+        except (EngineUnavailable, SetupError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         for outcome in outcomes:
@@ -324,7 +337,11 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
             for name, expected, actual in outcome.mismatches:
                 t = policy.nodes[name].type
                 click.echo(f"  {name}: expected {format_value(expected, t)}, got {format_value(actual, t)}")
-            for line in failure_trace(policy, engine, ex, [name for name, _, _ in outcome.mismatches]):
+            try:
+                trace = failure_trace(policy, engine, ex, [name for name, _, _ in outcome.mismatches])
+            except SetupError:  # the example's date has no param value: the error above says so
+                trace = []
+            for line in trace:
                 click.echo(line)
         if show_coverage:
             for line in coverage(policy, engine).render():
@@ -398,7 +415,7 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
         click.echo(f"\n{len(report.errors)} error(s)", err=True)
         sys.exit(1)
     policies = [report.policies[p] for p in policy_files]
-    when: date | None = as_of.date() if as_of else None
+    when: date | None = _as_of_or_exit(policies, as_of)
     try:
         result = _compare_with_progress(comparing, policies, records_file, _parse_related(related), when, engine)
     except (DataSetupError, SetupError) as exc:
@@ -473,7 +490,7 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         raise click.UsageError("--all needs --out DIR")
     _check_out(out, "folder" if all_records else "file")
     policy = _load_or_exit(policy_file)
-    when: date | None = as_of.date() if as_of else None
+    when: date | None = _as_of_or_exit([policy], as_of)
     try:
         loaded = explaining.load_inputs(policy, records_file, _parse_related(related))
         explainer = explaining.Explainer(policy, lang=lang, why_not=not no_why_not)

@@ -281,7 +281,9 @@ class _Checker:
             name=header.name if header else Path(self.path).stem,
             title=header.title if header else None,
             source=header.source if header else None,
-            effective=header.effective if header else None,
+            # a variant without its own date is in force from its base's, never from a made-up default
+            effective=next((h.effective for h in (self.decls.header, self.decls.base_header)
+                            if h is not None and h.effective is not None), None),
             path=self.path, subject=self.subject, records=self.records, enums=dict(self.enums),
             params=self.params, lists=self.lists, nodes=self.nodes, summaries=summaries, examples=examples,
             assumptions=self._assumptions(), extends=self.decls.extends)
