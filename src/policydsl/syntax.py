@@ -8,6 +8,7 @@ Parse errors become one diagnostic in words ("expected a name or a number"), nev
 from __future__ import annotations
 
 import functools
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -231,6 +232,9 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         if ch == '"':
             return Diagnostic(span, "unterminated text", "a quoted text must end with \" on the same line")
         hint = None
+        if not ch.isprintable() or unicodedata.category(ch) == "Cf":  # NUL, a control or an invisible character
+            return Diagnostic(span, f"unexpected invisible character U+{ord(ch):04X}",
+                              "delete it (it may come from copying text out of another program)")
         if ch in "；;":
             hint = "no ';' is needed: declarations and rows are separated by line breaks"
         elif ch == "=":

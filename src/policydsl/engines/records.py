@@ -122,8 +122,9 @@ def read_rows(path: str | Path) -> Iterator[tuple[str, dict[str, object]]]:
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():
-        raise DataSetupError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO would block, a device never end
+        raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
+                                            else "no such file"))
     return reader(path, str(path))
 
 
@@ -1253,8 +1254,9 @@ def _open_source(path: str | Path) -> _Source:
     source = _SOURCES.get(path.suffix.lower())
     if source is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():
-        raise DataSetupError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO would block, a device never end
+        raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
+                                            else "no such file"))
     return source(path, str(path))
 
 
