@@ -61,12 +61,24 @@ def check_policy(path: str | Path, sources: SourceCache | None = None,
     if policy is not None:
         cycles = graph.cycle_diagnostics(policy, graph.build(policy))
         found.extend(cycles)
-        if cycles:
+        refused = _template_diagnostics(policy)  # `explain` would refuse them: so does `check`
+        found.extend(refused)
+        if cycles or refused:
             policy = None
         elif warnings and not any(d.severity == "error" for d in found):
             from .analysis import analyse  # warnings only: they never make a file fail `check`
             found.extend(analyse(policy, loader.sources))
     return policy, found, loader
+
+
+def _template_diagnostics(policy: ir.Policy) -> list[Diagnostic]:
+    """The author templates the explainer would refuse (jinja2 is imported only when a policy has templates)."""
+    if not any(getattr(n.notes, "explains", ()) for n in policy.nodes.values()) and not any(
+            getattr(x.notes, "explains", ()) for n in policy.nodes.values()
+            for x in getattr(n.body, "rows", ()) + getattr(n.body, "conditions", ())):
+        return []
+    from .explain import template_diagnostics
+    return template_diagnostics(policy)
 
 
 def check(paths: list[str | Path], warnings: bool = True) -> CheckReport:

@@ -131,3 +131,29 @@ def test_an_internal_error_is_one_line_with_a_saved_report(tmp_path, monkeypatch
     monkeypatch.setenv("POLICYDSL_DEBUG", "1")
     debug = CliRunner().invoke(cli.main, ["check", str(policy)])
     assert isinstance(debug.exception, RuntimeError)
+
+
+TEMPLATES = ["{{ 'a' * 1000000000 }}", "{{ 备注|center(10**9) }}", "{% set x = [0]*100000000 %}{{ x|length }}",
+             "{{ 10**(10**10) }}", "{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}",
+             "{% for x in [[1]] recursive %}{{ loop(x) }}{% endfor %}", "{{ 备注.__class__ }}"]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_templates_that_exhaust_or_escape_are_refused_by_check_and_explain(tmp_path, template):
+    """Up to 3.9 GB and 44 s, hangs, RecursionError — and `check` said "0 error(s)"."""
+    policy = write(tmp_path, "p.policy", POLICY + f'outcome 句: int = 年龄\n  explain zh "{template}"\n')
+    records = records_csv(tmp_path, "r.csv", ["P1,30,10%,100.00,a"])
+    assert "refused" in assert_handled(policydsl("check", policy)).err
+    run = assert_handled(policydsl("explain", policy, "--records", records, "--id", "P1"))
+    assert "refused" in run.err and run.seconds < 30
+
+
+@pytest.mark.parametrize("template", ["{{ 'a' * 年龄 * 年龄 * 年龄 }}", "{{ 备注.format_map }}",
+                                      "{{ 备注|center(年龄 * 1000) }}"])
+def test_templates_are_bounded_while_rendering(tmp_path, template):
+    """What check cannot see (sizes computed from the record) is refused while rendering, in words."""
+    policy = write(tmp_path, "p.policy", POLICY + f'outcome 句: int = 年龄\n  explain zh "{template}"\n')
+    records = records_csv(tmp_path, "r.csv", ["P1,300,10%,100.00,a"])
+    assert_handled(policydsl("check", policy), code=0, located=False)
+    run = assert_handled(policydsl("explain", policy, "--records", records, "--id", "P1"))
+    assert "refused" in run.err and "0x" not in run.text
