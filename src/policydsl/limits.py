@@ -129,4 +129,4 @@ def printable_lines(text: str) -> str:
     """`printable` but keeping line breaks (for multi-line reports): escape codes and other controls shown."""
     if text.isprintable():
         return text
-    return "\n".join(printable(line) for line in text.splitlines())
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -122,6 +122,12 @@ class Loader:
     def parse_text(self, path: str, text: str) -> ast.Module | None:
         """Parse `text` as the file `path` (an editor's unsaved buffer, or the file just read) and remember it."""
         key = os.path.normpath(path)
+        if len(text) > MAX_POLICY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+            # an editor's buffer is not read through `read_policy`: the same limit here, before parsing
+            self.diags.error(Span(key, 1, 1, 1, 1), f"the file is larger than the limit of {MAX_POLICY_BYTES:,} bytes",
+                             "split it into smaller files")
+            self._modules[key] = None
+            return None
         self.sources.add(key, text)
         try:
             module = parse_module(text, key)
