@@ -161,13 +161,22 @@ def _as_of_or_exit(policies, as_of) -> date | None:
     """The --as-of date; without one, every policy must say from when it is in force (no date is made up)."""
     if as_of is not None:
         return as_of.date()
-    undated = [p for p in policies if p.effective is None]
+    undated = [p for p in policies if p.effective is None and _depends_on_date(p)]
     if undated:
         click.echo(f"error: {undated[0].path}: the policy has no 'effective' date (nor does a policy it extends), "
                    "so the date to evaluate at is unknown; give --as-of YYYY-MM-DD or add 'effective DATE' to its "
                    "header", err=True)
         sys.exit(1)
     return None
+
+
+def _depends_on_date(policy) -> bool:
+    """Whether results change with the evaluation date: a param with dated values, or a rule reading as_of."""
+    from . import ir
+    from .analysis import _walk_body
+    if any(v.start is not None for p in policy.params.values() for v in p.values):
+        return True
+    return any(isinstance(x, ir.AsOf) for node in policy.nodes.values() for x in _walk_body(node.body))
 
 
 def _load_or_exit(path: str):

@@ -205,7 +205,8 @@ def test_a_variant_without_effective_takes_its_base_date(tmp_path, people):
     variant = write(tmp_path, "v.policy", 'policy 变体 "variant"\n\nextends "base.policy"\n\n'
                     "override param 基数: money = 200 元\n")
     assert_counted(assert_handled(policydsl("run", variant, "--records", people), code=0, located=False), 2, 0)
-    undated = write(tmp_path, "u.policy", POLICY.replace("  effective 2024-01-01\n", ""))
+    dated_param = "param 起: int {\n  from 2024-01-01 = 1\n}\noutcome 合: int = 年龄 + 起\n"
+    undated = write(tmp_path, "u.policy", POLICY.replace("  effective 2024-01-01\n", "") + dated_param)
     run = assert_handled(policydsl("run", undated, "--records", people), located=False)
     assert "no 'effective' date" in run.err and "--as-of" in run.err
     compared = assert_handled(policydsl("compare", base, undated, "--records", people), located=False)
