@@ -21,7 +21,9 @@ from click.testing import CliRunner
 
 from policydsl import api, explain
 from policydsl.cli import main
+from policydsl.diagnostics import PolicyError
 from policydsl.engines.row import Engine
+from policydsl.semantics import check_file
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "explain"
@@ -379,7 +381,11 @@ def test_a_malicious_author_template_is_refused(write, template):
         outcome 星级: int = 星 + 1
           explain zh "{template}"
     ''')
-    policy = api.load_policy(path)
+    # `check` refuses it (so does every command that loads the policy) ...
+    with pytest.raises(PolicyError, match="refused: it reaches for Python internals"):
+        api.load_policy(path)
+    # ... and so does the explainer itself, given the policy without that check
+    policy, _ = check_file(path)
     with pytest.raises(explain.ExplainError, match="refused: it reaches for Python internals"):
         explain.explain_record(policy, {"编号": "A", "星": 1})
     # the English explanation does not use the zh template, but the policy is still refused as a whole
@@ -394,8 +400,10 @@ def test_a_template_naming_something_unknown_is_refused(write):
         outcome 星级: int = 星 + 1
           explain en "{{ cycler }} {{ 星星 }}"
     ''')
+    with pytest.raises(PolicyError, match="uses 'cycler'"):
+        api.load_policy(path)
     with pytest.raises(explain.ExplainError, match="uses 'cycler'"):
-        explain.Explainer(api.load_policy(path), lang="en")
+        explain.Explainer(check_file(path)[0], lang="en")
 
 
 def test_the_sandbox_refuses_at_render_time_too():

@@ -282,9 +282,11 @@ def test_hand_made_files_stream_like_load_records(tmp_path):
     jsonl = "\n".join(json.dumps(item, ensure_ascii=False) for item in data["records"][:3])
     jsonl += "\n\n\r\n" + '{"编号": "C9", "网格": []}\r\n\u2028\n{"编号": "C8", "网格": []}'
     assert assert_streams_like_load_records(_write(tmp_path / "c.jsonl", jsonl), COMMUNITY).total == 5
-    # str.splitlines() also breaks at U+2028, even inside a JSON string: the same malformed-JSON error either way
+    # str.splitlines() also breaks at U+2028, even inside a JSON string: the same malformed lines either way, each
+    # a bad record of its own while the other lines run
     broken = jsonl.replace('"一"', '"一\u2028二"')
-    assert assert_streams_like_load_records(_write(tmp_path / "d.jsonl", broken), COMMUNITY) is None
+    halves = assert_streams_like_load_records(_write(tmp_path / "d.jsonl", broken), COMMUNITY)
+    assert halves.failed_ids == ["#1", "#2", "#3", "#4"] and [r.id for r in halves.records] == ["C3", "C9", "C8"]
     for bad in ("", "编号,编号\n1,2\n", "S1,甲,30\nS2,乙,31\n"):
         assert_streams_like_load_records(_write(tmp_path / "bad.csv", bad), ALL)  # same DataSetupError
     assert_streams_like_load_records(_write(tmp_path / "bad.jsonl", '{}\n{"a"\n'), ALL)

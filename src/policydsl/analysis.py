@@ -52,6 +52,8 @@ FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "in": "notin", "notin": "in"}
 SYMBOL = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 MAX_BOXES = 512
+#: Tables with more rows are not analysed (a note says so): the exact analysis compares every pair of rows.
+MAX_ANALYSED_ROWS = 300
 _NO = object()  # "not a constant"
 
 
@@ -376,6 +378,11 @@ class _Analyser:
     # -------------------------------------------------------------------------------------------- tables
     def table(self, node: ir.Node) -> list[Diagnostic]:
         body: ir.TableBody = node.body
+        if len(body.rows) > MAX_ANALYSED_ROWS:  # the exact analysis grows with the square of the rows
+            return [Diagnostic(node.span, f"table '{node.name}' has {len(body.rows):,} rows: overlaps, shadowed rows "
+                               f"and gaps are analysed only for tables of up to {MAX_ANALYSED_ROWS} rows",
+                               "split it into smaller tables (or load the figures as a list) to have it checked",
+                               "note")]
         formulas = [self.formula(r.condition) if r.condition is not None else TRUE for r in body.rows]
         atoms = [a[1:] for f in formulas for a in _atoms(f)]
         if not atoms:

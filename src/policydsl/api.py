@@ -46,8 +46,9 @@ class CheckReport:
 
 
 def check_policy(path: str | Path, sources: SourceCache | None = None,
-                 texts: dict[str, str] | None = None) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
-    """Check one policy file: syntax, names, types, cycles, then the analysis warnings.
+                 texts: dict[str, str] | None = None, warnings: bool = True
+                 ) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
+    """Check one policy file: syntax, names, types, cycles, then (with `warnings`) the analysis warnings.
 
     `texts` replaces files' contents (an editor's unsaved buffers). Returns the policy (None if it has errors),
     every diagnostic, and the loader (its `modules` are the parsed files, for editor features).
@@ -60,20 +61,35 @@ def check_policy(path: str | Path, sources: SourceCache | None = None,
     if policy is not None:
         cycles = graph.cycle_diagnostics(policy, graph.build(policy))
         found.extend(cycles)
-        if cycles:
+        refused = _template_diagnostics(policy)  # `explain` would refuse them: so does `check`
+        found.extend(refused)
+        if cycles or refused:
             policy = None
-        elif not any(d.severity == "error" for d in found):
+        elif warnings and not any(d.severity == "error" for d in found):
             from .analysis import analyse  # warnings only: they never make a file fail `check`
             found.extend(analyse(policy, loader.sources))
     return policy, found, loader
 
 
-def check(paths: list[str | Path]) -> CheckReport:
-    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported."""
+def _template_diagnostics(policy: ir.Policy) -> list[Diagnostic]:
+    """The author templates the explainer would refuse (jinja2 is imported only when a policy has templates)."""
+    if not any(getattr(n.notes, "explains", ()) for n in policy.nodes.values()) and not any(
+            getattr(x.notes, "explains", ()) for n in policy.nodes.values()
+            for x in getattr(n.body, "rows", ()) + getattr(n.body, "conditions", ())):
+        return []
+    from .explain import template_diagnostics
+    return template_diagnostics(policy)
+
+
+def check(paths: list[str | Path], warnings: bool = True) -> CheckReport:
+    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported.
+
+    `warnings=False` skips the analysis warnings (table overlaps, gaps, unused names): commands that only need
+    a policy that loads (`run`, `explain`, …) do not pay for them; `check` and the editor show them."""
     report = CheckReport(SourceCache())
     seen: set[tuple] = set()
     for path in paths:
-        policy, found, _ = check_policy(path, report.sources)
+        policy, found, _ = check_policy(path, report.sources, warnings=warnings)
         if policy is not None:
             report.policies[str(path)] = policy
         for d in found:  # a shared import's mistakes are reported once, not once per importing file
@@ -163,6 +179,7 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
 
     `on` chooses the engine ("row", "duckdb" or "spark"); every engine must pass the same examples.
     """
+    from .engines.row import SetupError
     values_of = _example_values(policy, on) if on != "row" else None
     engine = engine or Engine(policy)
     outcomes = []
@@ -171,7 +188,10 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
             error, values = values_of[index]
             by_record, summaries = ({r: (error if error is not None else values) for r, _ in ex.records}, {})
         else:
-            by_record, summaries = engine.example_values(ex)
+            try:
+                by_record, summaries = engine.example_values(ex)
+            except SetupError as exc:  # no value of a param in force on the example's date
+                by_record, summaries = {r: str(exc) for r, _ in ex.records}, {}
         outcomes.append(_compared(ex, by_record, summaries))
     return outcomes
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from .engines.row import SetupError  # the row engine loads networkx only once it compiles a policy
+from .limits import printable
 from .types import format_value
 
 
@@ -33,14 +34,153 @@ graph = _OnFirstUse("policydsl.graph")
 PROGRESS_THRESHOLD = 5000  # records; smaller runs finish before a bar would be worth drawing
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def crash_report_dir() -> Path:
+    """Where crash reports go: $XDG_CACHE_HOME/policydsl/crashes (default ~/.cache/…), else the temp directory."""
+    import os
+    import tempfile
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for folder in (Path(root) / "policydsl" / "crashes", Path(tempfile.gettempdir()) / "policydsl-crashes"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+def _save_crash_report(exc: BaseException) -> Path | None:
+    """The traceback, the command line and the versions in a file a user can attach to a bug report.
+
+    Only the traceback's own text is saved (no input file is copied), so a report is safe to share as a rule.
+    """
+    import platform
+    import time
+    import traceback
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        ours = version("policydsl")
+    except PackageNotFoundError:
+        ours = "unknown"
+    lines = [f"policydsl {ours}, Python {platform.python_version()} on {platform.platform()}",
+             "command: " + " ".join(sys.argv), "",
+             *traceback.format_exception(type(exc), exc, exc.__traceback__, limit=60)]
+    try:
+        import os
+        folder = crash_report_dir()
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        path.write_text("\n".join(lines), encoding="utf-8", errors="replace")
+        return path
+    except OSError:
+        return None
+
+
+class _Guarded(click.Group):
+    """The last line of defence: an unexpected Python exception becomes one line and exit code 2, not a traceback.
+
+    Every known problem is reported where it happens, in words; reaching this handler means a bug in policydsl,
+    so the line says so and names a saved report. POLICYDSL_DEBUG=1 lets the traceback through instead.
+    """
+
+    def invoke(self, ctx: click.Context):
+        import os
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 — includes RecursionError and MemoryError
+            if os.environ.get("POLICYDSL_DEBUG"):
+                raise
+            if isinstance(exc, BrokenPipeError):  # `policydsl run … | head`: the reader has gone; nothing to say
+                sys.stderr.close()
+                ctx.exit(1)
+            report = _save_crash_report(exc)
+            where = f"; a report is saved in {report}" if report else ""
+            what = "ran out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
+            click.echo(f"internal error ({what}): this is a bug in policydsl, not in your files{where} — "
+                       "please send it to the maintainers (POLICYDSL_DEBUG=1 shows the details)", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="policydsl")
-def main() -> None:
+@click.option("--allow-dir", "allow_dirs", multiple=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Also let policies import files and read lists from DIR (default: only the policy's own folder "
+                   "tree and the current one).")
+def main(allow_dirs: tuple[str, ...] = ()) -> None:
     """policydsl — check, graph and run grassroots-governance policy files."""
+    from .limits import ALLOWED_DIRS
+    ALLOWED_DIRS.set(tuple(allow_dirs))
+
+
+def _out_problem(out: str, want: str, suffixes: tuple[str, ...] = ()) -> str | None:
+    """Why `out` cannot be written (checked before any work is done), or None. `want` is "file" or "folder"."""
+    import os
+    path = Path(out)
+    if want == "file" and path.is_dir():
+        return "is a folder; name a file inside it"
+    if want == "file" and suffixes and path.suffix.lower() not in suffixes:
+        return f"cannot write '{path.suffix or path.name}' files; use {', '.join(suffixes)}"
+    if path.exists():
+        if want == "folder":
+            if not path.is_dir():
+                return "is a file, not a folder"
+            return None if os.access(path, os.W_OK | os.X_OK) else "is a folder you may not write into"
+        if path.is_dir():
+            return "is a folder; name a file inside it"
+        if not path.is_file():
+            return "is not a regular file (a device or a pipe)"
+        return None if os.access(path, os.W_OK) else "is a file you may not overwrite"
+    parent = path.parent
+    while want == "folder" and not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # a folder is made with its missing parents
+    if not parent.is_dir():
+        return f"its folder '{parent}' does not exist"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"its folder '{parent}' is not writable"
+
+
+def _check_out(out: str | None, want: str = "file", suffixes: tuple[str, ...] = ()) -> None:
+    """Exit 2 with one line when `--out` cannot be written, before anything is read or evaluated."""
+    if out is None:
+        return
+    problem = _out_problem(out, want, suffixes)
+    if problem:
+        click.echo(f"error: --out {out}: {problem}", err=True)
+        sys.exit(2)
+
+
+def _write_text(path: str | Path, text: str) -> None:
+    """Write an output file; a full disk or a vanished folder is one line and exit 1, not a traceback."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
+def _as_of_or_exit(policies, as_of) -> date | None:
+    """The --as-of date; without one, every policy must say from when it is in force (no date is made up)."""
+    if as_of is not None:
+        return as_of.date()
+    undated = [p for p in policies if p.effective is None and _depends_on_date(p)]
+    if undated:
+        click.echo(f"error: {undated[0].path}: the policy has no 'effective' date (nor does a policy it extends), "
+                   "so the date to evaluate at is unknown; give --as-of YYYY-MM-DD or add 'effective DATE' to its "
+                   "header", err=True)
+        sys.exit(1)
+    return None
+
+
+def _depends_on_date(policy) -> bool:
+    """Whether results change with the evaluation date: a param with dated values, or a rule reading as_of."""
+    from . import ir
+    from .analysis import _walk_body
+    if any(v.start is not None for p in policy.params.values() for v in p.values):
+        return True
+    return any(isinstance(x, ir.AsOf) for node in policy.nodes.values() for x in _walk_body(node.body))
 
 
 def _load_or_exit(path: str):
-    report = api.check([path])
+    report = api.check([path], warnings=False)  # the warnings are `check`'s business; a run needs no analysis
     if not report.ok:
         click.echo(report.render(), err=True)
         click.echo(f"\n{len(report.errors)} error(s) in {path}", err=True)
@@ -93,27 +233,36 @@ def _parse_related(values: tuple[str, ...]) -> dict[str, str]:
               help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date (selects dated params). Default: the policy's effective date.")
-@click.option("--out", type=click.Path(dir_okay=False),
+@click.option("--out", type=click.Path(),
               help="Write results to .csv, .jsonl, .json or .parquet (default: print them).")
 @click.option("--engine", type=click.Choice(["duckdb", "spark", "row"]), default="duckdb", show_default=True,
               help="duckdb: the policy compiled to SQL (fast, bounded memory); spark: the same SQL on a Spark "
                    "cluster; row: the row evaluator (the reference semantics).")
 @click.option("--spark-master", metavar="URL", help="Spark master for --engine spark (default local[*]).")
+@click.option("--raw-cells", is_flag=True,
+              help="In a .csv --out, write text cells starting with = + - @ as they are (by default they get a "
+                   "leading ' so that a spreadsheet does not run them as formulas).")
 def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, out: str | None, engine: str,
-        spark_master: str | None) -> None:
+        spark_master: str | None, raw_cells: bool) -> None:
     """Evaluate POLICY_FILE on every record; report bad records; print a summary.
 
     Exit code 1 when any record failed to load or evaluate (the others still run).
     """
-    from .engines.base import EngineUnavailable
+    from .engines.base import OUTPUT_SUFFIXES, EngineUnavailable
     from .engines.records import DataSetupError
+    from .limits import RAW_CELLS
+    RAW_CELLS.set(raw_cells)
+    _check_out(out, "file", OUTPUT_SUFFIXES)
     policy = _load_or_exit(policy_file)
-    when: date | None = as_of.date() if as_of else None
+    when: date | None = _as_of_or_exit([policy], as_of)
     try:
         batch = api.run_batch(policy, records_file, related=_parse_related(related), as_of=when, out=out,
                               engine=engine, on_row=_printer(policy), spark_master=spark_master)
     except (DataSetupError, SetupError, EngineUnavailable) as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # writing --out failed midway (a full disk)
+        click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
     for err in batch.data_errors:
         click.echo(err.render(), err=True)
@@ -137,22 +286,24 @@ def _printer(policy):
             header.append(cells)
             click.echo("\t".join(cells))
             return
-        click.echo("\t".join(c if isinstance(c, str) else format_value(c, t) for c, t in zip(cells, types)))
+        # a value's tab, line break or escape code is shown, never obeyed: one record is one line of the table
+        click.echo("\t".join(printable(c) if isinstance(c, str) else format_value(c, t) for c, t in zip(cells, types)))
     return on_row
 
 
 @main.command(name="graph")
 @click.argument("policy_file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option("--out", type=click.Path(), help="Write to a file instead of stdout.")
 def graph_cmd(policy_file: str, fmt: str, out: str | None) -> None:
     """Print the dependency graph of POLICY_FILE (inputs, params, facts, outcomes) as DOT, Mermaid or JSON."""
+    _check_out(out)
     policy = _load_or_exit(policy_file)
     g = graph.build(policy)
     text = {"dot": lambda: graph.to_dot(g, policy.name), "mermaid": lambda: graph.to_mermaid(g),
             "json": lambda: graph.to_json(g)}[fmt]()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        _write_text(out, text)
     else:
         click.echo(text, nl=False)
 
@@ -180,7 +331,7 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
         engine = api.compile_policy(policy)
         try:
             outcomes = api.run_examples(policy, engine, on=chosen)
-        except EngineUnavailable as exc:
+        except (EngineUnavailable, SetupError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         for outcome in outcomes:
@@ -195,7 +346,11 @@ def test(files: tuple[str, ...], show_coverage: bool, engine: str) -> None:
             for name, expected, actual in outcome.mismatches:
                 t = api.expected_type(policy, name)
                 click.echo(f"  {name}: expected {format_value(expected, t)}, got {format_value(actual, t)}")
-            for line in failure_trace(policy, engine, ex, [name for name, _, _ in outcome.mismatches]):
+            try:
+                trace = failure_trace(policy, engine, ex, [name for name, _, _ in outcome.mismatches])
+            except SetupError:  # the example's date has no param value: the error above says so
+                trace = []
+            for line in trace:
                 click.echo(line)
         if show_coverage:
             for line in coverage(policy, engine).render():
@@ -214,10 +369,15 @@ def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
     --keywords zh|en converts a file between the English and the Chinese keywords, losslessly."""
     from .diagnostics import SourceCache, render_all
     from .formatter import format_source
+    from .semantics import Loader
     from .syntax import SyntaxFailure
     unformatted = 0
     for path in files:
-        text = Path(path).read_text(encoding="utf-8")
+        loader = Loader()
+        text = loader.read_policy(path)
+        if text is None:  # not a regular file, too large, not UTF-8: the same words as `check`
+            click.echo(render_all(loader.diags.items, loader.sources), err=True)
+            sys.exit(1)
         try:
             formatted = format_source(text, path, keywords)
         except SyntaxFailure as failure:
@@ -244,7 +404,7 @@ def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
               help="Related records for a 'list of' field; each policy uses the ones it declares.")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date for every policy. Default: each policy's effective date.")
-@click.option("--out", type=click.Path(dir_okay=False),
+@click.option("--out", type=click.Path(),
               help="Write the report to .html, .md or .json (default: Markdown on stdout).")
 @click.option("--engine", type=click.Choice(["duckdb", "row"]), default="duckdb", show_default=True,
               help="duckdb: every figure computed in SQL (bounded memory); row: every record in Python.")
@@ -260,15 +420,14 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     from .engines.records import DataSetupError
     if len(policy_files) < 2:
         raise click.UsageError("compare needs at least two policy files (the first is the baseline)")
-    if out and Path(out).suffix.lower() not in comparing.REPORT_SUFFIXES:
-        raise click.BadParameter(f"'{out}': use {', '.join(comparing.REPORT_SUFFIXES)}", param_hint="--out")
+    _check_out(out, "file", tuple(comparing.REPORT_SUFFIXES))
     report = api.check(list(policy_files))
     if not report.ok:
         click.echo(report.render(), err=True)
         click.echo(f"\n{len(report.errors)} error(s)", err=True)
         sys.exit(1)
     policies = [report.policies[p] for p in policy_files]
-    when: date | None = as_of.date() if as_of else None
+    when: date | None = _as_of_or_exit(policies, as_of)
     try:
         result = _compare_with_progress(comparing, policies, records_file, _parse_related(related), when, engine)
     except (DataSetupError, SetupError) as exc:
@@ -277,7 +436,11 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
     for problem in comparing.problems(result):
         click.echo(problem, err=True)
     if out:
-        written = result.write(out)
+        try:
+            written = result.write(out)
+        except OSError as exc:
+            click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
         where = f"; report in {', '.join(str(p) for p in written)}"
     else:
         click.echo(result.to_markdown(), nl=False)
@@ -337,8 +500,9 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         raise click.UsageError("give either --id ID or --all")
     if all_records and not out:
         raise click.UsageError("--all needs --out DIR")
+    _check_out(out, "folder" if all_records else "file")
     policy = _load_or_exit(policy_file)
-    when: date | None = as_of.date() if as_of else None
+    when: date | None = _as_of_or_exit([policy], as_of)
     try:
         loaded = explaining.load_inputs(policy, records_file, _parse_related(related))
         explainer = explaining.Explainer(policy, lang=lang, why_not=not no_why_not)
@@ -357,7 +521,7 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
             x = explainer.explain_values(record.values, record.id, when)
             text = explaining.render(x, fmt)
             if out:
-                Path(out).write_text(text, encoding="utf-8")
+                _write_text(out, text)
             else:
                 click.echo(text, nl=False)
             sys.exit(0 if x.ok else 1)
@@ -370,6 +534,9 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         took = time.perf_counter() - started
     except (explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"error: cannot write into {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
     failed = sum(1 for _, _, x in entries if not x.ok)
     rate = f" ({len(entries) / took:.0f}/s)" if took > 0 and entries else ""

@@ -51,6 +51,7 @@ from . import api, ir
 from .engines.records import FLAT_SUFFIXES, DataError, DataSetupError, load_records, read_rows
 from .engines.row import Engine, EvaluationError, Result, Trace
 from .graph import build
+from .limits import printable_lines
 from .types import DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value, round_money
 
 NUMERIC_TYPES = (MONEY, INT, DECIMAL, PERCENT)
@@ -975,8 +976,13 @@ TOTAL_HEADER = ("outcome", "type", "vs baseline", "records", "total (baseline)",
 
 # ------------------------------------------------------------------------------------------------ Markdown
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|!#"} | {"<": "&lt;", ">": "&gt;"})
+
+
 def _md_cell(text: object) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    """A value inside a Markdown report: no link, image, HTML tag, heading or table cell can start in it."""
+    lines = printable_lines(str(text)).translate(_MD_SPECIAL).splitlines() or [""]
+    return "<br>".join(lines)
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:

@@ -63,22 +63,42 @@ class SourceCache:
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self._lines: dict[str, list[str]] = {}  # split once per file: quoting a line costs O(1), not O(file)
 
     def add(self, name: str, text: str) -> None:
         self._texts[name] = text
+        self._lines.pop(name, None)
 
     def line(self, name: str, number: int) -> str | None:
-        text = self._texts.get(name)
-        if text is None:
-            try:
-                text = Path(name).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                return None
-            self._texts[name] = text
-        lines = text.splitlines()
+        """Line `number` of a file; one it was not given is read only if it is a small regular .policy file (any
+        other file may be anything, and its content must not be echoed in a message)."""
+        lines = self._lines.get(name)
+        if lines is None:
+            text = self._texts.get(name)
+            if text is None:
+                text = _read_policy_quietly(name)
+                if text is None:
+                    return None
+                self._texts[name] = text
+            lines = self._lines[name] = text.splitlines()
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return None
+
+
+def _read_policy_quietly(name: str) -> str | None:
+    from .limits import MAX_POLICY_BYTES, read_limited, refuse_named_file
+    path = Path(name)
+    if refuse_named_file(path, (".policy",), MAX_POLICY_BYTES, [], "policy file") is not None:
+        return None
+    try:
+        return read_limited(path, MAX_POLICY_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+#: The longest excerpt of a source line quoted under a diagnostic.
+EXCERPT_CHARS = 120
 
 
 def display_width(text: str) -> int:
@@ -96,15 +116,35 @@ def _excerpt(span: Span, sources: SourceCache) -> list[str]:
     start = max(span.col - 1, 0)
     end = span.end_col - 1 if span.end_line == span.line and span.end_col > span.col else len(text.rstrip())
     end = max(end, start + 1)
+    if len(text) > EXCERPT_CHARS:  # a very long line: only a window around the spot, marked with "…"
+        left = max(0, start - EXCERPT_CHARS // 2)
+        right = min(len(text), max(left + EXCERPT_CHARS, start + 1))
+        prefix = "…" if left else ""
+        text = prefix + text[left:right] + ("…" if right < len(text) else "")
+        start, end = start - left + len(prefix), min(end, right) - left + len(prefix)
+        end = max(end, start + 1)
+    text = "".join(ch if ch.isprintable() or ch == " " else "\ufffd" for ch in text)  # no NUL or escape codes
     gutter = f"{span.line:>5} | "
     pad = " " * display_width(text[:start])
     carets = "^" * max(display_width(text[start:end]), 1)
     return [gutter + text.rstrip(), " " * (len(gutter) - 2) + "| " + pad + carets]
 
 
+#: The most names `closest` compares a misspelt name with.
+MAX_CANDIDATES = 2000
+
+
 def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most like `name` (typos, one wrong character), if any is close enough."""
+    """The candidate most like `name` (typos, one wrong character), if any is close enough.
+
+    Not searched among more than MAX_CANDIDATES names: each search costs time in proportion to the names, and a
+    file with thousands of names and as many mistakes would take hours (no hint is better than no answer).
+    """
+    if hasattr(candidates, "__len__") and len(candidates) > MAX_CANDIDATES:
+        return None
     pool = sorted(set(candidates))
+    if len(pool) > MAX_CANDIDATES:
+        return None
     matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.5)
     if matches:
         return matches[0]
@@ -162,5 +202,6 @@ def sort_key(d: Diagnostic) -> tuple:
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: SourceCache) -> str:
-    """All diagnostics in file/line order, separated by blank lines."""
-    return "\n\n".join(d.render(sources) for d in sorted(diagnostics, key=sort_key))
+    """All diagnostics in file/line order, separated by blank lines; each distinct one once."""
+    unique = {(d.span, d.message, d.severity): d for d in diagnostics}
+    return "\n\n".join(d.render(sources) for d in sorted(unique.values(), key=sort_key))

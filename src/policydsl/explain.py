@@ -45,7 +45,9 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import ir
+from .diagnostics import Diagnostic
 from .engines.row import Engine, EvaluationError, Result, whole_months
+from .limits import printable_lines
 from .types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, Duration, EnumType, Type
 
 LANGS = ("zh", "en")
@@ -239,11 +241,67 @@ class Explanation:
 
 # ------------------------------------------------------------------------------------------------ author templates
 
+#: Characters an author template may produce for one sentence, and the largest number a filter may be given.
+MAX_TEMPLATE_CHARS = 20_000
+MAX_FILTER_NUMBER = 1_000
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox with bounds: no string or list repeated beyond the output limit, no huge powers, no filter
+    asked for a billion columns — each of which took gigabytes or hung. (`*` and `**` being intercepted also stops
+    jinja2 from folding `10**(10**10)` while compiling.)"""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator: str, left, right):
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and \
+                        len(seq) * times > MAX_TEMPLATE_CHARS:
+                    raise SecurityError(f"the result would be longer than {MAX_TEMPLATE_CHARS:,} characters")
+        if operator == "**" and isinstance(right, (int, float)) and (abs(right) > 64 or (
+                isinstance(left, (int, float)) and abs(left) > 10 ** 6)):
+            raise SecurityError("the power is too large for an explanation")
+        return super().call_binop(context, operator, left, right)
+
+
+def _bounded_filter(name: str, fn):
+    """A filter whose numeric arguments (widths, counts) are at most MAX_FILTER_NUMBER."""
+    def call(*args, **kwargs):
+        skip = 2 if hasattr(fn, "jinja_pass_arg") else 1  # the environment or context, then the value filtered
+        numbers = [a for a in list(args[skip:]) + list(kwargs.values()) if isinstance(a, int) and not isinstance(a, bool)]
+        if any(abs(n) > MAX_FILTER_NUMBER for n in numbers):
+            raise SecurityError(f"filter '{name}' given a number above {MAX_FILTER_NUMBER:,}")
+        return fn(*args, **kwargs)
+    for attr in ("jinja_pass_arg",):  # keep jinja2's pass_context / pass_environment marks
+        if hasattr(fn, attr):
+            setattr(call, attr, getattr(fn, attr))
+    return call
+
+
+def _shown(x, lang: str):
+    """A value as a template prints it; a function or method is not a value (it would print its address)."""
+    if callable(x):
+        raise SecurityError("a template may show values, not functions or methods")
+    return format_value(x, None, lang)
+
+
 def _author_env(lang: str) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        finalize=lambda x: format_value(x, None, lang))
+    env = _LimitedSandbox(undefined=jinja2.StrictUndefined, autoescape=False, finalize=lambda x: _shown(x, lang))
     env.globals.clear()  # no range/lipsum/cycler/…: a template sees the policy's values and the filters only
+    env.filters = {name: _bounded_filter(name, fn) for name, fn in env.filters.items()}
     return env
+
+
+def _render_bounded(template: jinja2.Template, scope: dict) -> str:
+    """The template's text, stopped (SecurityError) once it passes MAX_TEMPLATE_CHARS."""
+    parts, size = [], 0
+    for piece in template.generate(scope):
+        size += len(piece)
+        if size > MAX_TEMPLATE_CHARS:
+            raise SecurityError(f"the text would be longer than {MAX_TEMPLATE_CHARS:,} characters")
+        parts.append(piece)
+    return "".join(parts)
 
 
 def _unsafe_parts(tree: jnodes.Template) -> list[str]:
@@ -255,6 +313,65 @@ def _unsafe_parts(tree: jnodes.Template) -> list[str]:
         if isinstance(name, str) and name.startswith("_"):
             bad.append(name)
     return bad
+
+
+def _annotated(policy: ir.Policy) -> Iterable[tuple[str, object]]:
+    """(where, notes) of everything that may carry an `explain`."""
+    for node in policy.nodes.values():
+        yield node.name, node.notes
+        if isinstance(node.body, ir.TableBody):
+            for row in node.body.rows:
+                yield f"{node.name} row {row.number}", row.notes
+        if isinstance(node.body, ir.EligibilityBody):
+            for cond in node.body.conditions:
+                yield f"{node.name}.{cond.name}", cond.notes
+
+
+def _template_problem(policy: ir.Policy, env, ex, where: str) -> str | None:
+    """Why an author template is refused (it does not parse, reaches for internals, names an unknown value)."""
+    scope = set(policy.params) | set(policy.subject.field_names) | set(policy.nodes) | {"value", "as_of"}
+    try:
+        tree = env.parse(ex.template)
+    except TemplateError as exc:
+        return f"explain template of {where} does not parse: {exc}"
+    bad = _unsafe_parts(tree)
+    if bad:
+        return (f"explain template of {where} refused: it reaches for Python internals ('{bad[0]}'); a template "
+                "may only use the policy's values")
+    unknown = sorted(meta.find_undeclared_variables(tree) - scope)
+    if unknown:
+        return (f"explain template of {where} uses '{unknown[0]}', which is not a field, param, fact or outcome "
+                "of this policy")
+    excess = _excess(tree)
+    return f"explain template of {where} refused: {excess}" if excess else None
+
+
+def _excess(tree: jnodes.Template) -> str | None:
+    """What in a template could only exhaust memory or the stack: a huge number, a power, recursion."""
+    for node in tree.find_all((jnodes.Const, jnodes.Pow, jnodes.Macro, jnodes.For)):
+        if isinstance(node, jnodes.Const) and isinstance(node.value, int) and abs(node.value) > MAX_TEMPLATE_CHARS:
+            return f"the number {node.value:,} is larger than a template may use ({MAX_TEMPLATE_CHARS:,})"
+        if isinstance(node, jnodes.Pow):
+            return "'**' (a power) is not needed in an explanation"
+        if isinstance(node, jnodes.For) and node.recursive:
+            return "a recursive loop is not needed in an explanation"
+        if isinstance(node, jnodes.Macro) and any(isinstance(c.node, jnodes.Name) and c.node.name == node.name
+                                                  for c in node.find_all(jnodes.Call)):
+            return f"macro '{node.name}' calls itself"
+    return None
+
+
+def template_diagnostics(policy: ir.Policy) -> list[Diagnostic]:
+    """Every author template `explain` would refuse, as check errors at the template's place."""
+    env = _author_env("zh")
+    found = []
+    for where, notes in _annotated(policy):
+        for ex in notes.explains:
+            problem = _template_problem(policy, env, ex, where)
+            if problem is not None:
+                found.append(Diagnostic(ex.span, problem, "a template may use the policy's values, filters, "
+                                                          "if and for; nothing else"))
+    return found
 
 
 # ------------------------------------------------------------------------------------------------ the builder
@@ -282,39 +399,15 @@ class Explainer:
         self._check_templates()
 
     # -------------------------------------------------------------------------------------------- templates
-    def _annotated(self) -> Iterable[tuple[str, object]]:
-        """(where, notes) of everything that may carry an `explain`."""
-        for node in self.policy.nodes.values():
-            yield node.name, node.notes
-            if isinstance(node.body, ir.TableBody):
-                for row in node.body.rows:
-                    yield f"{node.name} row {row.number}", row.notes
-            if isinstance(node.body, ir.EligibilityBody):
-                for cond in node.body.conditions:
-                    yield f"{node.name}.{cond.name}", cond.notes
 
     def _check_templates(self) -> None:
-        scope = set(self.policy.params) | set(self.policy.subject.field_names) | set(self.policy.nodes)
-        scope |= {"value", "as_of"}
         problems = []
-        for where, notes in self._annotated():
+        for where, notes in _annotated(self.policy):
             for ex in notes.explains:
-                try:
-                    tree = self.env.parse(ex.template)
-                except TemplateError as exc:
-                    problems.append(f"{ex.span}: explain template of {where} does not parse: {exc}")
-                    continue
-                bad = _unsafe_parts(tree)
-                if bad:
-                    problems.append(f"{ex.span}: explain template of {where} refused: it reaches for Python "
-                                    f"internals ('{bad[0]}'); a template may only use the policy's values")
-                    continue
-                unknown = sorted(meta.find_undeclared_variables(tree) - scope)
-                if unknown:
-                    problems.append(f"{ex.span}: explain template of {where} uses '{unknown[0]}', which is not a "
-                                    f"field, param, fact or outcome of this policy")
-                    continue
-                if ex.lang == self.lang:
+                problem = _template_problem(self.policy, self.env, ex, where)
+                if problem is not None:
+                    problems.append(f"{ex.span}: {problem}")
+                elif ex.lang == self.lang:
                     self._templates[id(notes)] = (self.env.from_string(ex.template), ex)
         if problems:
             raise ExplainError("\n".join(problems))
@@ -325,10 +418,13 @@ class Explainer:
             return None
         template, ex = found
         try:
-            return template.render(scope).strip()
+            return _render_bounded(template, scope).strip()
         except SecurityError as exc:
             raise ExplainError(f"{ex.span}: explain template refused: {exc}") from None
-        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        except RecursionError:
+            raise ExplainError(f"{ex.span}: explain template refused: it calls itself too deeply (a recursive "
+                               "macro or loop)") from None
+        except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError, MemoryError) as exc:
             raise ExplainError(f"{ex.span}: explain template failed: {exc}") from None
 
     # -------------------------------------------------------------------------------------------- entry points
@@ -1008,7 +1104,8 @@ class Explainer:
             probes = self._ladders.get(key)
             if probes is None:
                 probes = self._ladders[key] = []
-                for k in _crossings(old, t, step, direction, thresholds):
+                # the nearest crossings only: a 10,000-row table would otherwise cost 20,000 evaluations a field
+                for k in _crossings(old, t, step, direction, thresholds)[:MAX_CROSSINGS]:
                     new, new_v = moved(k)
                     if new is None:
                         break
@@ -1441,6 +1538,10 @@ def _move(old, t, k: int):
     return new
 
 
+#: Threshold crossings tried per field and direction for "what would change it" (the nearest first).
+MAX_CROSSINGS = 64
+
+
 def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
     """The step counts k ≥ 1 at which `old` moved by k steps in `direction` first reaches, and first passes, each
     threshold on that side (in increasing order)."""
@@ -1573,7 +1674,8 @@ def render(explanation: Explanation, fmt: str = "text") -> str:
     if fmt not in FORMATS:
         raise ExplainError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
     template = _template(f"explanation.{EXTENSIONS[fmt]}")
-    return template.render(x=explanation, t=LABELS[explanation.lang])
+    page = template.render(x=explanation, t=LABELS[explanation.lang])
+    return page if fmt == "html" else printable_lines(page)  # a record's escape codes never reach a terminal
 
 
 def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy) -> str:
@@ -1589,9 +1691,19 @@ def _summary(x: Explanation) -> Explanation:
 
 
 def file_name(record_id: str, fmt: str) -> str:
-    """A safe file name for a record id (letters, digits, Chinese, . _ - kept)."""
+    """A safe file name for a record id (letters, digits, Chinese, . _ - kept); a long id is shortened to a prefix
+    and a hash of the whole id, since file systems refuse names beyond 255 bytes."""
     safe = re.sub(r"[^\w.-]", "_", record_id).strip(".") or "record"
+    if len(safe.encode("utf-8")) > MAX_NAME_BYTES:
+        import hashlib
+        digest = hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:12]
+        prefix = safe.encode("utf-8")[:MAX_NAME_BYTES - 13].decode("utf-8", "ignore")
+        safe = f"{prefix}-{digest}"
     return f"{safe}.{EXTENSIONS[fmt]}"
+
+
+#: Bytes of a file name made from a record id, before its extension (file systems allow 255).
+MAX_NAME_BYTES = 100
 
 
 # ------------------------------------------------------------------------------------------------ files

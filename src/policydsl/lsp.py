@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import unquote, urlparse
@@ -298,6 +299,63 @@ def _hover(ls: PolicyServer, params: lsp.HoverParams):
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
 
 
+#: The largest message the server reads (a 1 MB policy, JSON-escaped, fits several times over).
+MAX_MESSAGE_BYTES = 8_000_000
+_LENGTH = re.compile(rb"Content-Length: *(\S*)\r?\n?$", re.IGNORECASE)
+
+
+class FramedInput:
+    """stdin for pygls with only well-framed messages in it.
+
+    pygls reads `Content-Length` and then exactly that many bytes; a header of -5, "abc" or 99999999999 made it
+    wait forever, lose the next messages, or ask for 100 GB. Here each frame is checked first: a bad one is
+    skipped (up to the next `Content-Length` header) with a line on stderr, and the server keeps serving.
+    """
+
+    def __init__(self, raw, complain=None):
+        self.raw = raw
+        self.buffer = b""
+        self.complain = complain or (lambda message: print(f"policydsl lsp: {message}", file=sys.stderr, flush=True))
+
+    def readline(self) -> bytes:
+        """A header line of the next good frame (b"" at the end of input)."""
+        if not self.buffer:
+            self.buffer = self._next_frame()
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def read(self, n: int) -> bytes:
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def _next_frame(self) -> bytes:
+        """Headers and body of the next message whose length is a number within the limit."""
+        pending = None
+        while True:
+            line = self.raw.readline(65536)
+            if not line:
+                return b""
+            at = line.find(b"Content-Length")
+            if at > 0 and pending is None:  # garbage (a skipped body) runs into the next header
+                line = line[at:]
+            match = _LENGTH.match(line)
+            if match:
+                value = match.group(1)
+                pending = int(value) if value.isdigit() and 0 < int(value) <= MAX_MESSAGE_BYTES else -1
+                if pending < 0:
+                    self.complain(f"skipped a message with a bad Content-Length {value[:20]!r} "
+                                  f"(a number of bytes up to {MAX_MESSAGE_BYTES:,})")
+                continue
+            if line.strip() or pending is None:
+                continue  # other headers (Content-Type), or bytes of a skipped message
+            if pending < 0:
+                pending = None
+                continue
+            body = self.raw.read(pending)
+            return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
 def serve() -> None:
     """Run the server over stdin/stdout until the client says exit."""
-    server.start_io()
+    server.start_io(stdin=FramedInput(sys.stdin.buffer))

@@ -10,10 +10,12 @@ import csv
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from . import ast, ir
-from .diagnostics import DiagnosticBag, SourceCache, Span, did_you_mean
+from .diagnostics import MAX_CANDIDATES, DiagnosticBag, SourceCache, Span, did_you_mean
+from .limits import MAX_LIST_BYTES, MAX_POLICY_BYTES, Refusal, allowed_roots, read_limited, refuse_named_file
 from .syntax import SyntaxFailure, parse_module
 from .types import (
     BOOL,
@@ -72,6 +74,13 @@ _TYPE_DECLS = (ast.EnumDecl, ast.RecordDecl)
 _VALUE_DECLS = (ast.ParamDecl, ast.ValueDecl, ast.TableDecl, ast.EligibilityDecl, ast.SummaryDecl, ast.ListDecl)
 
 
+def _encoding_hint(start: bytes) -> str:
+    """Words for a file that is not UTF-8: UTF-16 (Windows Notepad's "Unicode") is recognised by its mark."""
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "the file is UTF-16 ('Unicode' in Notepad); save it as UTF-8"
+    return "save the file as UTF-8 (it looks like GBK or another legacy encoding)"
+
+
 class Loader:
     """Reads policy files (and what they import or extend) and checks them into `ir.Policy`."""
 
@@ -80,6 +89,7 @@ class Loader:
         self.diags = DiagnosticBag()
         self._modules: dict[str, ast.Module | None] = {}
         self.overridden: dict[str, ast.Decl] = {}  # name → the inherited declaration an override replaced
+        self.root_file: str | None = None  # the policy being checked: named files must lie in its tree
 
     # -------------------------------------------------------------------------------------------- files
     def module(self, path: str, span: Span | None = None) -> ast.Module | None:
@@ -87,22 +97,51 @@ class Loader:
         key = os.path.normpath(path)
         if key in self._modules:
             return self._modules[key]
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            where = span or Span(key, 1, 1, 1, 1)
-            if isinstance(exc, UnicodeDecodeError):
-                self.diags.error(where, f"file '{key}' is not UTF-8 text", "save the file as UTF-8")
-            else:
-                hint = "paths are relative to the referencing file" if span else "check the file name"
-                self.diags.error(where, f"file '{key}' cannot be read", hint)
+        if self.root_file is None:
+            self.root_file = key
+        text = self.read_policy(path, span)
+        if text is None:
             self._modules[key] = None
             return None
         return self.parse_text(key, text)
 
+    def read_policy(self, path: str, span: Span | None = None) -> str | None:
+        """The text of a policy file, or None with a diagnostic (at `span`, where a policy named it).
+
+        Read only from a regular file under the size limit; one named by a policy must also be a .policy file
+        in the allowed directory tree (`limits`).
+        """
+        key = os.path.normpath(path)
+        where = span or Span(key, 1, 1, 1, 1)
+        # a file the user named may have any name; one a policy names must be a .policy file in the allowed tree
+        if span is None:
+            refusal = refuse_named_file(Path(path), (Path(path).suffix.lower(),), MAX_POLICY_BYTES, [], "file",
+                                        "check the file name")
+        else:
+            refusal = refuse_named_file(Path(path), (".policy",), MAX_POLICY_BYTES, allowed_roots(self.root_file),
+                                        "file")
+        text = None
+        if refusal is None:
+            try:
+                text = read_limited(Path(path), MAX_POLICY_BYTES).decode("utf-8")
+            except OSError:
+                refusal = Refusal(f"file '{key}' cannot be read", "check the file name")
+            except UnicodeDecodeError as exc:
+                refusal = Refusal(f"file '{key}' is not UTF-8 text", _encoding_hint(exc.object[:4]))
+        if refusal is not None:
+            self.diags.error(where, refusal.message, refusal.hint)
+            return None
+        return text
+
     def parse_text(self, path: str, text: str) -> ast.Module | None:
         """Parse `text` as the file `path` (an editor's unsaved buffer, or the file just read) and remember it."""
         key = os.path.normpath(path)
+        if len(text) > MAX_POLICY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+            # an editor's buffer is not read through `read_policy`: the same limit here, before parsing
+            self.diags.error(Span(key, 1, 1, 1, 1), f"the file is larger than the limit of {MAX_POLICY_BYTES:,} bytes",
+                             "split it into smaller files")
+            self._modules[key] = None
+            return None
         self.sources.add(key, text)
         try:
             module = parse_module(text, key)
@@ -119,6 +158,7 @@ class Loader:
 
     def load(self, path: str) -> ir.Policy | None:
         """Check one policy file; diagnostics accumulate in `self.diags`. None when it has errors."""
+        self.root_file = os.path.normpath(path)
         module = self.module(path)
         if module is None:
             return None
@@ -314,7 +354,9 @@ class _Checker:
             name=header.name if header else Path(self.path).stem,
             title=header.title if header else None,
             source=header.source if header else None,
-            effective=header.effective if header else None,
+            # a variant without its own date is in force from its base's, never from a made-up default
+            effective=next((h.effective for h in (self.decls.header, self.decls.base_header)
+                            if h is not None and h.effective is not None), None),
             path=self.path, subject=self.subject, records=self.records, enums=dict(self.enums),
             params=self.params, lists=self.lists, nodes=self.nodes, summaries=summaries, examples=examples,
             assumptions=self._assumptions(), extends=self.decls.extends)
@@ -507,6 +549,12 @@ class _Checker:
         row_type = self.records[decl.name]
         path = Path(decl.span.file).parent / decl.path
         rows: list[dict] = []
+        refusal = refuse_named_file(path, (".csv",), MAX_LIST_BYTES, allowed_roots(self.loader.root_file),
+                                    "list file", f"looked for {path}", shown=decl.path)
+        if refusal is not None:
+            self.diags.error(decl.span, refusal.message, refusal.hint)
+            self.lists[decl.name] = ir.ExternalList(decl.name, str(path), row_type, (), decl.notes, decl.span)
+            return
         try:
             with open(path, encoding="utf-8-sig", newline="") as handle:
                 reader = csv.DictReader(handle)
@@ -521,6 +569,11 @@ class _Checker:
                             rows.append(row)
         except OSError:
             self.diags.error(decl.span, f"list file '{decl.path}' cannot be read", f"looked for {path}")
+        except UnicodeDecodeError:
+            self.diags.error(decl.span, f"list file '{decl.path}' is not UTF-8 text",
+                             "from Excel, save it as 'CSV UTF-8'")
+        except csv.Error as exc:
+            self.diags.error(decl.span, f"list file '{decl.path}' is not a well-formed CSV file ({exc})")
         if row_type.key:
             seen: set = set()
             for row in rows:
@@ -887,7 +940,9 @@ class _Checker:
             self.diags.error(e.span, f"'{name}' is not a label of {expected.name}",
                              did_you_mean(name, expected.labels) or f"labels: {', '.join(expected.labels)}")
             return ir.Const(ERROR, None, e.span)
-        self.diags.error(e.span, f"undefined name '{name}'", did_you_mean(name, self._visible(scope)))
+        # listing the visible names costs their number: with thousands of them (and of mistakes), no hint
+        many = len(self.decls.values) > MAX_CANDIDATES
+        self.diags.error(e.span, f"undefined name '{name}'", None if many else did_you_mean(name, self._visible(scope)))
         return ir.Const(ERROR, None, e.span)
 
     def _visible(self, scope: _Scope) -> list[str]:
@@ -1001,8 +1056,21 @@ class _Checker:
             self.diags.error(e.span, f"cannot {_VERB[e.op]} {left.type} and {right.type}",
                              _arith_hint(e.op, left.type, right.type))
             return ir.Const(ERROR, None, e.span)
+        if e.op == "/" and self._always_zero(right):  # else every record would fail at run time
+            self.diags.error(e.right.span, "division by zero: this divisor is always 0",
+                             "divide by a value that can be other than 0, or guard it: if d == 0 then … else x / d")
+            return ir.Const(ERROR, None, e.span)
         return _fold(ir.BinaryOp(result, ARITH_OPS[e.op], left, right, _join(left.type, right.type) or left.type,
                                  e.span))
+
+    def _always_zero(self, expr: ir.IExpr) -> bool:
+        """A constant 0, or a param whose every dated value is 0."""
+        if isinstance(expr, ir.Const):
+            return isinstance(expr.value, (int, Decimal)) and not isinstance(expr.value, bool) and expr.value == 0
+        if isinstance(expr, ir.Ref) and expr.kind == "param" and expr.name in self.params:
+            values = self.params[expr.name].values
+            return bool(values) and all(isinstance(v.value, (int, Decimal)) and v.value == 0 for v in values)
+        return False
 
     def _operands(self, e: ast.Binary, scope, expected) -> tuple[ir.IExpr, ir.IExpr]:
         """Check both sides; a bare enum label on either side takes the other side's enum type."""
@@ -1163,10 +1231,14 @@ class _Checker:
         if e.func in self.decls.values or (self.subject and e.func in self.subject.field_names):
             self.diags.error(e.span, f"'{e.func}' is a value, not a function", f"write just '{e.func}'")
             return ir.Const(ERROR, None, e.span)
+        first = None
         if e.func in AGGREGATES and e.args:
-            source = self._expr(e.args[0], scope)
-            if isinstance(source.type, ListOf) or e.func not in ("min", "max"):
-                return self._aggregate(e, source, scope)
+            # min/max of scalars take the context's hint; checked once here and reused below, since checking the
+            # first argument twice doubled the work (and the diagnostics) at every level of min(min(…))
+            scalar_hint = expected if e.func in ("min", "max") else None
+            first = self._expr(e.args[0], scope, scalar_hint)
+            if isinstance(first.type, ListOf) or e.func not in ("min", "max"):
+                return self._aggregate(e, first, scope)
         if e.where is not None:
             self.diags.error(e.where.span, f"'where' belongs to aggregates (count, sum, …), not to {e.func}")
         if e.func not in SCALAR_FUNCS:
@@ -1175,7 +1247,9 @@ class _Checker:
             return ir.Const(ERROR, None, e.span)
         if e.func == "round":
             return self._round(e, scope)
-        args = tuple(self._expr(a, scope, expected if e.func in ("min", "max", "clamp") else None) for a in e.args)
+        hint = expected if e.func in ("min", "max", "clamp") else None
+        args = tuple(first if i == 0 and first is not None else self._expr(a, scope, hint)
+                     for i, a in enumerate(e.args))
         return _fold(self._builtin(e, args))
 
     def _builtin(self, e: ast.Call, args: tuple[ir.IExpr, ...]) -> ir.IExpr:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
 from .diagnostics import Diagnostic, Span, closest
+from .limits import MAX_LITERAL_DIGITS, MAX_NAME_CHARS, MAX_NESTING, nesting_message
 from .surface import KEYWORDS, english_function, english_name, english_option, english_round_mode, english_word
 
 DURATION_UNITS = {"年": "year", "个月": "month", "月": "month", "季度": "quarter", "周": "week", "天": "day", "日": "day"}
@@ -110,10 +112,14 @@ def parse_module(text: str, path: str = "<text>") -> ast.Module:
 
     After a syntax error the parser starts again at the next declaration (a line that begins with a declaration
     keyword), so one run reports the mistakes of every declaration, each once (at most MAX_SYNTAX_ERRORS)."""
+    text = text.removeprefix("\ufeff")  # an editor's UTF-8 byte order mark: invisible, and not part of the text
     try:
         tree = parser().parse(text)
     except UnexpectedInput as exc:
         raise SyntaxFailure(_all_syntax_errors(text, path, exc)) from None
+    refused = _nesting_diagnostics(tree, path) or _literal_problems(tree, path)
+    if refused:
+        raise SyntaxFailure(refused)
     builder = _Builder(path)
     try:
         module = builder.transform(tree)
@@ -170,6 +176,44 @@ def _next_declaration(lines: list[str], line: int) -> int | None:
         if _DECLARATION_START.match(lines[number - 1]):
             return number
     return None
+
+
+def _nesting_diagnostics(tree, path: str, limit: int = MAX_NESTING) -> list[Diagnostic]:
+    """One diagnostic per declaration whose parse tree is nested deeper than `limit` (found without recursion).
+
+    Every later stage walks expressions recursively; refusing deep ones here, in words, is what keeps them within
+    Python's stack without raising its recursion limit. A declaration itself takes a few levels, so `limit`
+    counts from the declaration's own tree.
+    """
+    found = []
+    for decl in tree.children:
+        if not isinstance(decl, Tree):
+            continue
+        stack = [(decl, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > limit:
+                meta = node.meta if not getattr(node.meta, "empty", True) else decl.meta
+                message, hint = nesting_message(limit)
+                found.append(Diagnostic(Span(path, meta.line, meta.column, meta.line, meta.column + 1), message,
+                                        hint))
+                break
+            stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return found
+
+
+def _literal_problems(tree, path: str) -> list[Diagnostic]:
+    """Numbers beyond the exact range and over-long names, found in the tokens before the tree is built."""
+    found = []
+    for token in tree.scan_values(lambda v: isinstance(v, Token) and v.type in ("NUMBER", "NAME")):
+        span = Span(path, token.line, token.column, token.line, token.column + min(len(token), 40))
+        if token.type == "NUMBER" and len(token.replace(".", "").lstrip("0")) > MAX_LITERAL_DIGITS:
+            found.append(Diagnostic(span, f"a number with more than {MAX_LITERAL_DIGITS} digits is beyond the exact "
+                                          "range of policydsl", "use a smaller unit or a smaller figure"))
+        elif token.type == "NAME" and len(token) > MAX_NAME_CHARS:
+            found.append(Diagnostic(span, f"a name of {len(token):,} characters is longer than the limit of "
+                                          f"{MAX_NAME_CHARS}", "use a shorter name"))
+    return found
 
 
 def parse_comments(text: str) -> list[tuple[int, str]]:
@@ -262,6 +306,9 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         if ch == '"':
             return Diagnostic(span, "unterminated text", "a quoted text must end with \" on the same line")
         hint = None
+        if not ch.isprintable() or unicodedata.category(ch) == "Cf":  # NUL, a control or an invisible character
+            return Diagnostic(span, f"unexpected invisible character U+{ord(ch):04X}",
+                              "delete it (it may come from copying text out of another program)")
         if ch in "；;":
             hint = "no ';' is needed: declarations and rows are separated by line breaks"
         elif ch == "=":
@@ -744,6 +791,9 @@ class _Builder(Transformer):
     def money(self, meta, children):
         amount, unit = children
         value = Decimal(str(amount)) * MONEY_SCALE[unit]
+        if value.normalize().as_tuple().exponent < -2:
+            raise _LiteralError(Diagnostic(self._span(meta), f"'{amount} {unit}' is more precise than a fen",
+                                           "an amount of money has at most 2 decimal places, as in records"))
         return ast.Literal("money", value, f"{amount} {unit}", self._span(meta))
 
     def duration(self, meta, children):

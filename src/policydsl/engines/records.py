@@ -30,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..diagnostics import closest
+from ..limits import RAW_CELLS, neutralise_cell
 from ..types import (
     BOOL,
     DATE,
@@ -121,8 +122,9 @@ def read_rows(path: str | Path) -> Iterator[tuple[str, dict[str, object]]]:
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():
-        raise DataSetupError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO would block, a device never end
+        raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
+                                            else "no such file"))
     return reader(path, str(path))
 
 
@@ -139,22 +141,115 @@ def _read_text(path: Path, name: str) -> str:
 def _read_csv(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
     text = _read_text(path, name)
     # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
-    reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
-    next_line = 1
-    try:
-        for cells in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if all(_is_blank(c) for c in cells):
-                continue
-            if header is None:
-                header = _header(cells, f"{name}:{line}")
-                continue
-            yield f"{name}:{line}", _row(header, cells)
-    except csv.Error as exc:
-        raise DataSetupError(f"{name}:{reader.line_num}: malformed CSV: {exc}") from None
+    for line, cells in csv_rows(io.StringIO(text, newline="")):
+        if header is None:
+            if isinstance(cells, MalformedCells):
+                raise DataSetupError(f"{name}:{line}: malformed CSV header: {cells.problem}")
+            header = _header(cells, f"{name}:{line}")
+            continue
+        row = _row(header, cells)
+        yield f"{name}:{line}", MalformedRow(row, cells.problem) if isinstance(cells, MalformedCells) else row
     if header is None:
         raise DataSetupError(f"{name}: empty file; expected a header row naming the fields")
+
+
+#: A quoted cell running over more physical lines than this is taken for an unterminated quote.
+MAX_CELL_LINES = 1000
+
+
+class MalformedCells(list):
+    """The cells of a CSV row that is not well formed (`problem` says how); it is reported, never evaluated."""
+
+    def __init__(self, cells: list[str], problem: str):
+        super().__init__(cells)
+        self.problem = problem
+
+
+class MalformedRow(dict):
+    """`MalformedCells` as a row dict (what could be read of it gives the record id)."""
+
+    def __init__(self, row: dict, problem: str):
+        super().__init__(row)
+        self.problem = problem
+
+
+class _LineFeed:
+    """Physical lines for csv.reader, remembering those of the current row so a bad row can be re-read."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines, self._back, self.taken = iter(lines), [], []
+
+    def __iter__(self) -> "_LineFeed":
+        return self
+
+    def __next__(self) -> str:
+        if len(self.taken) > MAX_CELL_LINES:
+            raise csv.Error(f"a quoted cell runs over more than {MAX_CELL_LINES} lines")
+        line = self._back.pop() if self._back else next(self._lines)
+        self.taken.append(line)
+        return line
+
+    def restart_after_first(self) -> None:
+        """Give back every line of the current row but its first: the rows a stray quote swallowed."""
+        self._back.extend(reversed(self.taken[1:]))
+        self.taken = []
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line, cells) of every non-blank CSV row; a malformed row comes as `MalformedCells`.
+
+    Malformed: a quote that is never closed (it would swallow the rows after it into one cell — the row is
+    reported and reading goes on with the next line), a row spanning lines whose cells do not match the header
+    (the same mistake with a later quote), and a row with more non-empty cells than the header names (they would
+    be lost). Rows spanning lines with the right number of cells are cells with line breaks, as Excel writes them.
+    """
+    feed = _LineFeed(lines)
+    line, width = 1, None
+    while True:
+        reader = csv.reader(feed)
+        try:
+            for cells in reader:
+                taken, feed.taken = feed.taken, []
+                start, line = line, line + len(taken)
+                if (not cells or not cells[0].strip()) and not "".join(cells).strip():
+                    continue
+                if width is None:
+                    width = len(cells)
+                    yield start, cells
+                    continue
+                problem = _row_problem(cells, taken, width)
+                if problem is None:
+                    yield start, cells
+                    continue
+                if len(taken) > 1:  # re-read the swallowed lines as rows of their own
+                    feed.taken = taken
+                    feed.restart_after_first()
+                    line = start + 1
+                    cells = next(csv.reader([taken[0]]), [])
+                    problem = (f"a quote (\") opens a cell that is not closed on line {start}; "
+                               "quote the whole cell (\"…\") or remove the quote")
+                    yield start, MalformedCells(cells, problem)
+                    break
+                yield start, MalformedCells(cells, problem)
+            else:
+                return
+        except csv.Error as exc:
+            taken, start = feed.taken, line
+            feed.restart_after_first()
+            line = start + 1
+            yield start, MalformedCells(next(csv.reader([taken[0]]), []) if taken else [], f"malformed CSV: {exc}")
+
+
+def _row_problem(cells: list[str], taken: list[str], width: int) -> str | None:
+    """Why a row read by csv is malformed, or None."""
+    if len(taken) > 1 and (len(cells) != width or "".join(taken).count('"') % 2):
+        return "unclosed quote"
+    extra = [c for c in cells[width:] if c.strip()]
+    if extra:
+        return (f"the row has {len(cells)} cells but the header names {width} columns; the extra cells "
+                f"({', '.join(_show(c) for c in extra[:3])}{', …' if len(extra) > 3 else ''}) belong to no field")
+    return None
 
 
 def _read_json(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
@@ -172,7 +267,20 @@ def _read_json(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]
 def _read_jsonl(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
     for number, line in enumerate(_read_text(path, name).splitlines(), start=1):
         if line.strip():
-            yield f"{name}:{number}", _parse_json(line, name, number - 1)
+            yield f"{name}:{number}", _jsonl_item(line)
+
+
+def _jsonl_item(line: str) -> object:
+    """One JSONL line's item; a broken line is a bad record of its own (the other lines still run)."""
+    try:
+        return json.loads(line, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        return MalformedRow({}, f"malformed JSON at column {exc.colno}: {exc.msg}")
+    except RecursionError:
+        return MalformedRow({}, "malformed JSON: nested too deeply to be a record")
+    except ValueError:
+        return MalformedRow({}, "malformed JSON: a number with thousands of digits, far beyond any value a record "
+                                "holds")
 
 
 def _parse_json(text: str, name: str, line_offset: int) -> object:
@@ -181,6 +289,11 @@ def _parse_json(text: str, name: str, line_offset: int) -> object:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise DataSetupError(f"{name}:{exc.lineno + line_offset}:{exc.colno}: malformed JSON: {exc.msg}") from None
+    except RecursionError:
+        raise DataSetupError(f"{name}:{line_offset + 1}: malformed JSON: nested too deeply to be a record") from None
+    except ValueError:  # Python refuses to read integers of more than 4300 digits
+        raise DataSetupError(f"{name}:{line_offset + 1}: malformed JSON: a number with thousands of digits, "
+                             "far beyond any value a record holds") from None
 
 
 def _read_xlsx(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
@@ -343,7 +456,11 @@ def _to_percent(raw: object) -> Decimal:
     message = "expected a percentage (e.g. 30% or the fraction 0.3)"
     if isinstance(raw, str) and _nfkc(raw).endswith("%"):
         return _within_places(_decimal(_nfkc(raw)[:-1].strip(), message).scaleb(-2))
-    return _within_places(_decimal(raw, message))
+    value = _within_places(_decimal(raw, message))
+    if abs(value) > 1:  # "12" in a percent column means 12%, almost surely; as a fraction it would be 1200%
+        raise ValueError(f"a percentage without '%' is read as a fraction (0.12 = 12%), so this would be "
+                         f"{format_value(value, PERCENT)}; write {raw}% or the fraction")
+    return value
 
 
 _TRUE = {"true", "1", "是", "yes", "y"}
@@ -459,6 +576,8 @@ def convert_record(raw: dict, rtype: RecordType, record_types: dict[str, RecordT
     whose key is missing.
     """
     record_id = _record_id(raw, rtype, row_number)
+    if isinstance(raw, MalformedRow):
+        return None, [DataError(location, record_id, None, None, raw.problem)]
     if not isinstance(raw, dict):
         message = f"expected an object with the fields of {rtype.name}"
         return None, [DataError(location, record_id, None, raw, message)]
@@ -716,8 +835,13 @@ def _csv_text(rows: list[dict[str, object]], types: dict[str, Type]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
+    safe = not RAW_CELLS.get()
+    textual = {c for c in columns if types.get(c) == TEXT or isinstance(types.get(c), EnumType)}
     for row in rows:
-        writer.writerow([_cell(row.get(c), types.get(c)) for c in columns])
+        cells = [_cell(row.get(c), types.get(c)) for c in columns]
+        if safe:  # results are opened in spreadsheets: no text cell may run as a formula
+            cells = [neutralise_cell(x) if c in textual else x for c, x in zip(columns, cells)]
+        writer.writerow(cells)
     return out.getvalue()
 
 
@@ -808,7 +932,10 @@ def _fast_percent(s: str) -> Decimal:
     m = _PERCENT_CANON(s)
     if m:
         return Decimal(m.group(1)).scaleb(-2)
-    return _fast_decimal(s)
+    value = _fast_decimal(s)
+    if abs(value) > 1:  # a bare number above 1: the careful path refuses it in words
+        raise _MISS
+    return value
 
 
 def _fast_date(s: str) -> date:
@@ -983,6 +1110,8 @@ class _Source:
         return f"{self.name}:{position}"
 
     def as_dict(self, raw: object) -> object:
+        if isinstance(raw, MalformedCells):
+            return MalformedRow(_row(self.header, raw), raw.problem)
         return _row(self.header, raw) if self.cells else raw
 
     def key_text(self, raw: object, column: str | None) -> str | None:
@@ -1020,8 +1149,6 @@ class _CsvSource(_Source):
         super().__init__(path, name)
         # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
         self._file = open(path, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._file)
-        self._next_line = 1
         self._lines = self._nonblank()
         first = next(self._lines, None)
         if first is None:
@@ -1030,16 +1157,13 @@ class _CsvSource(_Source):
         self.header = _header(first[1], f"{name}:{first[0]}")
 
     def _nonblank(self) -> Iterator[tuple[int, list[str]]]:
-        reader = self._reader
         try:
-            for cells in reader:
-                line, self._next_line = self._next_line, reader.line_num + 1
-                # the common case, a first cell with text, skips the second test
-                if (not cells or not cells[0].strip()) and not "".join(cells).strip():
-                    continue
+            first = True
+            for line, cells in csv_rows(self._file):
+                if first and isinstance(cells, MalformedCells):
+                    raise DataSetupError(f"{self.name}:{line}: malformed CSV header: {cells.problem}")
+                first = False
                 yield line, cells
-        except csv.Error as exc:
-            raise DataSetupError(f"{self.name}:{reader.line_num}: malformed CSV: {exc}") from None
         except UnicodeDecodeError:
             _read_text(self.path, self.name)  # raises the same message as the whole-file reader
             raise
@@ -1080,7 +1204,7 @@ class _JsonlSource(_Source):
                 for line in physical.splitlines():
                     number += 1
                     if line.strip():
-                        yield number, _parse_json(line, self.name, number - 1)
+                        yield number, _jsonl_item(line)
         except UnicodeDecodeError:
             _read_text(self.path, self.name)
             raise
@@ -1154,8 +1278,9 @@ def _open_source(path: str | Path) -> _Source:
     source = _SOURCES.get(path.suffix.lower())
     if source is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():
-        raise DataSetupError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO would block, a device never end
+        raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
+                                            else "no such file"))
     return source(path, str(path))
 
 
@@ -1244,9 +1369,14 @@ class _RelatedFile:
         self.groups: dict[str, list] = {}
         self.keyless: list = []
         self.claimed: set[str] = set()
+        self.malformed: list[DataError] = []
         try:
             for number, (position, raw) in enumerate(source.rows(), start=1):
                 key = source.key_text(raw, self.by)
+                if isinstance(raw, MalformedCells):  # reported with the orphans; its parent does not get it
+                    self.malformed.append(DataError(source.location(position), f"#{number}", None, None,
+                                                    f"related row of {key or '?'}: {raw.problem}"))
+                    continue
                 packed = self._pack(number, position, raw)
                 if key is None:
                     self.keyless.append(packed)
@@ -1293,7 +1423,7 @@ class _RelatedFile:
         lost = list(self.keyless)
         lost += [p for key, group in self.groups.items() if key not in self.claimed for p in group]
         found = sorted((self._unpack(p) for p in lost), key=lambda row: row[0])
-        return [_orphan(self.source.location(position), self.source.as_dict(raw), self.element, self.by,
+        return self.malformed + [_orphan(self.source.location(position), self.source.as_dict(raw), self.element, self.by,
                         self.subject, number) for number, position, raw in found]
 
 
@@ -1368,7 +1498,7 @@ class RecordStream:
                 else:
                     key = key_text(raw, key_column)
                 values = None
-                if convert is not None:
+                if convert is not None and type(raw) is not MalformedCells:
                     try:
                         values = convert(raw)
                         for index, related in inserts:
@@ -1408,7 +1538,7 @@ class RecordStream:
 
 # --------------------------------------------------------------------------- writing results one row at a time
 
-def _text_formatter(type_: Type | None) -> Callable[[object], str]:
+def _text_formatter(type_: Type | None, csv_safe: bool = False) -> Callable[[object], str]:
     """`_cell` for one column, with the common cases first (the same text, computed more directly)."""
     if type_ == MONEY:
         def money(x):
@@ -1426,6 +1556,8 @@ def _text_formatter(type_: Type | None) -> Callable[[object], str]:
     if type_ == BOOL:
         return lambda x: "true" if x is True else "false" if x is False else _cell(x, type_)
     if type_ == TEXT or isinstance(type_, EnumType):
+        if csv_safe:  # results files are opened in spreadsheets: no text cell may run as a formula
+            return lambda x: neutralise_cell(x) if type(x) is str else _cell(x, type_)
         return lambda x: x if type(x) is str else _cell(x, type_)
     if type_ == DATE:
         return lambda x: str(x) if type(x) is date else _cell(x, type_)
@@ -1507,7 +1639,7 @@ class ResultWriter:
         self._partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         self._scratch: Path | None = None
         if suffix == ".csv":
-            self._format = [_text_formatter(t) for t in column_types]
+            self._format = [_text_formatter(t, csv_safe=not RAW_CELLS.get()) for t in column_types]
         elif suffix == PARQUET:
             self._format = [_parquet_formatter(t) for t in column_types]
             self._keys = [f"c{i}" for i in range(len(self.columns))]

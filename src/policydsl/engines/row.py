@@ -214,6 +214,8 @@ class Engine:
             return Result(record_id, {}, error=f"{exc.node or current}: {exc}")
         except (ZeroDivisionError, InvalidOperation):
             return Result(record_id, {}, error=f"{current}: division by zero")
+        except (ValueError, OverflowError):  # e.g. an integer of thousands of digits: the record fails, not the run
+            return Result(record_id, {}, error=f"{current}: a value beyond the range policydsl computes")
 
     def all_values(self, values: dict[str, object], as_of: date | None = None,
                    known: tuple | None = None) -> dict[str, object]:
@@ -1086,8 +1088,12 @@ def add_duration(d: date, dur: Duration, sign: int = 1) -> date:
     months = d.year * 12 + d.month - 1 + sign * dur.months
     year, month = divmod(months, 12)
     month += 1
-    day = min(d.day, _days_in_month(year, month))
-    return date(year, month, day) + timedelta(days=sign * dur.days)
+    try:
+        day = min(d.day, _days_in_month(year, month))
+        return date(year, month, day) + timedelta(days=sign * dur.days)
+    except (ValueError, OverflowError):
+        raise EvaluationError(f"{d} {'+' if sign > 0 else '-'} {dur} is beyond the calendar (years 1 to 9999)",
+                              None) from None
 
 
 def _days_in_month(year: int, month: int) -> int:

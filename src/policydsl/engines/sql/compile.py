@@ -323,7 +323,7 @@ class ExprCompiler:
         if op in ("eq", "ne", "lt", "le", "gt", "ge"):
             return Compiled(self._compare(op, a.value, b.value, x.operand_type), error)
         if x.type == DATE:  # date ± duration
-            return Compiled(durations.shift(a.value, b.value, 1 if op == "add" else -1), error)
+            return self._shift_date(a, b, 1 if op == "add" else -1, scope, error)
         if x.type == DURATION:
             if x.left.type == DURATION and x.right.type == DURATION:
                 return Compiled(durations.combine(a.value, b.value, 1 if op == "add" else -1), error)
@@ -369,6 +369,19 @@ class ExprCompiler:
     def _rank(value: exp.Expression, t: EnumType) -> exp.Expression:
         return exp.Case(this=value, ifs=[exp.If(this=text(label), true=exp.Literal.number(i))
                                          for i, label in enumerate(t.labels)])
+
+    def _shift_date(self, a: Compiled, b: Compiled, sign: int, scope: Scope, error) -> Compiled:
+        """date ± duration; a result beyond the year 9999 (or before 1) fails the record, as on the row engine."""
+        shifted = durations.shift(a.value, b.value, sign)
+        year = exp.Year(this=shifted.copy())
+        beyond = exp.or_(exp.GT(this=year, expression=exp.Literal.number(9999)),
+                         exp.LT(this=year.copy(), expression=exp.Literal.number(1)))
+        words = [text(scope.message("")), cast(a.value.copy(), "VARCHAR"), text(" + " if sign > 0 else " - "),
+                 durations.text(b.value.copy()), text(" is beyond the calendar (years 1 to 9999)")]
+        message = words[0]
+        for w in words[1:]:
+            message = exp.DPipe(this=message, expression=w, safe=True)
+        return Compiled(shifted, first_error(error, when(beyond, message)))
 
     def _divide(self, a: Compiled, b: Compiled, x: ir.BinaryOp, scope: Scope, error) -> Compiled:
         """round_half_up(a / b, DECIMAL_PLACES) on 38-digit integers: exact, like `types.divide`."""
@@ -814,8 +827,15 @@ def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):
     return value, exp.Case(ifs=err_ifs) if can_fail else None, scale, wide
 
 
+#: Conditional rows of a unique table the SQL engines compile: the check of every pair of rows grows with the
+#: square of the rows (a 10,000-row table would be 50 million pairs); larger tables run on the row engine.
+MAX_UNIQUE_ROWS = 300
+
+
 def _unique(node, rows, conditional, otherwise, no_row, scale):
     """Every condition is evaluated; two that hold are an error naming the first two, as in the row evaluator."""
+    if len(conditional) > MAX_UNIQUE_ROWS:
+        raise Unsupported(f"a unique table of more than {MAX_UNIQUE_ROWS} rows ({len(conditional):,})")
     value_ifs = [exp.If(this=c.value, true=v.value) for _, c, v in conditional]
     value = exp.Case(ifs=value_ifs, default=otherwise[1].value if otherwise else None)
     pairs = []

@@ -101,6 +101,9 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
                               expression=cast(text("0.01"), decimal_type(2))), decimal_type(INPUT_PLACES))
         fraction, fraction_ok = _fraction(cell)
         value = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
+        if not empty_text:  # a bare number above 1 in a file ("12") goes to Python, which refuses it in words
+            bounded = exp.LTE(this=exp.Abs(this=fraction.copy()), expression=exp.Literal.number(1))
+            fraction_ok = exp.and_(fraction_ok, bounded)
         return value, exp.or_(pct, fraction_ok)
     if t == DURATION:
         return durations.from_text(cell)

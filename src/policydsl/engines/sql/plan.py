@@ -16,7 +16,8 @@ from sqlglot import exp
 
 from ... import ir
 from ...graph import build, evaluation_order
-from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, ListOf, Type
+from ...limits import FORMULA_STARTS
+from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, Type
 from ..row import params_in_force
 from .compile import (
     DIALECTS,
@@ -107,8 +108,10 @@ class PolicyPlan:
         key = self.policy.subject.key or "id"
         return [OutputColumn(key, TEXT)] + [OutputColumn(n.name, n.type) for n in self.policy.outcomes]
 
-    def output(self, results: str = RESULTS, typed: bool = False, ordered: bool = True) -> exp.Select:
-        """The results file's rows: the key, then every outcome, as text (CSV) or typed (Parquet)."""
+    def output(self, results: str = RESULTS, typed: bool = False, ordered: bool = True, csv_safe: bool = False
+               ) -> exp.Select:
+        """The results file's rows: the key, then every outcome, as text (CSV) or typed (Parquet); `csv_safe`
+        neutralises text cells that a spreadsheet would run as formulas."""
         cells = []
         for i, c in enumerate(self.output_columns()):
             value = col(KEY) if i == 0 else col(c.name)
@@ -116,6 +119,8 @@ class PolicyPlan:
                 cells.append(exp.alias_(_typed(value, c.type), c.name, quoted=True))
             else:  # an empty text must be an empty cell, not ""
                 textual = format_text(Compiled(value), c.type)
+                if csv_safe and (i == 0 or c.type == TEXT or isinstance(c.type, EnumType)):
+                    textual = neutralised(textual)
                 cells.append(exp.alias_(exp.func("NULLIF", textual, exp.Literal.string("")), c.name, quoted=True))
         q = exp.select(*cells).from_(exp.to_table(results).as_(ROW)).where(
             exp.Is(this=col(ERROR), expression=exp.null()))
@@ -202,3 +207,11 @@ def _element_names(x, names: set[str]) -> None:
         _element_names(child, names)
     for _, value in getattr(x, "arms", ()):
         _element_names(value, names)
+
+
+def neutralised(cell: exp.Expression) -> exp.Expression:
+    """`limits.neutralise_cell` in SQL: a text starting like a formula gets a leading apostrophe."""
+    starts = exp.In(this=exp.Left(this=cell.copy(), expression=exp.Literal.number(1)),
+                    expressions=[exp.Literal.string(c) for c in FORMULA_STARTS])
+    return exp.Case(ifs=[exp.If(this=starts, true=exp.DPipe(this=exp.Literal.string("'"), expression=cell.copy(),
+                                                             safe=True))], default=cell.copy())

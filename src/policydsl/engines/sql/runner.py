@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from ... import ir
+from ...limits import RAW_CELLS
 from ...types import DURATION, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
@@ -264,7 +265,9 @@ class DuckRun:
                               exp.PropertyEQ(this=exp.var("escape"), expression=text('"')),
                               exp.PropertyEQ(this=exp.var("auto_detect"), expression=exp.false()),
                               exp.PropertyEQ(this=exp.var("null_padding"), expression=exp.true()),
-                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.false()))
+                              # strict: an unclosed quote or extra cells fail here, and the Python reader then
+                              # reports that row and reads the others (never a row swallowed or cut short)
+                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.true()))
             cast_all = False
         self._columns = self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
@@ -467,7 +470,10 @@ class DuckRun:
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix == ".csv":
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(ordered=self.reorder))}) TO '{_quoted_path(out)}' "
+            safe = not RAW_CELLS.get()
+            # the neutralising CASE lets DuckDB's parallel COPY reorder rows, so the file's order is then explicit
+            query = self.plan.output(ordered=self.reorder or safe, csv_safe=safe)
+            self.db.execute(f"COPY ({self.plan.sql(query)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))

@@ -58,13 +58,14 @@ from pathlib import Path, PurePosixPath
 from sqlglot import exp
 
 from ... import ir
-from ...types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, TEXT
+from ...limits import RAW_CELLS
+from ...types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, TEXT, EnumType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
 from .compile import ERROR, KEY, ORDER, Compiled, Unsupported, col, format_text, text
 from .inputs import blank
-from .plan import RESULTS, PolicyPlan
+from .plan import RESULTS, PolicyPlan, neutralised
 from .runner import DuckRun, _CanonicalWriter, _column_name, _csv_header, _Input
 
 #: SQL settings every run needs for exact results (set on each run's session, whatever the cluster's defaults).
@@ -569,7 +570,9 @@ class SparkRun(DuckRun):
         results = exp.to_table(RESULTS).as_("r")
         if suffix == ".csv":
             header = ",".join(_csv_cell_py(name) for name, _, _ in values)
-            line = exp.func("CONCAT_WS", text(","), *[_csv_cell(format_text(Compiled(v), t)) for _, v, t in values])
+            safe = not RAW_CELLS.get()
+            line = exp.func("CONCAT_WS", text(","), *[_csv_cell(_safe_text(format_text(Compiled(v), t), t, safe))
+                                                     for _, v, t in values])
             parts = [_line(0, text(header)), exp.select(exp.alias_(col(ORDER), ORDER, quoted=True),
                                                         exp.alias_(line, "line")).from_(results).where(good)]
             return _union(parts)
@@ -779,6 +782,11 @@ def _join(parts: list[exp.Expression], separator: str) -> list[exp.Expression]:
 
 
 _CSV_SPECIAL = (",", '"', "\r", "\n")
+
+
+def _safe_text(value: exp.Expression, t, safe: bool) -> exp.Expression:
+    """A text or enum cell neutralised against formula injection, as the other engines write it."""
+    return neutralised(value) if safe and (t == TEXT or isinstance(t, EnumType)) else value
 
 
 def _csv_cell_py(value: str) -> str:
