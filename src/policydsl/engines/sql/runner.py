@@ -255,15 +255,8 @@ class DuckRun:
             columns = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(_column_name(h, i)),
                                                              expression=text("VARCHAR"))
                                               for i, h in enumerate(header)])
-            source = exp.func("READ_CSV", text(str(path)),
-                              exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
-                              exp.PropertyEQ(this=exp.var("columns"), expression=columns),
-                              exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
-                              exp.PropertyEQ(this=exp.var("quote"), expression=text('"')),
-                              exp.PropertyEQ(this=exp.var("escape"), expression=text('"')),
-                              exp.PropertyEQ(this=exp.var("auto_detect"), expression=exp.false()),
-                              exp.PropertyEQ(this=exp.var("null_padding"), expression=exp.true()),
-                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.false()))
+            source = _read_csv(path, header=True, columns=columns, delim=",", quote='"', escape='"',
+                               auto_detect=False, null_padding=True, strict_mode=False)
             cast_all = False
         self._columns = self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
@@ -414,12 +407,8 @@ class DuckRun:
         for name, item in [("", subject)] + list(relations.items()):
             path = accepted.paths[name]
             canonical_item = _Input(path, item.rtype, item.table + "_accepted", item.by)
-            raw = exp.select(exp.Star()).from_(exp.func(
-                "READ_CSV", text(str(path)), exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
-                exp.PropertyEQ(this=exp.var("all_varchar"), expression=exp.true()),
-                exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
-                exp.PropertyEQ(this=exp.var("quote"), expression=text('"')),
-                exp.PropertyEQ(this=exp.var("allow_quoted_nulls"), expression=exp.false())))
+            raw = exp.select(exp.Star()).from_(_read_csv(path, header=True, all_varchar=True, delim=",", quote='"',
+                                                         allow_quoted_nulls=False))
             self._columns = [ORDER] + [n for n, _ in scalar_fields(item.rtype)]
             typed = self._typed(canonical_item, exp.select(cast(col(ORDER, None), "BIGINT").as_(ORDER),
                                                            *[col(n, None) for n in self._columns[1:]]).from_(
@@ -576,6 +565,21 @@ def _csv_header(path: Path) -> list[str]:
             pass
         raise
     raise rec.DataSetupError(f"{path}: empty file; expected a header row naming the fields")
+
+
+def _read_csv(path: Path, **options: object) -> exp.Expression:
+    """`READ_CSV(path, option := value, …)` as a tree; a value is a bool, a text, a number or a tree."""
+    def value(v: object) -> exp.Expression:
+        if isinstance(v, bool):
+            return exp.true() if v else exp.false()
+        if isinstance(v, str):
+            return text(v)
+        if isinstance(v, int):
+            return exp.Literal.number(v)
+        assert isinstance(v, exp.Expression)
+        return v
+    return exp.func("READ_CSV", text(str(path)),
+                    *[exp.PropertyEQ(this=exp.var(k), expression=value(v)) for k, v in options.items()])
 
 
 def _column_name(header: str, index: int) -> str:
