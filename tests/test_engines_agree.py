@@ -221,3 +221,52 @@ def test_large_files_keep_the_records_order(tmp_path, bad_row):
     assert batch.ok_count == 300_000 and batch.failed_ids == (["X1"] if bad_row else [])
     ids = [line.split(",", 1)[0] for line in (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1:]]
     assert ids == [f"P{i:07d}" for i in range(300_000)]
+
+
+ROWS_POLICY = '''policy 读行 "rows"
+  subject 社区
+
+record 人员 key 编号 {
+  编号: text
+  社区: text
+  分数: int
+}
+
+record 社区 key 编码 {
+  编码: text
+  人口: int
+  人员: list of 人员 by 社区
+}
+
+outcome 人数: int = count(人员)
+outcome 总分: int = sum(人员, 分数)
+outcome 大: bool = 人口 >= 100
+'''
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_rows_beyond_the_header_and_blank_rows_are_read_as_the_row_engine_reads_them(tmp_path, suffix):
+    """Blank lines and rows of empty cells before the header and between records are skipped; a row whose only
+    content lies beyond the header's columns is a record (with missing fields), in the records file and in a
+    related file alike: the DuckDB engine reports and numbers every row as the row engine does."""
+    source = tmp_path / "rows.policy"
+    source.write_text(ROWS_POLICY, encoding="utf-8")
+    communities = tmp_path / "communities.csv"
+    communities.write_text('\n,\n  ,\n编码,人口\nA,120\n,,beyond the header\n,\n" ", \nB,x\n\nC,80,,\n,,,,,,,far\n'
+                           "D,150\n,,\n", encoding="utf-8")
+    people = tmp_path / "people.csv"
+    people.write_text("\n编号,社区,分数\np1,A,5\n,,,extra\n,,\np2,C,7\np3,D,1\n,\np4,Z,3\np5,D,2\n",
+                      encoding="utf-8")
+    policy = api.load_policy(str(source))
+    related = {"人员": people}
+    outcome, failures = _row_reference(policy, communities, related, None, tmp_path / f"row{suffix}")
+    batch = run_batch(policy, communities, related=related, out=tmp_path / f"sql{suffix}", engine="duckdb")
+    assert [e.render() for e in batch.data_errors] == [e.render() for e in outcome.data_errors]
+    assert batch.failed_ids == outcome.loaded.failed_ids
+    assert [(f.record_id, f.message) for f in batch.evaluation_failures] == failures
+    assert (tmp_path / f"sql{suffix}").read_bytes() == (tmp_path / f"row{suffix}").read_bytes()
+    # what the row engine reports, so that the comparison is not between two empty reports
+    assert len(outcome.data_errors) == 7 and outcome.ok_count == 3
+    where = {e.location.rsplit(":", 1)[1] for e in outcome.data_errors if "communities" in e.location}
+    assert {"9", "12"} <= where  # B's bad population, the row with content far beyond the header
+    assert any("people.csv:4" in e.location for e in outcome.data_errors)  # the related row beyond the header

@@ -35,7 +35,7 @@ def stripped(raw: exp.Expression) -> exp.Expression:
 def blank(raw: exp.Expression) -> exp.Expression:
     """Python's blank cell: missing, or nothing but whitespace."""
     return exp.or_(exp.Is(this=raw, expression=exp.null()),
-                   exp.and_(exp.Not(this=_no_outer_space(raw)),
+                   exp.and_(exp.not_(_no_outer_space(raw)),
                             exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
 
 

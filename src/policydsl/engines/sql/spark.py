@@ -65,7 +65,7 @@ from ..row import Result
 from .compile import ERROR, KEY, ORDER, Compiled, Unsupported, col, format_text, text
 from .inputs import blank
 from .plan import RESULTS, PolicyPlan
-from .runner import DuckRun, _CanonicalWriter, _column_name, _csv_header, _Input
+from .runner import BLANK, DuckRun, _CanonicalWriter, _column_name, _csv_header, _Input
 
 #: SQL settings every run needs for exact results (set on each run's session, whatever the cluster's defaults).
 SQL_SETTINGS = {
@@ -411,7 +411,7 @@ class SparkRun(DuckRun):
         self._register(source_view, df)
         cells = [exp.alias_(exp.Cast(this=col(c, None), to=exp.DataType.build("VARCHAR")), c, quoted=True)
                  for c in columns]
-        filled = exp.or_(*[exp.Not(this=blank(col(c, None))) for c in columns]) if columns else exp.false()
+        filled = exp.or_(*[exp.not_(blank(col(c, None))) for c in columns]) if columns else exp.false()
         rows = exp.select(exp.Star()).from_(exp.Subquery(this=exp.select(*cells).from_(exp.to_table(source_view)),
                                                          alias=exp.TableAlias(this=exp.to_identifier("s"))))
         rows = rows.where(filled) if columns else rows
@@ -424,7 +424,11 @@ class SparkRun(DuckRun):
         raw_view = f"__raw{item.table}"
         self._register(raw_view, numbered)
         self._columns = names
-        return exp.select(exp.Star()).from_(exp.to_table(raw_view))
+        # no row is flagged blank: the cells beyond the header were read with the others (EXTRA_CELLS)
+        return exp.select(exp.Star(), exp.false().as_(BLANK)).from_(exp.to_table(raw_view))
+
+    def _blank_rows(self, inputs: dict[str, _Input]) -> dict[str, set[int]]:
+        return {}
 
     def _numbered(self, df, first: int, single_file: bool):
         """`__row` for every row in file order (`first` for the first), without moving the rows to one task.
