@@ -39,21 +39,50 @@ def blank(raw: exp.Expression) -> exp.Expression:
                             exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
 
 
+def filled(raw: exp.Expression) -> exp.Expression:
+    """Not `blank(raw)`, as a CASE: a cell whose first character is not whitespace (nearly every one) is decided
+    by that character alone."""
+    first = exp.Unicode(this=raw.copy())
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=raw.copy(), expression=exp.null()), true=exp.false()),
+                         exp.If(this=exp.not_(_may_be_space(first)), true=exp.true())],
+                    default=exp.not_(exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
+
+
+def blank_row(cells: list[exp.Expression]) -> exp.Expression:
+    """Whether every cell is blank, as a CASE that stops at the first filled cell (a projection evaluates every
+    operand of an OR on every row; a CASE tests each condition only on the rows still undecided)."""
+    if not cells:
+        return exp.true()
+    return exp.Case(ifs=[exp.If(this=filled(c), true=exp.false()) for c in cells], default=exp.true())
+
+
 def _full(value: exp.Expression, pattern: str) -> exp.Expression:
     return exp.RegexpLike(this=value, expression=text(f"^(?:{pattern})$"))
 
 
-#: The characters str.strip() removes that can open or close a cell (checked on the first and last character only,
-#: which is much cheaper than a regular expression over every cell).
-_SPACES = tuple(chr(c) for c in range(0x110000) if chr(c).isspace() and c < 0x3001)
+#: Code points above U+0084 that str.strip() removes, U+2000–U+200A aside (tested as a range).
+_HIGH_SPACES = tuple(c for c in range(0x85, 0x110000) if chr(c).isspace() and not 0x2000 <= c <= 0x200A)
+
+
+def _may_be_space(code: exp.Expression) -> exp.Expression:
+    """Whether the code point `code` may be one str.strip() removes: exact above U+0020, true at or below it
+    (controls, and an empty cell's -1 or 0), which only sends those cells to the exact (regular expression) path.
+    A CASE, so that the common characters (ASCII, CJK) cost one or two comparisons."""
+    n = exp.Literal.number
+    rare = exp.or_(*[exp.EQ(this=code.copy(), expression=n(c)) for c in _HIGH_SPACES],
+                   exp.Between(this=code.copy(), low=n(0x2000), high=n(0x200A)))
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=code.copy(), expression=n(max(_HIGH_SPACES))), true=exp.false()),
+                         exp.If(this=exp.GTE(this=code.copy(), expression=n(0x85)), true=rare),
+                         exp.If(this=exp.GT(this=code.copy(), expression=n(0x20)), true=exp.false())],
+                    default=exp.true())
 
 
 def _no_outer_space(cell: exp.Expression) -> exp.Expression:
-    spaces = [text(c) for c in _SPACES]
-    return exp.and_(exp.Not(this=exp.In(this=exp.Left(this=cell, expression=exp.Literal.number(1)),
-                                        expressions=spaces)),
-                    exp.Not(this=exp.In(this=exp.Right(this=cell, expression=exp.Literal.number(1)),
-                                        expressions=[c.copy() for c in spaces])))
+    """Whether the cell neither starts nor ends with a character str.strip() removes (false for an empty cell)."""
+    first = exp.Unicode(this=cell.copy())
+    last = exp.Unicode(this=exp.Right(this=cell.copy(), expression=exp.Literal.number(1)))
+    return exp.Case(ifs=[exp.If(this=_may_be_space(first), true=exp.false())],
+                    default=exp.not_(_may_be_space(last)))
 
 
 def _round_trip(cell: exp.Expression, to: str, *forms: str, value: exp.Expression | None = None

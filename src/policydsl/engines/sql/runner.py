@@ -34,7 +34,7 @@ from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
 from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, text
-from .inputs import blank, canonical, scalar_fields, stripped, typed_cell
+from .inputs import blank_row, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
 
 NATIVE_SUFFIXES = (".csv", ".parquet")
@@ -272,22 +272,22 @@ class DuckRun:
         self._columns = self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
                  for c in self._columns]
-        filled = exp.or_(*[exp.not_(blank(cast(col(c, None), "VARCHAR"))) for c in self._columns])
+        empty = blank_row([cast(col(c, None), "VARCHAR") for c in self._columns])
         if cast_all:
-            rows = exp.select(*cells, exp.false().as_(BLANK)).from_(source).where(filled)
+            rows = exp.select(*cells, exp.false().as_(BLANK)).from_(source).where(exp.not_(empty))
         elif item.table not in self._content:
-            rows = exp.select(*cells, exp.alias_(exp.not_(filled), BLANK)).from_(source)
+            rows = exp.select(*cells, exp.alias_(empty, BLANK)).from_(source)
         else:
-            return self._kept_rows(source, cells, filled, self._content[item.table])
+            return self._kept_rows(source, cells, empty, self._content[item.table])
         numbered = exp.select(exp.alias_(exp.Window(this=exp.RowNumber()), ORDER, quoted=True), exp.Star())
         return numbered.from_(exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("f"))))
 
-    def _kept_rows(self, source: exp.Expression, cells: list[exp.Expression], filled: exp.Expression,
+    def _kept_rows(self, source: exp.Expression, cells: list[exp.Expression], empty: exp.Expression,
                    content: set[int]) -> exp.Select:
         """The rows of `source` with a cell under the header, and the others at the positions in `content` (rows
         with something beyond the header), numbered from 1 in the file's order."""
         line = exp.alias_(exp.Window(this=exp.RowNumber()), "__line", quoted=True)
-        lines = exp.select(line, *cells, exp.alias_(filled, "__filled")).from_(source)
+        lines = exp.select(line, *cells, exp.alias_(exp.not_(empty), "__filled")).from_(source)
         kept = col("__filled", None)
         if content:
             kept = exp.or_(kept, exp.In(this=col("__line", None),
