@@ -93,9 +93,11 @@ def _round_trip(cell: exp.Expression, to: str, *forms: str, value: exp.Expressio
     printed = cast(value if value is not None else cast_value.copy(), "VARCHAR")
     value = cast_value
     ok = exp.EQ(this=printed, expression=cell.copy())
-    for suffix in forms:
-        ok = exp.or_(ok, exp.EQ(this=printed.copy(), expression=exp.DPipe(this=cell.copy(), expression=text(suffix),
-                                                                          safe=True)))
+    if forms:  # a CASE: the other forms are built and compared only for the cells the first did not match
+        ok = exp.Case(ifs=[exp.If(this=ok, true=exp.true())] + [
+            exp.If(this=exp.EQ(this=printed.copy(), expression=exp.DPipe(this=cell.copy(), expression=text(suffix),
+                                                                         safe=True)), true=exp.true())
+            for suffix in forms], default=exp.false())
     return value, ok
 
 
@@ -103,7 +105,8 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
                ) -> tuple[exp.Expression, exp.Expression]:
     """(typed value or NULL, whether the cell is in canonical form) for one raw VARCHAR cell.
 
-    `empty_text` accepts an empty text (records Python converted, e.g. an example's "").
+    `empty_text` accepts an empty text (records Python converted, e.g. an example's ""). `value` is the typed
+    value already computed from this cell (a column): the check then reuses it instead of converting again.
     Canonical means what a careful export writes: "12", "35600.00" (or "35600"), "12.5%" or "0.125", "true",
     "2024-01-05", an enum label, text without surrounding whitespace. Everything else is left to Python.
     """
@@ -122,24 +125,29 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
     if t == DATE:
         return _round_trip(cell, "DATE", value=value)
     if t == DECIMAL:
-        return _fraction(cell)
+        fraction, ok = _fraction(cell)
+        return fraction, _known(value) if value is not None else ok
     if t == PERCENT:
         pct = _full(cell, rf"[+-]?[0-9]{{1,12}}(?:\.[0-9]{{1,{INPUT_PLACES - 2}}})?%")
         number = exp.func("RTRIM", cell, text("%"))
         scaled = cast(exp.Mul(this=cast(number, decimal_type(INPUT_PLACES - 2)),
                               expression=cast(text("0.01"), decimal_type(2))), decimal_type(INPUT_PLACES))
         fraction, fraction_ok = _fraction(cell)
-        value = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
-        return value, exp.or_(pct, fraction_ok)
+        typed = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
+        return typed, _known(value) if value is not None else exp.or_(pct, fraction_ok)
     if t == DURATION:
         return durations.from_text(cell)
     if t == BOOL:
-        lowered = exp.Lower(this=cell)
-        yes = exp.In(this=lowered, expressions=[text(v) for v in _TRUE])
-        no = exp.In(this=lowered, expressions=[text(v) for v in _FALSE])
-        value = exp.Case(ifs=[exp.If(this=yes, true=exp.true()), exp.If(this=no, true=exp.false())])
-        return value, exp.or_(yes, no)
+        # a simple CASE: DuckDB runs an IN list of five or more constants as a join
+        typed = exp.Case(this=exp.Lower(this=cell), ifs=[exp.If(this=text(v), true=exp.true()) for v in _TRUE]
+                         + [exp.If(this=text(v), true=exp.false()) for v in _FALSE])
+        return typed, _known(value if value is not None else typed.copy())
     raise ValueError(f"no SQL reading for {t}")
+
+
+def _known(value: exp.Expression) -> exp.Expression:
+    """For the types whose reading is NULL exactly when the cell is not canonical: whether it was."""
+    return exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
 
 
 def _fraction(cell: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
