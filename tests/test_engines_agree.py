@@ -270,3 +270,11 @@ def test_rows_beyond_the_header_and_blank_rows_are_read_as_the_row_engine_reads_
     where = {e.location.rsplit(":", 1)[1] for e in outcome.data_errors if "communities" in e.location}
     assert {"9", "12"} <= where  # B's bad population, the row with content far beyond the header
     assert any("people.csv:4" in e.location for e in outcome.data_errors)  # the related row beyond the header
+
+
+def test_the_whitespace_the_sql_reading_knows_is_pythons():
+    """The code points the SQL reading takes for whitespace above U+0084 are exactly those str.strip() removes."""
+    from policydsl.engines.sql.inputs import HIGH_SPACES
+    spaces = tuple(c for c in range(0x85, 0x110000) if chr(c).isspace() and not 0x2000 <= c <= 0x200A)
+    assert spaces == HIGH_SPACES
+    assert all(chr(c).isspace() for c in range(0x2000, 0x200B))

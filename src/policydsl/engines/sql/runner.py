@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -512,7 +513,8 @@ class DuckRun:
         out = Path(out)
         suffix = out.suffix.lower()
         if suffix == ".csv":
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output(ordered=self.reorder))}) TO '{_quoted_path(out)}' "
+            rows = self._unwidened(self.plan.output(ordered=self.reorder))
+            self.db.execute(f"COPY ({self.plan.sql(rows)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))
@@ -524,6 +526,18 @@ class DuckRun:
                             f"'{_quoted_path(out)}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')")
         else:
             self._write_json(out, suffix)
+
+    def _unwidened(self, query: exp.Select) -> exp.Select:
+        """The CSV rows without widening a two-place decimal column to DECIMAL(38, 2) (done for Parquet's typed
+        columns): a CSV cell holds the same digits at any precision, and DuckDB writes a 64-bit decimal about twice
+        as fast as a 128-bit one."""
+        types = {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{RESULTS}"').fetchall()}
+        for node in list(query.find_all(exp.Cast)):
+            inner = node.this
+            if (isinstance(inner, exp.Column) and node.to.sql("duckdb") == "DECIMAL(38, 2)"
+                    and re.fullmatch(r"DECIMAL\(\d+,2\)", types.get(inner.name, ""))):
+                node.replace(inner.copy())
+        return query
 
     def _write_json(self, out: Path, suffix: str) -> None:
         """JSON and JSONL as `records.write_results` writes them (same bytes)."""
