@@ -46,8 +46,9 @@ class CheckReport:
 
 
 def check_policy(path: str | Path, sources: SourceCache | None = None,
-                 texts: dict[str, str] | None = None) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
-    """Check one policy file: syntax, names, types, cycles, then the analysis warnings.
+                 texts: dict[str, str] | None = None, analysis: bool = True
+                 ) -> tuple[ir.Policy | None, list[Diagnostic], Loader]:
+    """Check one policy file: syntax, names, types, cycles, then (with `analysis`) the analysis warnings.
 
     `texts` replaces files' contents (an editor's unsaved buffers). Returns the policy (None if it has errors),
     every diagnostic, and the loader (its `modules` are the parsed files, for editor features).
@@ -62,18 +63,22 @@ def check_policy(path: str | Path, sources: SourceCache | None = None,
         found.extend(cycles)
         if cycles:
             policy = None
-        elif not any(d.severity == "error" for d in found):
+        elif analysis and not any(d.severity == "error" for d in found):
             from .analysis import analyse  # warnings only: they never make a file fail `check`
             found.extend(analyse(policy, loader.sources))
     return policy, found, loader
 
 
-def check(paths: list[str | Path]) -> CheckReport:
-    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported."""
+def check(paths: list[str | Path], analysis: bool = True) -> CheckReport:
+    """Check policy files: syntax, names, types, dependency cycles. Every problem of every file is reported.
+
+    `analysis` adds the warnings (overlapping rows, gaps, unused names); only `check` shows them, so the commands
+    that run a policy leave them out (on a large table they cost more than the run).
+    """
     report = CheckReport(SourceCache())
     seen: set[tuple] = set()
     for path in paths:
-        policy, found, _ = check_policy(path, report.sources)
+        policy, found, _ = check_policy(path, report.sources, analysis=analysis)
         if policy is not None:
             report.policies[str(path)] = policy
         for d in found:  # a shared import's mistakes are reported once, not once per importing file
@@ -85,8 +90,9 @@ def check(paths: list[str | Path]) -> CheckReport:
 
 
 def load_policy(path: str | Path) -> ir.Policy:
-    """Load and check one policy; raises PolicyError (with every diagnostic) if it has errors."""
-    report = check([path])
+    """Load and check one policy; raises PolicyError (with every diagnostic) if it has errors (warnings are not
+    looked for: nothing here would show them)."""
+    report = check([path], analysis=False)
     if not report.ok or str(path) not in report.policies:
         raise PolicyError(report.errors, report.sources)
     return report.policies[str(path)]

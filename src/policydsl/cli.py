@@ -40,7 +40,8 @@ def main() -> None:
 
 
 def _load_or_exit(path: str):
-    report = api.check([path])
+    """The checked policy, or its errors printed and exit 1 (warnings are `check`'s: not looked for here)."""
+    report = api.check([path], analysis=False)
     if not report.ok:
         click.echo(report.render(), err=True)
         click.echo(f"\n{len(report.errors)} error(s) in {path}", err=True)
