@@ -3,34 +3,15 @@ reports and the same summaries on every shipped data set (the row evaluator is t
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import BAD_RUNS, RUNS, parquet_copy, row_reference
 
 from policydsl import api
 from policydsl.engines.base import run_batch
-from policydsl.engines.records import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "data"))
-from run_all import RUNS  # noqa: E402  (the README's main job: every county policy on its sample data)
-
-BAD_RUNS = [
-    ("jinyuan/star_rating", "data/jinyuan/bad_secretaries.csv", {}, None),
-    ("longshan/eligibility", "data/longshan/bad_candidates.csv", {}, None),
-    ("longshan/pay", "data/longshan/bad_staff.csv", {}, None),
-    ("jiangbei/classification", "data/jiangbei/bad_communities.csv", {}, None),
-    ("xinmi/routing", "data/xinmi/bad_tasks.csv", {}, None),
-    ("xiangan/entry", "data/xiangan/bad_candidates.csv", {}, None),
-]
-
-
-def _row_reference(policy, records, related, as_of, out: Path):
-    outcome = api.run_file(policy, ROOT / records, as_of, {k: ROOT / v for k, v in related.items()})
-    write_results(out, outcome.rows(), api.output_types(policy))
-    failures = [(f.record_id, f.error) for f in outcome.evaluation_failures]
-    return outcome, failures
 
 
 @pytest.mark.parametrize("name,records,related,as_of", RUNS + BAD_RUNS, ids=[r[0] + ":" + Path(r[1]).stem
@@ -38,7 +19,7 @@ def _row_reference(policy, records, related, as_of, out: Path):
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_duckdb_matches_row_engine(tmp_path, name, records, related, as_of, suffix):
     policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
-    outcome, failures = _row_reference(policy, records, related, as_of, tmp_path / f"row{suffix}")
+    outcome, failures = row_reference(policy, records, related, as_of, tmp_path / f"row{suffix}")
     batch = run_batch(policy, ROOT / records, related={k: ROOT / v for k, v in related.items()}, as_of=as_of,
                       out=tmp_path / f"sql{suffix}", engine="duckdb")
     assert (tmp_path / f"sql{suffix}").read_bytes() == (tmp_path / f"row{suffix}").read_bytes()
@@ -119,14 +100,11 @@ def test_parquet_in_and_out(tmp_path, name, records, related, as_of):
     """Parquet inputs (typed or all text) give the CSV's results; Parquet outputs hold the row engine's values."""
     import duckdb
     policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
-    outcome, _ = _row_reference(policy, records, related, as_of, tmp_path / "row.csv")
+    outcome, _ = row_reference(policy, records, related, as_of, tmp_path / "row.csv")
     con = duckdb.connect()
 
     def to_parquet(src: str, typed: bool) -> Path:
-        out = tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet")
-        con.execute(f"COPY (SELECT * FROM read_csv('{ROOT / src}', all_varchar={not typed})) TO '{out}' "
-                    "(FORMAT parquet)")
-        return out
+        return parquet_copy(ROOT / src, tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet"), typed)
     for typed in (False, True):
         batch = run_batch(policy, to_parquet(records, typed),
                           related={k: to_parquet(v, typed) for k, v in related.items()}, as_of=as_of,
@@ -166,7 +144,7 @@ outcome 说明: text = "试用" + text(试用)
                        "D,2024-01-31,1 个月 3 天\nE,2024-03-01,10 天\nF,2024-01-31,三个月\nG,2024-01-31,18 个月\n",
                        encoding="utf-8")
     policy = api.load_policy(str(source))
-    outcome, failures = _row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
+    outcome, failures = row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
     for suffix in (".csv", ".jsonl", ".parquet"):
         batch = run_batch(policy, records, out=tmp_path / f"sql{suffix}", engine="duckdb")
         assert [(f.record_id, f.message) for f in batch.evaluation_failures] == failures
@@ -259,7 +237,7 @@ def test_rows_beyond_the_header_and_blank_rows_are_read_as_the_row_engine_reads_
                       encoding="utf-8")
     policy = api.load_policy(str(source))
     related = {"人员": people}
-    outcome, failures = _row_reference(policy, communities, related, None, tmp_path / f"row{suffix}")
+    outcome, failures = row_reference(policy, communities, related, None, tmp_path / f"row{suffix}")
     batch = run_batch(policy, communities, related=related, out=tmp_path / f"sql{suffix}", engine="duckdb")
     assert [e.render() for e in batch.data_errors] == [e.render() for e in outcome.data_errors]
     assert batch.failed_ids == outcome.loaded.failed_ids
