@@ -424,15 +424,20 @@ class DuckRun:
                 exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
             q = exp.select(col(ORDER, None)).from_(exp.to_table(item.table)).where(exp.or_(
                 exp.Is(this=col(BY, None), expression=exp.null()),
-                exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(this=parents))))).order_by(col(ORDER, None))
+                exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(this=parents)))))
             numbers = {r for (r,) in self.sql(q).fetchall()}
             if not numbers:
                 continue
+            self._localize(item)
             ftype = self.policy.subject.field(name)
             for number, (where, raw) in enumerate(rec.read_rows(item.path), start=1):
                 if number in numbers:
                     found.append(rec._orphan(where, raw, item.rtype, ftype.by, self.policy.subject, number))
         return found
+
+    def _localize(self, item: _Input) -> None:
+        """Make `item.path` a file the Python reader can stream: DuckDB reads local files, so it already is (the
+        Spark runner copies a remote file to the driver here)."""
 
     def _convert_suspects(self, subject: _Input, relations: dict[str, _Input], rows: set[int],
                           batch: BatchResult) -> int:

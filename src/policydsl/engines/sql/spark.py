@@ -525,25 +525,6 @@ class SparkRun(DuckRun):
             self._localize(item)
         return super()._convert_suspects(subject, relations, rows, batch)
 
-    def _orphans(self, subject: _Input, relations: dict[str, _Input]) -> list[rec.DataError]:
-        """Related rows that belong to no record (as `DuckRun._orphans`, copying a remote file only if needed)."""
-        found = []
-        for name, item in relations.items():
-            parents = exp.select(col(KEY, None)).from_("__evaluated").where(
-                exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
-            q = exp.select(col(ORDER, None)).from_(exp.to_table(item.table)).where(exp.or_(
-                exp.Is(this=col("__by", None), expression=exp.null()),
-                exp.Not(this=exp.In(this=col("__by", None), query=exp.Subquery(this=parents)))))
-            numbers = {r for (r,) in self.sql(q).fetchall()}
-            if not numbers:
-                continue
-            self._localize(item)
-            ftype = self.policy.subject.field(name)
-            for number, (where, raw) in enumerate(rec.read_rows(item.path), start=1):
-                if number in numbers:
-                    found.append(rec._orphan(where, raw, item.rtype, ftype.by, self.policy.subject, number))
-        return found
-
     # -------------------------------------------------------------------------------------------- writing
     def _write(self, out: str | Path | None, on_row: RowSink | None) -> None:
         if out is None:
