@@ -137,24 +137,13 @@ def _read_text(path: Path, name: str) -> str:
 
 
 def _read_csv(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
-    text = _read_text(path, name)
-    # newline="" keeps line breaks inside quoted cells intact; csv counts physical lines.
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    next_line = 1
+    """The rows of a CSV file as (location, row): the streaming reader's rows (`_CsvSource`), as dicts."""
+    source = _CsvSource(path, name)
     try:
-        for cells in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if all(_is_blank(c) for c in cells):
-                continue
-            if header is None:
-                header = _header(cells, f"{name}:{line}")
-                continue
-            yield f"{name}:{line}", _row(header, cells)
-    except csv.Error as exc:
-        raise DataSetupError(f"{name}:{reader.line_num}: malformed CSV: {exc}") from None
-    if header is None:
-        raise DataSetupError(f"{name}: empty file; expected a header row naming the fields")
+        for position, cells in source.rows():
+            yield source.location(position), source.as_dict(cells)
+    finally:
+        source.close()
 
 
 def _read_json(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
