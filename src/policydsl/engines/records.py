@@ -138,10 +138,15 @@ def _read_text(path: Path, name: str) -> str:
 
 def _read_csv(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
     """The rows of a CSV file as (location, row): the streaming reader's rows (`_CsvSource`), as dicts."""
-    source = _CsvSource(path, name)
+    return _source_rows(_CsvSource, path, name)
+
+
+def _source_rows(kind: type, path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    """A streaming source's rows as `read_rows` gives them; the file is opened on the first row asked for."""
+    source = kind(path, name)
     try:
-        for position, cells in source.rows():
-            yield source.location(position), source.as_dict(cells)
+        for position, raw in source.rows():
+            yield source.location(position), source.as_dict(raw)
     finally:
         source.close()
 
@@ -1125,12 +1130,7 @@ def _open_source(path: str | Path) -> _Source:
 
 
 def _read_parquet(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
-    source = _ParquetSource(path, name)
-    try:
-        for position, raw in source.rows():
-            yield source.location(position), source.as_dict(raw)
-    finally:
-        source.close()
+    return _source_rows(_ParquetSource, path, name)
 
 
 _READERS[PARQUET] = _read_parquet
