@@ -256,3 +256,37 @@ def test_the_whitespace_the_sql_reading_knows_is_pythons():
     spaces = tuple(c for c in range(0x85, 0x110000) if chr(c).isspace() and not 0x2000 <= c <= 0x200A)
     assert spaces == HIGH_SPACES
     assert all(chr(c).isspace() for c in range(0x2000, 0x200B))
+
+
+def test_a_directory_of_parquet_parts_with_bad_records(tmp_path):
+    """A directory of Parquet part files (as Spark writes a data set) is one records input on the command line:
+    its rows numbered in part-file order, its bad records reported from the parts by the careful converter, the
+    same report and results on the row and DuckDB engines."""
+    import duckdb
+    from click.testing import CliRunner
+
+    from policydsl.cli import main
+    source = ROOT / "data/jinyuan/bad_secretaries.csv"
+    parts = tmp_path / "secretaries.parquet"
+    parts.mkdir()
+    con = duckdb.connect()
+    table = f"read_csv('{source}', all_varchar=true)"
+    (total,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    size = total // 3 + 1
+    for i in range(3):  # written in reverse so that file-system order is not name order
+        con.execute(f"COPY (SELECT * FROM {table} LIMIT {size} OFFSET {(2 - i) * size}) TO "
+                    f"'{parts / f'part-{2 - i:05d}.parquet'}' (FORMAT parquet)")
+    (parts / "_SUCCESS").write_text("", encoding="utf-8")
+    policy = str(ROOT / "policies/jinyuan/star_rating.policy")
+    runs = {}
+    for engine in ("row", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        result = CliRunner().invoke(main, ["run", policy, "--records", str(parts), "--out", str(out),
+                                           "--engine", engine])
+        runs[engine] = (result.exit_code, result.output.replace(str(out), "OUT"), out.read_bytes())
+    assert runs["duckdb"] == runs["row"]
+    exit_code, output, results = runs["row"]
+    assert exit_code == 1 and f"{parts}:[" in output  # bad records, located in the directory
+    expected = tmp_path / "from-csv.csv"
+    CliRunner().invoke(main, ["run", policy, "--records", str(source), "--out", str(expected), "--engine", "row"])
+    assert results == expected.read_bytes()

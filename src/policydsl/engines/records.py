@@ -121,9 +121,25 @@ def read_rows(path: str | Path) -> Iterator[tuple[str, dict[str, object]]]:
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():
-        raise DataSetupError(f"{path}: no such file")
+    _check_exists(path)
     return reader(path, str(path))
+
+
+def _check_exists(path: Path) -> None:
+    """A records file, or a directory of Parquet part files (as Spark writes a data set)."""
+    if not (path.is_file() or (path.suffix.lower() == PARQUET and path.is_dir())):
+        raise DataSetupError(f"{path}: no such file")
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The files a Parquet records path stands for, in the order their rows are numbered on every engine: the file
+    itself, or a directory's part files by name (names starting with '_' or '.' are not data, as for Spark)."""
+    if not path.is_dir():
+        return [path]
+    parts = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
+    if not parts:
+        raise DataSetupError(f"{path}: a directory without Parquet part files")
+    return parts
 
 
 def _read_text(path: Path, name: str) -> str:
@@ -1082,7 +1098,8 @@ class _XlsxSource(_Source):
 
 
 class _ParquetSource(_Source):
-    """A Parquet file read through DuckDB in chunks; cells keep their types (DECIMAL → Decimal, DATE → date …)."""
+    """A Parquet file (or a directory of part files, one after the other) read through DuckDB in chunks; cells keep
+    their types (DECIMAL → Decimal, DATE → date …)."""
 
     CHUNK = 4096
 
@@ -1091,7 +1108,7 @@ class _ParquetSource(_Source):
         import duckdb
         self._con = duckdb.connect()
         try:
-            self._result = self._con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+            self._result = self._con.execute("SELECT * FROM read_parquet(?)", [[str(p) for p in parquet_parts(path)]])
         except duckdb.Error as exc:
             self._con.close()
             raise DataSetupError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
@@ -1124,8 +1141,7 @@ def _open_source(path: str | Path) -> _Source:
     source = _SOURCES.get(path.suffix.lower())
     if source is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():
-        raise DataSetupError(f"{path}: no such file")
+    _check_exists(path)
     return source(path, str(path))
 
 

@@ -257,7 +257,8 @@ class DuckRun:
         """
         path = item.path
         if path.suffix.lower() == ".parquet":  # every cell of the row is read: blank means blank
-            source = exp.func("READ_PARQUET", text(str(path)))
+            parts = exp.Array(expressions=[text(str(p)) for p in rec.parquet_parts(path)])
+            source = exp.func("READ_PARQUET", parts)
             cast_all = True
         else:
             header, skip = _csv_start(path)

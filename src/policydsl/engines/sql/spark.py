@@ -362,11 +362,8 @@ class SparkRun(DuckRun):
     def _local_file(self, src: _Source) -> Path:
         if src.local is not None:
             return src.local
-        if src.directory:
-            raise rec.DataSetupError(
-                f"{src.name}: some records need the careful converter (a cell not in its plain form, a duplicate "
-                "key, a related row that belongs to no record), which reads single files only; give this "
-                "directory's records as one file to have them reported")
+        # a directory of part files is copied whole: the Python reader reads its part files in name order, the
+        # order Spark numbers their rows in
         local = Path(self.tmp.name) / f"remote_{len(self._renames)}{src.suffix}"
         fs, hpath = self._hadoop(src.url)
         fs.copyToLocalFile(False, hpath, self.spark.sparkContext._jvm.org.apache.hadoop.fs.Path(local.as_uri()),
