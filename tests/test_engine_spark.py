@@ -229,3 +229,29 @@ outcome 说明: text = "试用" + text(试用)
     _, batch = _same_as_row(tmp_path, api.load_policy(str(source)), str(records), {}, None, ".csv",
                             spark_records=records)
     assert [f.record_id for f in batch.evaluation_failures] == ["D"] and batch.failed_ids == ["F"]
+
+
+def test_a_directory_of_parquet_parts_with_bad_records(tmp_path):
+    """Bad records in a directory of part files are reported from the parts (the careful converter reads them in
+    part-file order, the order Spark numbers them in), locally and through a file:// URL, as the row engine
+    reports them on the same directory."""
+    import duckdb
+    source = ROOT / "data/jinyuan/bad_secretaries.csv"
+    parts = tmp_path / "parts.parquet"
+    parts.mkdir()
+    con = duckdb.connect()
+    table = f"read_csv('{source}', all_varchar=true)"
+    (total,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    size = total // 3 + 1
+    for i in range(3):
+        con.execute(f"COPY (SELECT * FROM {table} LIMIT {size} OFFSET {i * size}) TO "
+                    f"'{parts / f'part-{i:05d}.parquet'}' (FORMAT parquet)")
+    policy = api.load_policy(str(ROOT / "policies/jinyuan/star_rating.policy"))
+    row = run_batch(policy, parts, out=tmp_path / "row.csv", engine="row")
+    assert row.data_errors and all(e.location.startswith(f"{parts}:[") for e in row.data_errors)
+    for given in (parts, parts.as_uri()):
+        batch = run_batch(policy, given, out=tmp_path / "spark.csv", engine="spark")
+        assert [e.render() for e in batch.data_errors] == [e.render().replace(str(parts), str(given))
+                                                           for e in row.data_errors]
+        assert batch.failed_ids == row.failed_ids and batch.ok_count == row.ok_count
+        assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
