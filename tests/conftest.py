@@ -1,16 +1,13 @@
-"""Shared helpers: write a policy text to a temporary file and check or compile it."""
+"""Shared fixtures: write a policy text to a temporary file and check or compile it."""
 
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from policydsl import api
 from policydsl.engines.row import Engine
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

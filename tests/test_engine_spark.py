@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,12 +27,12 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("the Spark engine needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)",
                 allow_module_level=True)
 
+from engine_runs import parquet_copy, row_reference  # noqa: E402
+
 from policydsl import api  # noqa: E402
 from policydsl.engines.base import EngineUnavailable, run_batch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from test_engines_agree import _row_reference  # noqa: E402
 
 POLICIES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "policies").glob("*/*.policy"))
 
@@ -68,7 +67,7 @@ def _date(text):
 def _same_as_row(tmp_path, policy, records, related, as_of, suffix, **paths):
     """Run the row reference and Spark (on `spark_records`, writing `spark_out`, if given); compare the files, the
     reports (`rename` maps Spark's locations to the row engine's), failures, counts and summaries."""
-    outcome, failures = _row_reference(policy, records, related, as_of, tmp_path / f"row{suffix}")
+    outcome, failures = row_reference(policy, records, related, as_of, tmp_path / f"row{suffix}")
     out = paths.get("spark_out", tmp_path / f"spark{suffix}")
     batch = run_batch(policy, paths.get("spark_records", ROOT / records),
                       related=paths.get("related", {k: ROOT / v for k, v in related.items()}), as_of=as_of,
@@ -119,14 +118,11 @@ def test_parquet_in_and_out(tmp_path):
     import duckdb
     name, records, related = "xinmi/staffing", "data/xinmi/communities.csv", {"工作者": "data/xinmi/workers.csv"}
     policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
-    outcome, _ = _row_reference(policy, records, related, None, tmp_path / "row.csv")
+    outcome, _ = row_reference(policy, records, related, None, tmp_path / "row.csv")
     con = duckdb.connect()
 
     def to_parquet(src: str, typed: bool) -> Path:
-        out = tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet")
-        con.execute(f"COPY (SELECT * FROM read_csv('{ROOT / src}', all_varchar={not typed})) TO '{out}' "
-                    "(FORMAT parquet)")
-        return out
+        return parquet_copy(ROOT / src, tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet"), typed)
     for typed in (False, True):
         batch = run_batch(policy, to_parquet(records, typed),
                           related={k: to_parquet(v, typed) for k, v in related.items()},
@@ -200,7 +196,7 @@ def test_a_divisor_spark_cannot_divide_by_exactly_is_named(tmp_path):
     records = tmp_path / "people.csv"
     records.write_text("编号,分数,金额,除数\nA,50,1.00,2\n", encoding="utf-8")
     policy = api.load_policy(str(source))
-    outcome, _ = _row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
+    outcome, _ = row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
     assert outcome.ok_count == 1  # the row engine divides it
     with pytest.raises(EngineUnavailable, match="大份额: division .*: the spark engine cannot divide exactly"):
         run_batch(policy, records, out=tmp_path / "out.csv", engine="spark")
@@ -233,3 +229,29 @@ outcome 说明: text = "试用" + text(试用)
     _, batch = _same_as_row(tmp_path, api.load_policy(str(source)), str(records), {}, None, ".csv",
                             spark_records=records)
     assert [f.record_id for f in batch.evaluation_failures] == ["D"] and batch.failed_ids == ["F"]
+
+
+def test_a_directory_of_parquet_parts_with_bad_records(tmp_path):
+    """Bad records in a directory of part files are reported from the parts (the careful converter reads them in
+    part-file order, the order Spark numbers them in), locally and through a file:// URL, as the row engine
+    reports them on the same directory."""
+    import duckdb
+    source = ROOT / "data/jinyuan/bad_secretaries.csv"
+    parts = tmp_path / "parts.parquet"
+    parts.mkdir()
+    con = duckdb.connect()
+    table = f"read_csv('{source}', all_varchar=true)"
+    (total,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    size = total // 3 + 1
+    for i in range(3):
+        con.execute(f"COPY (SELECT * FROM {table} LIMIT {size} OFFSET {i * size}) TO "
+                    f"'{parts / f'part-{i:05d}.parquet'}' (FORMAT parquet)")
+    policy = api.load_policy(str(ROOT / "policies/jinyuan/star_rating.policy"))
+    row = run_batch(policy, parts, out=tmp_path / "row.csv", engine="row")
+    assert row.data_errors and all(e.location.startswith(f"{parts}:[") for e in row.data_errors)
+    for given in (parts, parts.as_uri()):
+        batch = run_batch(policy, given, out=tmp_path / "spark.csv", engine="spark")
+        assert [e.render() for e in batch.data_errors] == [e.render().replace(str(parts), str(given))
+                                                           for e in row.data_errors]
+        assert batch.failed_ids == row.failed_ids and batch.ok_count == row.ok_count
+        assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()

@@ -3,34 +3,15 @@ reports and the same summaries on every shipped data set (the row evaluator is t
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from engine_runs import BAD_RUNS, RUNS, parquet_copy, row_reference
 
 from policydsl import api
 from policydsl.engines.base import run_batch
-from policydsl.engines.records import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "data"))
-from run_all import RUNS  # noqa: E402  (the README's main job: every county policy on its sample data)
-
-BAD_RUNS = [
-    ("jinyuan/star_rating", "data/jinyuan/bad_secretaries.csv", {}, None),
-    ("longshan/eligibility", "data/longshan/bad_candidates.csv", {}, None),
-    ("longshan/pay", "data/longshan/bad_staff.csv", {}, None),
-    ("jiangbei/classification", "data/jiangbei/bad_communities.csv", {}, None),
-    ("xinmi/routing", "data/xinmi/bad_tasks.csv", {}, None),
-    ("xiangan/entry", "data/xiangan/bad_candidates.csv", {}, None),
-]
-
-
-def _row_reference(policy, records, related, as_of, out: Path):
-    outcome = api.run_file(policy, ROOT / records, as_of, {k: ROOT / v for k, v in related.items()})
-    write_results(out, outcome.rows(), api.output_types(policy))
-    failures = [(f.record_id, f.error) for f in outcome.evaluation_failures]
-    return outcome, failures
 
 
 @pytest.mark.parametrize("name,records,related,as_of", RUNS + BAD_RUNS, ids=[r[0] + ":" + Path(r[1]).stem
@@ -38,7 +19,7 @@ def _row_reference(policy, records, related, as_of, out: Path):
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_duckdb_matches_row_engine(tmp_path, name, records, related, as_of, suffix):
     policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
-    outcome, failures = _row_reference(policy, records, related, as_of, tmp_path / f"row{suffix}")
+    outcome, failures = row_reference(policy, records, related, as_of, tmp_path / f"row{suffix}")
     batch = run_batch(policy, ROOT / records, related={k: ROOT / v for k, v in related.items()}, as_of=as_of,
                       out=tmp_path / f"sql{suffix}", engine="duckdb")
     assert (tmp_path / f"sql{suffix}").read_bytes() == (tmp_path / f"row{suffix}").read_bytes()
@@ -119,14 +100,11 @@ def test_parquet_in_and_out(tmp_path, name, records, related, as_of):
     """Parquet inputs (typed or all text) give the CSV's results; Parquet outputs hold the row engine's values."""
     import duckdb
     policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
-    outcome, _ = _row_reference(policy, records, related, as_of, tmp_path / "row.csv")
+    outcome, _ = row_reference(policy, records, related, as_of, tmp_path / "row.csv")
     con = duckdb.connect()
 
     def to_parquet(src: str, typed: bool) -> Path:
-        out = tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet")
-        con.execute(f"COPY (SELECT * FROM read_csv('{ROOT / src}', all_varchar={not typed})) TO '{out}' "
-                    "(FORMAT parquet)")
-        return out
+        return parquet_copy(ROOT / src, tmp_path / (Path(src).stem + (".typed" if typed else "") + ".parquet"), typed)
     for typed in (False, True):
         batch = run_batch(policy, to_parquet(records, typed),
                           related={k: to_parquet(v, typed) for k, v in related.items()}, as_of=as_of,
@@ -166,7 +144,7 @@ outcome 说明: text = "试用" + text(试用)
                        "D,2024-01-31,1 个月 3 天\nE,2024-03-01,10 天\nF,2024-01-31,三个月\nG,2024-01-31,18 个月\n",
                        encoding="utf-8")
     policy = api.load_policy(str(source))
-    outcome, failures = _row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
+    outcome, failures = row_reference(policy, str(records), {}, None, tmp_path / "row.csv")
     for suffix in (".csv", ".jsonl", ".parquet"):
         batch = run_batch(policy, records, out=tmp_path / f"sql{suffix}", engine="duckdb")
         assert [(f.record_id, f.message) for f in batch.evaluation_failures] == failures
@@ -221,3 +199,94 @@ def test_large_files_keep_the_records_order(tmp_path, bad_row):
     assert batch.ok_count == 300_000 and batch.failed_ids == (["X1"] if bad_row else [])
     ids = [line.split(",", 1)[0] for line in (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1:]]
     assert ids == [f"P{i:07d}" for i in range(300_000)]
+
+
+ROWS_POLICY = '''policy 读行 "rows"
+  subject 社区
+
+record 人员 key 编号 {
+  编号: text
+  社区: text
+  分数: int
+}
+
+record 社区 key 编码 {
+  编码: text
+  人口: int
+  人员: list of 人员 by 社区
+}
+
+outcome 人数: int = count(人员)
+outcome 总分: int = sum(人员, 分数)
+outcome 大: bool = 人口 >= 100
+'''
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_rows_beyond_the_header_and_blank_rows_are_read_as_the_row_engine_reads_them(tmp_path, suffix):
+    """Blank lines and rows of empty cells before the header and between records are skipped; a row with content
+    beyond the header's columns is a bad record (its extra cells would belong to no field), in the records file
+    and in a related file alike: the DuckDB engine reports and numbers every row as the row engine does."""
+    source = tmp_path / "rows.policy"
+    source.write_text(ROWS_POLICY, encoding="utf-8")
+    communities = tmp_path / "communities.csv"
+    communities.write_text('\n,\n  ,\n编码,人口\nA,120\n,,beyond the header\n,\n" ", \nB,x\n\nC,80,,\n,,,,,,,far\n'
+                           "D,150\n,,\n", encoding="utf-8")
+    people = tmp_path / "people.csv"
+    people.write_text("\n编号,社区,分数\np1,A,5\n,,,extra\n,,\np2,C,7\np3,D,1\n,\np4,Z,3\np5,D,2\n",
+                      encoding="utf-8")
+    policy = api.load_policy(str(source))
+    related = {"人员": people}
+    outcome, failures = row_reference(policy, communities, related, None, tmp_path / f"row{suffix}")
+    batch = run_batch(policy, communities, related=related, out=tmp_path / f"sql{suffix}", engine="duckdb")
+    assert [e.render() for e in batch.data_errors] == [e.render() for e in outcome.data_errors]
+    assert batch.failed_ids == outcome.loaded.failed_ids
+    assert [(f.record_id, f.message) for f in batch.evaluation_failures] == failures
+    assert (tmp_path / f"sql{suffix}").read_bytes() == (tmp_path / f"row{suffix}").read_bytes()
+    # what the row engine reports, so that the comparison is not between two empty reports
+    assert len(outcome.data_errors) == 5 and outcome.ok_count == 3
+    where = {e.location.rsplit(":", 1)[1] for e in outcome.data_errors if "communities" in e.location}
+    assert {"9", "12"} <= where  # B's bad population, the row with content far beyond the header
+    assert any("people.csv:4" in e.location for e in outcome.data_errors)  # the related row beyond the header
+
+
+def test_the_whitespace_the_sql_reading_knows_is_pythons():
+    """The code points the SQL reading takes for whitespace above U+0084 are exactly those str.strip() removes."""
+    from policydsl.engines.sql.inputs import HIGH_SPACES
+    spaces = tuple(c for c in range(0x85, 0x110000) if chr(c).isspace() and not 0x2000 <= c <= 0x200A)
+    assert spaces == HIGH_SPACES
+    assert all(chr(c).isspace() for c in range(0x2000, 0x200B))
+
+
+def test_a_directory_of_parquet_parts_with_bad_records(tmp_path):
+    """A directory of Parquet part files (as Spark writes a data set) is one records input on the command line:
+    its rows numbered in part-file order, its bad records reported from the parts by the careful converter, the
+    same report and results on the row and DuckDB engines."""
+    import duckdb
+    from click.testing import CliRunner
+
+    from policydsl.cli import main
+    source = ROOT / "data/jinyuan/bad_secretaries.csv"
+    parts = tmp_path / "secretaries.parquet"
+    parts.mkdir()
+    con = duckdb.connect()
+    table = f"read_csv('{source}', all_varchar=true)"
+    (total,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    size = total // 3 + 1
+    for i in range(3):  # written in reverse so that file-system order is not name order
+        con.execute(f"COPY (SELECT * FROM {table} LIMIT {size} OFFSET {(2 - i) * size}) TO "
+                    f"'{parts / f'part-{2 - i:05d}.parquet'}' (FORMAT parquet)")
+    (parts / "_SUCCESS").write_text("", encoding="utf-8")
+    policy = str(ROOT / "policies/jinyuan/star_rating.policy")
+    runs = {}
+    for engine in ("row", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        result = CliRunner().invoke(main, ["run", policy, "--records", str(parts), "--out", str(out),
+                                           "--engine", engine])
+        runs[engine] = (result.exit_code, result.output.replace(str(out), "OUT"), out.read_bytes())
+    assert runs["duckdb"] == runs["row"]
+    exit_code, output, results = runs["row"]
+    assert exit_code == 1 and f"{parts}:[" in output  # bad records, located in the directory
+    expected = tmp_path / "from-csv.csv"
+    CliRunner().invoke(main, ["run", policy, "--records", str(source), "--out", str(expected), "--engine", "row"])
+    assert results == expected.read_bytes()

@@ -1154,26 +1154,32 @@ outcome v: decimal = 1 / n
     assert (tmp_path / "row.csv").read_text(encoding="utf-8") == (tmp_path / "duckdb.csv").read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="an example may give a decimal with more places than records may have "
-                                       "(types.INPUT_PLACES); it passes on the row engine and cannot run on duckdb")
 def test_regression_example_with_a_decimal_finer_than_records_allow(tmp_path):
-    """`given R { x: 0.1234567 }` checks clean and passes `policydsl test`; on duckdb it stops with "holds a value
-    the duckdb engine cannot hold (an integer beyond 19 digits or a number beyond 28 digits before the point)" —
-    neither is what happens. Records refuse more than INPUT_PLACES places, so the checker should refuse the example
-    (or every engine run it)."""
+    """`given R { x: 0.1234567 }` checked clean and passed `policydsl test` on the row engine; on duckdb it stopped
+    with "holds a value the duckdb engine cannot hold". Records refuse more than INPUT_PLACES places (money more
+    than the fen), so the checker refuses such an example, naming the field; six places still run everywhere."""
     (tmp_path / "p.policy").write_text(HEADER + """
-record R key k { k: text, x: decimal }
+record R key k { k: text, x: decimal, p: percent, m: money }
 outcome v: decimal = x * 2
 example "seven places" {
-  given R { k: "A", x: 0.1234567 }
+  given R { k: "A", x: 0.1234567, p: 12.34567%, m: 1.005 元 }
   expect v = 0.2469134
 }
 """, encoding="utf-8")
     report = api.check([str(tmp_path / "p.policy")])
-    if report.ok:
-        policy = report.policies[str(tmp_path / "p.policy")]
-        assert [o.passed for o in api.run_examples(policy, on="row")] == [True]
-        assert [o.passed for o in api.run_examples(policy, on="duckdb")] == [True]
+    assert [d.message.split(":")[0] for d in report.errors] == ["field 'x'", "field 'p'", "field 'm'"]
+    assert "at most 6 decimal places" in report.errors[0].message
+    (tmp_path / "q.policy").write_text(HEADER + """
+record R key k { k: text, x: decimal }
+outcome v: decimal = x * 2
+example "six places" {
+  given R { k: "A", x: 0.123456 }
+  expect v = 0.246912
+}
+""", encoding="utf-8")
+    policy = api.load_policy(str(tmp_path / "q.policy"))
+    assert [o.passed for o in api.run_examples(policy, on="row")] == [True]
+    assert [o.passed for o in api.run_examples(policy, on="duckdb")] == [True]
 
 
 @pytest.mark.spark

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from engine_runs import BAD_RUNS, RUNS, parquet_copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,17 +41,6 @@ from policydsl.engines.row import Engine, _BatchSummaries
 from policydsl.types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, TEXT, Duration, EnumType, RecordType, list_of
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "data"))
-from run_all import RUNS  # noqa: E402  (every county policy on its shipped data: the README's main job)
-
-BAD_RUNS = [
-    ("jinyuan/star_rating", "data/jinyuan/bad_secretaries.csv", {}, None),
-    ("longshan/eligibility", "data/longshan/bad_candidates.csv", {}, None),
-    ("longshan/pay", "data/longshan/bad_staff.csv", {}, None),
-    ("jiangbei/classification", "data/jiangbei/bad_communities.csv", {}, None),
-    ("xinmi/routing", "data/xinmi/bad_tasks.csv", {}, None),
-    ("xiangan/entry", "data/xiangan/bad_candidates.csv", {}, None),
-]
 SUFFIXES = (".csv", ".json", ".jsonl")
 _POLICIES: dict[str, object] = {}
 
@@ -472,13 +462,6 @@ def test_keys_seen_grows_and_stays_exact():
 duckdb = pytest.importorskip("duckdb")
 
 
-def _to_parquet(source: Path, target: Path, typed: bool) -> Path:
-    option = "" if typed else ", all_varchar=true"
-    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', header=true{option})) "
-                             f"TO '{target}' (FORMAT parquet)")
-    return target
-
-
 def test_parquet_results_are_typed_and_hold_the_same_values(tmp_path):
     policy = _policy("jinyuan/star_rating")
     records = ROOT / "data/jinyuan/secretaries.csv"
@@ -522,7 +505,7 @@ def test_parquet_types_for_every_value_type(tmp_path):
 def test_parquet_records_give_the_same_results_as_csv(tmp_path, typed):
     policy = _policy("jiangbei/quota")
     related = _rooted({"工作者": "data/jiangbei/workers.csv"})
-    source = _to_parquet(ROOT / "data/jiangbei/communities.csv", tmp_path / "c.parquet", typed)
+    source = parquet_copy(ROOT / "data/jiangbei/communities.csv", tmp_path / "c.parquet", typed)
     from_csv = run_batch(policy, ROOT / "data/jiangbei/communities.csv", related=related, out=tmp_path / "a.csv",
                          engine="row")
     from_parquet = run_batch(policy, source, related=related, out=tmp_path / "b.csv", engine="row")
@@ -533,7 +516,7 @@ def test_parquet_records_give_the_same_results_as_csv(tmp_path, typed):
 def test_bad_parquet_records_are_reported_as_in_csv(tmp_path):
     policy = _policy("jinyuan/star_rating")
     bad = ROOT / "data/jinyuan/bad_secretaries.csv"
-    source = _to_parquet(bad, tmp_path / "bad.parquet", typed=False)
+    source = parquet_copy(bad, tmp_path / "bad.parquet", typed=False)
     in_csv = run_batch(policy, bad, engine="row")
     in_parquet = run_batch(policy, source, engine="row")
     assert in_parquet.failed_ids == in_csv.failed_ids and in_parquet.ok_count == in_csv.ok_count

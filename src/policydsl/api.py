@@ -101,8 +101,9 @@ def check(paths: list[str | Path], warnings: bool = True) -> CheckReport:
 
 
 def load_policy(path: str | Path) -> ir.Policy:
-    """Load and check one policy; raises PolicyError (with every diagnostic) if it has errors."""
-    report = check([path])
+    """Load and check one policy; raises PolicyError (with every diagnostic) if it has errors (warnings are not
+    looked for: nothing here would show them)."""
+    report = check([path], warnings=False)
     if not report.ok or str(path) not in report.policies:
         raise PolicyError(report.errors, report.sources)
     return report.policies[str(path)]

@@ -227,8 +227,8 @@ def _parse_related(values: tuple[str, ...]) -> dict[str, str]:
 
 @main.command()
 @click.argument("policy_file", type=click.Path(dir_okay=False))
-@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
-              help="Records to evaluate: .csv, .json, .jsonl or .xlsx.")
+@click.option("--records", "records_file", required=True, type=click.Path(),
+              help="Records to evaluate: .csv, .json, .jsonl, .xlsx or .parquet (a file or a directory of part files).")
 @click.option("--related", multiple=True, metavar="FIELD=FILE",
               help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -398,8 +398,8 @@ def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
 
 @main.command(name="compare")
 @click.argument("policy_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
-              help="Records to run through every policy: .csv, .json, .jsonl or .xlsx.")
+@click.option("--records", "records_file", required=True, type=click.Path(),
+              help="Records to run through every policy: .csv, .json, .jsonl, .xlsx or .parquet (file or directory).")
 @click.option("--related", multiple=True, metavar="FIELD=FILE",
               help="Related records for a 'list of' field; each policy uses the ones it declares.")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -472,8 +472,8 @@ def _compare_with_progress(comparing, policies, records_file, related, when, eng
 
 @main.command(name="explain")
 @click.argument("policy_file", type=click.Path(dir_okay=False))
-@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
-              help="Records file: .csv, .json, .jsonl or .xlsx.")
+@click.option("--records", "records_file", required=True, type=click.Path(),
+              help="Records: .csv, .json, .jsonl, .xlsx or .parquet (a file or a directory of part files).")
 @click.option("--id", "record_id", help="The record to explain (its key).")
 @click.option("--all", "all_records", is_flag=True, help="Explain every record; needs --out DIR.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)

@@ -23,6 +23,7 @@ from .types import (
     DECIMAL,
     DURATION,
     ERROR,
+    INPUT_PLACES,
     INT,
     MONEY,
     PERCENT,
@@ -834,6 +835,11 @@ class _Checker:
                 values[f.name] = tuple(items)
                 continue
             values[f.name] = self._constant(f.value, ftype, f"field '{f.name}'")
+            self._check_record_places(values[f.name], ftype, f)
+            bounds = rtype.bounds_of(f.name)
+            if bounds and values[f.name] is not None and not bounds[0] <= values[f.name] <= bounds[1]:
+                self.diags.error(f.value.span, f"{f.name} {values[f.name]} is outside {bounds[0]}–{bounds[1]}, the "
+                                               f"range {rtype.name} declares", "a record may not hold it, nor may an example")
         for n in rtype.optional - set(given):
             values[n] = None  # an optional field left out of an example is absent, as an empty cell is
         missing = [n for n, t in rtype.fields if n not in given and n not in rtype.optional]
@@ -841,6 +847,17 @@ class _Checker:
             self.diags.error(lit.span, f"this {rtype.name} lacks field(s): {', '.join(missing)}",
                              "an example gives every field of the record, as real data would")
         return values
+
+    def _check_record_places(self, value: object, ftype: Type, f) -> None:
+        """A given value holds no more places than a record's cell may (records refuse finer ones on every
+        engine, so an example with one would test what no data can hold)."""
+        places = {MONEY: 2, DECIMAL: INPUT_PLACES, PERCENT: INPUT_PLACES}.get(ftype)
+        if places is None or not isinstance(value, Decimal) or value.normalize().as_tuple().exponent >= -places:
+            return
+        shown = "a fen (2 decimal places)" if ftype == MONEY else f"{places} decimal places" + (
+            f" ({places - 2} in percent)" if ftype == PERCENT else "")
+        self.diags.error(f.value.span, f"field '{f.name}': a record's {ftype} holds at most {shown}; "
+                                       f"this value is finer", "records with finer values are refused as bad data")
 
     # -------------------------------------------------------------------------------------------- expressions
     def _expect_type(self, actual: Type, wanted: Type, span: Span, what: str) -> None:

@@ -10,7 +10,7 @@ import sys
 import threading
 
 import pytest
-from conftest import SRC, _limits
+from hostile_support import SRC, _limits
 
 TIMEOUT = 60
 

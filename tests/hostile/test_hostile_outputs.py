@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import assert_counted, assert_handled, policydsl
 from hostile_corpus import POLICY, records_csv, write
+from hostile_support import assert_counted, assert_handled, policydsl
 
 
 @pytest.fixture()

@@ -10,8 +10,8 @@ import os
 import sys
 
 import pytest
-from conftest import assert_counted, assert_handled, policydsl
 from hostile_corpus import POLICY, deep_expressions, policy_with, records_csv, write
+from hostile_support import assert_counted, assert_handled, policydsl
 
 DEEP = 25_000  # far beyond the limit of 100 levels, and within the 1 MB size limit for every kind
 COMMANDS = ("check", "fmt", "graph", "run", "explain", "test")

@@ -10,8 +10,8 @@ import json
 import os
 
 import pytest
-from conftest import assert_counted, assert_handled, policydsl
 from hostile_corpus import POLICY, write
+from hostile_support import assert_counted, assert_handled, policydsl
 
 ENGINES = ("row", "duckdb")
 HEADER = "编号,年龄,比例,工资,备注\n"

@@ -122,10 +122,28 @@ def read_rows(path: str | Path) -> Iterator[tuple[str, dict[str, object]]]:
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():  # a FIFO would block, a device never end
-        raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
-                                            else "no such file"))
+    _check_exists(path)
     return reader(path, str(path))
+
+
+def _check_exists(path: Path) -> None:
+    """A regular records file, or a directory of Parquet part files (as Spark writes a data set); a FIFO would
+    block and a device never end, so neither is read."""
+    if path.is_file() or (path.suffix.lower() == PARQUET and path.is_dir()):
+        return
+    raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
+                                        else "no such file"))
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The files a Parquet records path stands for, in the order their rows are numbered on every engine: the file
+    itself, or a directory's part files by name (names starting with '_' or '.' are not data, as for Spark)."""
+    if not path.is_dir():
+        return [path]
+    parts = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
+    if not parts:
+        raise DataSetupError(f"{path}: a directory without Parquet part files")
+    return parts
 
 
 def _read_text(path: Path, name: str) -> str:
@@ -152,6 +170,16 @@ def _read_csv(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
         yield f"{name}:{line}", MalformedRow(row, cells.problem) if isinstance(cells, MalformedCells) else row
     if header is None:
         raise DataSetupError(f"{name}: empty file; expected a header row naming the fields")
+
+
+def _source_rows(kind: type, path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
+    """A streaming source's rows as `read_rows` gives them; the file is opened on the first row asked for."""
+    source = kind(path, name)
+    try:
+        for position, raw in source.rows():
+            yield source.location(position), source.as_dict(raw)
+    finally:
+        source.close()
 
 
 #: A quoted cell running over more physical lines than this is taken for an unterminated quote.
@@ -783,7 +811,11 @@ def _group_related(file: str | Path, subject: RecordType, ftype: ListOf, record_
 
 
 def _orphan(where: str, raw: object, element: RecordType, by: str, subject: RecordType, number: int) -> DataError:
-    """A related row that belongs to no subject record: reported, so it doesn't vanish."""
+    """A related row that belongs to no subject record: reported, so it doesn't vanish (a malformed row in the
+    words the streaming reader uses for it)."""
+    if isinstance(raw, MalformedRow):
+        key = _key_text(raw.get(by))
+        return DataError(where, f"#{number}", None, None, f"related row of {key or '?'}: {raw.problem}")
     own_id = _record_id(raw, element, number)
     if not isinstance(raw, dict):
         return DataError(where, own_id, None, raw, f"expected an object with the fields of {element.name}")
@@ -1236,7 +1268,8 @@ class _XlsxSource(_Source):
 
 
 class _ParquetSource(_Source):
-    """A Parquet file read through DuckDB in chunks; cells keep their types (DECIMAL → Decimal, DATE → date …)."""
+    """A Parquet file (or a directory of part files, one after the other) read through DuckDB in chunks; cells keep
+    their types (DECIMAL → Decimal, DATE → date …)."""
 
     CHUNK = 4096
 
@@ -1245,7 +1278,7 @@ class _ParquetSource(_Source):
         import duckdb
         self._con = duckdb.connect()
         try:
-            self._result = self._con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+            self._result = self._con.execute("SELECT * FROM read_parquet(?)", [[str(p) for p in parquet_parts(path)]])
         except duckdb.Error as exc:
             self._con.close()
             raise DataSetupError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
@@ -1278,19 +1311,12 @@ def _open_source(path: str | Path) -> _Source:
     source = _SOURCES.get(path.suffix.lower())
     if source is None:
         raise DataSetupError(f"{path}: unsupported file type '{path.suffix}' (use {', '.join(READ_SUFFIXES)})")
-    if not path.is_file():  # a FIFO would block, a device never end
-        raise DataSetupError(f"{path}: " + ("not a regular file (a folder, a device or a pipe)" if path.exists()
-                                            else "no such file"))
+    _check_exists(path)
     return source(path, str(path))
 
 
 def _read_parquet(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]:
-    source = _ParquetSource(path, name)
-    try:
-        for position, raw in source.rows():
-            yield source.location(position), source.as_dict(raw)
-    finally:
-        source.close()
+    return _source_rows(_ParquetSource, path, name)
 
 
 _READERS[PARQUET] = _read_parquet

@@ -435,8 +435,9 @@ class ExprCompiler:
             error = a.error
         if not values:
             return Compiled(exp.true() if negate else exp.false(), error)
+        # parenthesised either way: `b != x IN (…)` parses as `(b != x) IN (…)` on Spark
         test = exp.In(this=a.value, expressions=values)
-        return Compiled(exp.Paren(this=exp.Not(this=test)) if negate else test, error)
+        return Compiled(exp.Paren(this=exp.Not(this=test) if negate else test), error)
 
     # -------------------------------------------------------------------------------------------- branches
     def _c_If(self, x: ir.If, scope):

@@ -35,25 +35,55 @@ def stripped(raw: exp.Expression) -> exp.Expression:
 def blank(raw: exp.Expression) -> exp.Expression:
     """Python's blank cell: missing, or nothing but whitespace."""
     return exp.or_(exp.Is(this=raw, expression=exp.null()), exp.EQ(this=raw.copy(), expression=text("")),
-                   exp.and_(exp.Not(this=_no_outer_space(raw)),
+                   exp.and_(exp.not_(_no_outer_space(raw)),
                             exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
+
+
+def filled(raw: exp.Expression) -> exp.Expression:
+    """Not `blank(raw)`, as a CASE: a cell whose first character is not whitespace (nearly every one) is decided
+    by that character alone."""
+    first = exp.Unicode(this=raw.copy())
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=raw.copy(), expression=exp.null()), true=exp.false()),
+                         exp.If(this=exp.not_(_may_be_space(first)), true=exp.true())],
+                    default=exp.not_(exp.RegexpLike(this=raw.copy(), expression=text(f"^{SPACE}*$"))))
+
+
+def blank_row(cells: list[exp.Expression]) -> exp.Expression:
+    """Whether every cell is blank, as a CASE that stops at the first filled cell (a projection evaluates every
+    operand of an OR on every row; a CASE tests each condition only on the rows still undecided)."""
+    if not cells:
+        return exp.true()
+    return exp.Case(ifs=[exp.If(this=filled(c), true=exp.false()) for c in cells], default=exp.true())
 
 
 def _full(value: exp.Expression, pattern: str) -> exp.Expression:
     return exp.RegexpLike(this=value, expression=text(f"^(?:{pattern})$"))
 
 
-#: The characters str.strip() removes that can open or close a cell (checked on the first and last character only,
-#: which is much cheaper than a regular expression over every cell).
-_SPACES = tuple(chr(c) for c in range(0x110000) if chr(c).isspace() and c < 0x3001)
+#: Code points above U+0084 that str.strip() removes, U+2000–U+200A aside (tested as a range). Written out: working
+#: them out scans every code point, a tenth of a second at each start (tests/test_engines_agree.py checks the list).
+HIGH_SPACES = (0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
+
+
+def _may_be_space(code: exp.Expression) -> exp.Expression:
+    """Whether the code point `code` may be one str.strip() removes: exact above U+0020, true at or below it
+    (controls, and an empty cell's -1 or 0), which only sends those cells to the exact (regular expression) path.
+    A CASE, so that the common characters (ASCII, CJK) cost one or two comparisons."""
+    n = exp.Literal.number
+    rare = exp.or_(*[exp.EQ(this=code.copy(), expression=n(c)) for c in HIGH_SPACES],
+                   exp.Between(this=code.copy(), low=n(0x2000), high=n(0x200A)))
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=code.copy(), expression=n(max(HIGH_SPACES))), true=exp.false()),
+                         exp.If(this=exp.GTE(this=code.copy(), expression=n(0x85)), true=rare),
+                         exp.If(this=exp.GT(this=code.copy(), expression=n(0x20)), true=exp.false())],
+                    default=exp.true())
 
 
 def _no_outer_space(cell: exp.Expression) -> exp.Expression:
-    spaces = [text(c) for c in _SPACES]
-    return exp.and_(exp.Not(this=exp.In(this=exp.Left(this=cell, expression=exp.Literal.number(1)),
-                                        expressions=spaces)),
-                    exp.Not(this=exp.In(this=exp.Right(this=cell, expression=exp.Literal.number(1)),
-                                        expressions=[c.copy() for c in spaces])))
+    """Whether the cell neither starts nor ends with a character str.strip() removes (false for an empty cell)."""
+    first = exp.Unicode(this=cell.copy())
+    last = exp.Unicode(this=exp.Right(this=cell.copy(), expression=exp.Literal.number(1)))
+    return exp.Case(ifs=[exp.If(this=_may_be_space(first), true=exp.false())],
+                    default=exp.not_(_may_be_space(last)))
 
 
 def _round_trip(cell: exp.Expression, to: str, *forms: str, value: exp.Expression | None = None
@@ -64,9 +94,11 @@ def _round_trip(cell: exp.Expression, to: str, *forms: str, value: exp.Expressio
     printed = cast(value if value is not None else cast_value.copy(), "VARCHAR")
     value = cast_value
     ok = exp.EQ(this=printed, expression=cell.copy())
-    for suffix in forms:
-        ok = exp.or_(ok, exp.EQ(this=printed.copy(), expression=exp.DPipe(this=cell.copy(), expression=text(suffix),
-                                                                          safe=True)))
+    if forms:  # a CASE: the other forms are built and compared only for the cells the first did not match
+        ok = exp.Case(ifs=[exp.If(this=ok, true=exp.true())] + [
+            exp.If(this=exp.EQ(this=printed.copy(), expression=exp.DPipe(this=cell.copy(), expression=text(suffix),
+                                                                         safe=True)), true=exp.true())
+            for suffix in forms], default=exp.false())
     return value, ok
 
 
@@ -74,7 +106,8 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
                ) -> tuple[exp.Expression, exp.Expression]:
     """(typed value or NULL, whether the cell is in canonical form) for one raw VARCHAR cell.
 
-    `empty_text` accepts an empty text (records Python converted, e.g. an example's "").
+    `empty_text` accepts an empty text (records Python converted, e.g. an example's ""). `value` is the typed
+    value already computed from this cell (a column): the check then reuses it instead of converting again.
     Canonical means what a careful export writes: "12", "35600.00" (or "35600"), "12.5%" or "0.125", "true",
     "2024-01-05", an enum label, text without surrounding whitespace. Everything else is left to Python.
     """
@@ -93,27 +126,36 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
     if t == DATE:
         return _round_trip(cell, "DATE", value=value)
     if t == DECIMAL:
-        return _fraction(cell)
+        fraction, ok = _fraction(cell)
+        return fraction, _known(value) if value is not None else ok
     if t == PERCENT:
         pct = _full(cell, rf"[+-]?[0-9]{{1,12}}(?:\.[0-9]{{1,{INPUT_PLACES - 2}}})?%")
         number = exp.func("RTRIM", cell, text("%"))
         scaled = cast(exp.Mul(this=cast(number, decimal_type(INPUT_PLACES - 2)),
                               expression=cast(text("0.01"), decimal_type(2))), decimal_type(INPUT_PLACES))
         fraction, fraction_ok = _fraction(cell)
-        value = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
+        typed = exp.Case(ifs=[exp.If(this=pct, true=scaled)], default=fraction)
+        ok = _known(value) if value is not None else exp.or_(pct, fraction_ok)
         if not empty_text:  # a bare number above 1 in a file ("12") goes to Python, which refuses it in words
-            bounded = exp.LTE(this=exp.Abs(this=fraction.copy()), expression=exp.Literal.number(1))
-            fraction_ok = exp.and_(fraction_ok, bounded)
-        return value, exp.or_(pct, fraction_ok)
+            written = value if value is not None else typed.copy()
+            bare_above_one = exp.and_(exp.NEQ(this=exp.Right(this=cell.copy(), expression=exp.Literal.number(1)),
+                                              expression=text("%")),
+                                      exp.GT(this=exp.Abs(this=written.copy()), expression=exp.Literal.number(1)))
+            ok = exp.and_(ok, exp.not_(bare_above_one))
+        return typed, ok
     if t == DURATION:
         return durations.from_text(cell)
     if t == BOOL:
-        lowered = exp.Lower(this=cell)
-        yes = exp.In(this=lowered, expressions=[text(v) for v in _TRUE])
-        no = exp.In(this=lowered, expressions=[text(v) for v in _FALSE])
-        value = exp.Case(ifs=[exp.If(this=yes, true=exp.true()), exp.If(this=no, true=exp.false())])
-        return value, exp.or_(yes, no)
+        # a simple CASE: DuckDB runs an IN list of five or more constants as a join
+        typed = exp.Case(this=exp.Lower(this=cell), ifs=[exp.If(this=text(v), true=exp.true()) for v in _TRUE]
+                         + [exp.If(this=text(v), true=exp.false()) for v in _FALSE])
+        return typed, _known(value if value is not None else typed.copy())
     raise ValueError(f"no SQL reading for {t}")
+
+
+def _known(value: exp.Expression) -> exp.Expression:
+    """For the types whose reading is NULL exactly when the cell is not canonical: whether it was."""
+    return exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
 
 
 def _fraction(cell: exp.Expression) -> tuple[exp.Expression, exp.Expression]:

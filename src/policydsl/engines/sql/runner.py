@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,11 +36,13 @@ from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
 from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, literal, text
-from .inputs import blank, canonical, scalar_fields, stripped, typed_cell
+from .inputs import blank, blank_row, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
 
 NATIVE_SUFFIXES = (".csv", ".parquet")
 MEMORY_LIMIT = os.environ.get("POLICYDSL_DUCKDB_MEMORY", "1GB")
+#: A raw row with nothing under the header (it may hold cells beyond it: see `DuckRun._raw`).
+BLANK = "__blank"
 
 
 @dataclass
@@ -212,7 +215,7 @@ class DuckRun:
     def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
         values = list(self.policy.subject.field_names) + self.plan.order if everything else (
             [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns())
-        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(["__ok"] + values))))
+        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(["__ok", BLANK] + values))))
 
     def evaluate_records(self, records: list[tuple[str, dict]]) -> list[Result]:
         """Every field and node value of each record given in runtime form (examples, differential tests)."""
@@ -246,36 +249,59 @@ class DuckRun:
 
     # -------------------------------------------------------------------------------------------- reading
     def _raw(self, item: _Input) -> exp.Select:
-        """Every non-blank row of the file, every cell as text, numbered from 1 like the Python reader."""
+        """Every row of the file the Python reader counts, every cell as text, numbered from 1 as it numbers them.
+
+        DuckDB reads a CSV row's cells up to the header's last column and drops the rest, so a row whose cells
+        under the header are all blank may still hold something beyond them, and the Python reader then reports
+        it as a record. Such rows are kept and flagged `__blank` until `_resolve_blank_rows` has asked the Python
+        reader which of them hold something: `self._content[item.table]` then lists those (by their position
+        among the rows DuckDB reads), and the other flagged rows are left out.
+        """
         path = item.path
-        if path.suffix.lower() == ".parquet":
-            source = exp.func("READ_PARQUET", text(str(path)))
+        if path.suffix.lower() == ".parquet":  # every cell of the row is read: blank means blank
+            parts = exp.Array(expressions=[text(str(p)) for p in rec.parquet_parts(path)])
+            source = exp.func("READ_PARQUET", parts)
             cast_all = True
         else:
-            header = _csv_header(path)
+            header, skip = _csv_start(path)
             rec._check_header(path, item.rtype, [(str(path), dict.fromkeys(header, ""))]) if item.by is None else None
             columns = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(_column_name(h, i)),
                                                              expression=text("VARCHAR"))
                                               for i, h in enumerate(header)])
-            source = exp.func("READ_CSV", text(str(path)),
-                              exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
-                              exp.PropertyEQ(this=exp.var("columns"), expression=columns),
-                              exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
-                              exp.PropertyEQ(this=exp.var("quote"), expression=text('"')),
-                              exp.PropertyEQ(this=exp.var("escape"), expression=text('"')),
-                              exp.PropertyEQ(this=exp.var("auto_detect"), expression=exp.false()),
-                              exp.PropertyEQ(this=exp.var("null_padding"), expression=exp.true()),
-                              # strict: an unclosed quote or extra cells fail here, and the Python reader then
-                              # reports that row and reads the others (never a row swallowed or cut short)
-                              exp.PropertyEQ(this=exp.var("strict_mode"), expression=exp.true()))
+            # DuckDB takes the first line for the header; the Python reader the first non-blank row. strict: an
+            # unclosed quote or extra cells fail here, and the Python reader then reports that row and reads the
+            # others (never a row swallowed or cut short)
+            leading = {"skip": skip} if skip else {}
+            source = _read_csv(path, header=True, **leading, columns=columns, delim=",", quote='"', escape='"',
+                               auto_detect=False, null_padding=True, strict_mode=True)
             cast_all = False
         self._columns = self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
                  for c in self._columns]
-        filled = exp.or_(*[exp.Not(this=blank(cast(col(c, None), "VARCHAR"))) for c in self._columns])
-        rows = exp.select(*cells).from_(source).where(filled)
+        empty = blank_row([cast(col(c, None), "VARCHAR") for c in self._columns])
+        if cast_all:
+            rows = exp.select(*cells, exp.false().as_(BLANK)).from_(source).where(exp.not_(empty))
+        elif item.table not in self._content:
+            rows = exp.select(*cells, exp.alias_(empty, BLANK)).from_(source)
+        else:
+            return self._kept_rows(source, cells, empty, self._content[item.table])
         numbered = exp.select(exp.alias_(exp.Window(this=exp.RowNumber()), ORDER, quoted=True), exp.Star())
         return numbered.from_(exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("f"))))
+
+    def _kept_rows(self, source: exp.Expression, cells: list[exp.Expression], empty: exp.Expression,
+                   content: set[int]) -> exp.Select:
+        """The rows of `source` with a cell under the header, and the others at the positions in `content` (rows
+        with something beyond the header), numbered from 1 in the file's order."""
+        line = exp.alias_(exp.Window(this=exp.RowNumber()), "__line", quoted=True)
+        lines = exp.select(line, *cells, exp.alias_(exp.not_(empty), "__filled")).from_(source)
+        kept = col("__filled", None)
+        if content:
+            kept = exp.or_(kept, exp.In(this=col("__line", None),
+                                        expressions=[exp.Literal.number(n) for n in sorted(content)]))
+        order = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=col("__line", None))]))
+        return exp.select(exp.alias_(order, ORDER, quoted=True), *[col(c, None) for c in self._columns],
+                          exp.false().as_(BLANK)).from_(
+            exp.Subquery(this=lines, alias=exp.TableAlias(this=exp.to_identifier("f")))).where(kept)
 
     def _file_columns(self, source: exp.Expression) -> list[str]:
         return [d[0] for d in self.db.execute(self.plan.sql(exp.select(exp.Star()).from_(source).limit(0))).description]
@@ -311,23 +337,25 @@ class DuckRun:
         if item.by is not None:
             by = stripped(col(item.by, "w")) if item.by in present else exp.null()
             extra.append(exp.alias_(exp.func("NULLIF", by, text("")), BY, quoted=True))
-        converted = exp.select(col(ORDER, "w"), *extra, *inner).from_(
+        flag = exp.false().as_(BLANK) if canonical else col(BLANK, "w")
+        converted = exp.select(col(ORDER, "w"), flag, *extra, *inner).from_(
             exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("w"))))
         ok = exp.and_(*oks) if oks else exp.true()
-        outer = [col(ORDER, "v"), col(KEY, "v")] + ([col(BY, "v")] if item.by is not None else [])
+        outer = [col(ORDER, "v"), col(BLANK, "v"), col(KEY, "v")] + ([col(BY, "v")] if item.by is not None else [])
         return exp.select(*outer, *cells, exp.alias_(exp.func("COALESCE", ok, exp.false()), "__ok")).from_(
             exp.Subquery(this=converted, alias=exp.TableAlias(this=exp.to_identifier("v"))))
 
     def _evaluate_native(self, inputs: dict[str, _Input], batch: BatchResult) -> bool:
         """One pass over the records file evaluates every record; False when DuckDB cannot read a file as the
         Python reader does (then the Python reader either explains why or reads it)."""
+        self._content: dict[str, set[int]] = {}
         try:
-            for name, item in inputs.items():
-                if name:
-                    self._table(item.table, self._typed(item, self._raw(item)))
-            self._point_relations(inputs, "")
-            subject = inputs[""]
-            self._evaluate_into("__evaluated", self._typed(subject, self._raw(subject)))
+            self._read_and_evaluate(inputs)
+            flagged = self._blank_rows(inputs)
+            if flagged:  # rows with nothing under the header: the Python reader says which hold something
+                if not self._resolve_blank_rows(inputs, flagged):
+                    return False
+                self._read_and_evaluate(inputs)
         except self.duckdb.Error:
             for item in inputs.values():
                 for _ in rec.read_rows(item.path):  # raises the reader's own message, if it has one
@@ -344,6 +372,39 @@ class DuckRun:
         self._table(RESULTS, good, kind="VIEW")
         # A plain scan and filter keep the file's order; a join (suspects left out, related records) may not.
         self.reorder = bool(suspects) or self.plan.reads_related
+        return True
+
+    def _read_and_evaluate(self, inputs: dict[str, _Input]) -> None:
+        """The related files' typed rows, then every record evaluated into `__evaluated`."""
+        for name, item in inputs.items():
+            if name:
+                self._table(item.table, self._typed(item, self._raw(item)))
+        self._point_relations(inputs, "")
+        subject = inputs[""]
+        self._evaluate_into("__evaluated", self._typed(subject, self._raw(subject)))
+
+    def _blank_rows(self, inputs: dict[str, _Input]) -> dict[str, set[int]]:
+        """For each input with some, the positions of its rows flagged `__blank` (see `_raw`)."""
+        found = {}
+        for name, item in inputs.items():
+            table = item.table if name else "__evaluated"
+            q = exp.select(col(ORDER, None)).from_(exp.to_table(table)).where(col(BLANK, None))
+            rows = {n for (n,) in self.sql(q).fetchall()}
+            if rows:
+                found[name] = rows
+        return found
+
+    def _resolve_blank_rows(self, inputs: dict[str, _Input], flagged: dict[str, set[int]]) -> bool:
+        """Which flagged rows hold something beyond the header, by the Python reader (into `self._content`);
+        False when DuckDB did not read the same rows as the Python reader (the run then goes through Python)."""
+        for name, rows in flagged.items():
+            item = inputs[name]
+            table = item.table if name else "__evaluated"
+            (count,) = self.sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))).fetchone()
+            python_count, python_blank = _csv_blank_rows(item.path)
+            if python_count != count or not python_blank <= rows:
+                return False
+            self._content[item.table] = rows - python_blank
         return True
 
     # -------------------------------------------------------------------------------------------- suspects
@@ -377,15 +438,20 @@ class DuckRun:
                 exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
             q = exp.select(col(ORDER, None)).from_(exp.to_table(item.table)).where(exp.or_(
                 exp.Is(this=col(BY, None), expression=exp.null()),
-                exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(this=parents))))).order_by(col(ORDER, None))
+                exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(this=parents)))))
             numbers = {r for (r,) in self.sql(q).fetchall()}
             if not numbers:
                 continue
+            self._localize(item)
             ftype = self.policy.subject.field(name)
             for number, (where, raw) in enumerate(rec.read_rows(item.path), start=1):
                 if number in numbers:
                     found.append(rec._orphan(where, raw, item.rtype, ftype.by, self.policy.subject, number))
         return found
+
+    def _localize(self, item: _Input) -> None:
+        """Make `item.path` a file the Python reader can stream: DuckDB reads local files, so it already is (the
+        Spark runner copies a remote file to the driver here)."""
 
     def _convert_suspects(self, subject: _Input, relations: dict[str, _Input], rows: set[int],
                           batch: BatchResult) -> int:
@@ -427,12 +493,8 @@ class DuckRun:
         for name, item in [("", subject)] + list(relations.items()):
             path = accepted.paths[name]
             canonical_item = _Input(path, item.rtype, item.table + "_accepted", item.by)
-            raw = exp.select(exp.Star()).from_(exp.func(
-                "READ_CSV", text(str(path)), exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
-                exp.PropertyEQ(this=exp.var("all_varchar"), expression=exp.true()),
-                exp.PropertyEQ(this=exp.var("delim"), expression=text(",")),
-                exp.PropertyEQ(this=exp.var("quote"), expression=text('"')),
-                exp.PropertyEQ(this=exp.var("allow_quoted_nulls"), expression=exp.false())))
+            raw = exp.select(exp.Star()).from_(_read_csv(path, header=True, all_varchar=True, delim=",", quote='"',
+                                                         allow_quoted_nulls=False))
             self._columns = [ORDER] + [n for n, _ in scalar_fields(item.rtype)]
             typed = self._typed(canonical_item, exp.select(cast(col(ORDER, None), "BIGINT").as_(ORDER),
                                                            *[col(n, None) for n in self._columns[1:]]).from_(
@@ -472,8 +534,8 @@ class DuckRun:
         if suffix == ".csv":
             safe = not RAW_CELLS.get()
             # the neutralising CASE lets DuckDB's parallel COPY reorder rows, so the file's order is then explicit
-            query = self.plan.output(ordered=self.reorder or safe, csv_safe=safe)
-            self.db.execute(f"COPY ({self.plan.sql(query)}) TO '{_quoted_path(out)}' "
+            rows = self._unwidened(self.plan.output(ordered=self.reorder or safe, csv_safe=safe))
+            self.db.execute(f"COPY ({self.plan.sql(rows)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))
@@ -485,6 +547,18 @@ class DuckRun:
                             f"'{_quoted_path(out)}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')")
         else:
             self._write_json(out, suffix)
+
+    def _unwidened(self, query: exp.Select) -> exp.Select:
+        """The CSV rows without widening a two-place decimal column to DECIMAL(38, 2) (done for Parquet's typed
+        columns): a CSV cell holds the same digits at any precision, and DuckDB writes a 64-bit decimal about twice
+        as fast as a 128-bit one."""
+        types = {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{RESULTS}"').fetchall()}
+        for node in list(query.find_all(exp.Cast)):
+            inner = node.this
+            if (isinstance(inner, exp.Column) and node.to.sql("duckdb") == "DECIMAL(38, 2)"
+                    and re.fullmatch(r"DECIMAL\(\d+,2\)", types.get(inner.name, ""))):
+                node.replace(inner.copy())
+        return query
 
     def _write_json(self, out: Path, suffix: str) -> None:
         """JSON and JSONL as `records.write_results` writes them (same bytes)."""
@@ -580,18 +654,55 @@ class _CanonicalWriter:
 
 def _csv_header(path: Path) -> list[str]:
     """The header row as the Python reader finds it (first non-blank row; a duplicate column is refused)."""
+    return _csv_start(path)[0]
+
+
+def _csv_start(path: Path) -> tuple[list[str], int]:
+    """The header row as the Python reader finds it, and how many (blank) rows come before it."""
     rec.read_rows(path)  # a missing file or an unknown suffix: the reader's own message
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
-            for cells in reader:
+            for before, cells in enumerate(reader):
                 if not all(rec._is_blank(c) for c in cells):
-                    return rec._header(cells, f"{path}:{reader.line_num}")
+                    return rec._header(cells, f"{path}:{reader.line_num}"), before
     except (UnicodeDecodeError, csv.Error):
         for _ in rec.read_rows(path):  # raises the reader's own message (not UTF-8, malformed CSV)
             pass
         raise
     raise rec.DataSetupError(f"{path}: empty file; expected a header row naming the fields")
+
+
+def _csv_blank_rows(path: Path) -> tuple[int, set[int]]:
+    """The rows after the header that DuckDB reads (every row but empty lines), and the positions among them of
+    the ones the Python reader skips as blank."""
+    count, blanks = 0, set()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = csv.reader(f)
+        for cells in rows:
+            if not all(rec._is_blank(c) for c in cells):
+                break  # the header
+        for cells in rows:
+            if cells:
+                count += 1
+                if all(rec._is_blank(c) for c in cells):
+                    blanks.add(count)
+    return count, blanks
+
+
+def _read_csv(path: Path, **options: object) -> exp.Expression:
+    """`READ_CSV(path, option := value, …)` as a tree; a value is a bool, a text, a number or a tree."""
+    def value(v: object) -> exp.Expression:
+        if isinstance(v, bool):
+            return exp.true() if v else exp.false()
+        if isinstance(v, str):
+            return text(v)
+        if isinstance(v, int):
+            return exp.Literal.number(v)
+        assert isinstance(v, exp.Expression)
+        return v
+    return exp.func("READ_CSV", text(str(path)),
+                    *[exp.PropertyEQ(this=exp.var(k), expression=value(v)) for k, v in options.items()])
 
 
 def _column_name(header: str, index: int) -> str:

@@ -66,7 +66,7 @@ from ..row import Result
 from .compile import ERROR, KEY, ORDER, Compiled, Unsupported, col, format_text, text
 from .inputs import blank
 from .plan import RESULTS, PolicyPlan, neutralised
-from .runner import DuckRun, _CanonicalWriter, _column_name, _csv_header, _Input
+from .runner import BLANK, DuckRun, _CanonicalWriter, _column_name, _csv_header, _Input
 
 #: SQL settings every run needs for exact results (set on each run's session, whatever the cluster's defaults).
 SQL_SETTINGS = {
@@ -363,11 +363,8 @@ class SparkRun(DuckRun):
     def _local_file(self, src: _Source) -> Path:
         if src.local is not None:
             return src.local
-        if src.directory:
-            raise rec.DataSetupError(
-                f"{src.name}: some records need the careful converter (a cell not in its plain form, a duplicate "
-                "key, a related row that belongs to no record), which reads single files only; give this "
-                "directory's records as one file to have them reported")
+        # a directory of part files is copied whole: the Python reader reads its part files in name order, the
+        # order Spark numbers their rows in
         local = Path(self.tmp.name) / f"remote_{len(self._renames)}{src.suffix}"
         fs, hpath = self._hadoop(src.url)
         fs.copyToLocalFile(False, hpath, self.spark.sparkContext._jvm.org.apache.hadoop.fs.Path(local.as_uri()),
@@ -412,7 +409,7 @@ class SparkRun(DuckRun):
         self._register(source_view, df)
         cells = [exp.alias_(exp.Cast(this=col(c, None), to=exp.DataType.build("VARCHAR")), c, quoted=True)
                  for c in columns]
-        filled = exp.or_(*[exp.Not(this=blank(col(c, None))) for c in columns]) if columns else exp.false()
+        filled = exp.or_(*[exp.not_(blank(col(c, None))) for c in columns]) if columns else exp.false()
         rows = exp.select(exp.Star()).from_(exp.Subquery(this=exp.select(*cells).from_(exp.to_table(source_view)),
                                                          alias=exp.TableAlias(this=exp.to_identifier("s"))))
         rows = rows.where(filled) if columns else rows
@@ -425,7 +422,11 @@ class SparkRun(DuckRun):
         raw_view = f"__raw{item.table}"
         self._register(raw_view, numbered)
         self._columns = names
-        return exp.select(exp.Star()).from_(exp.to_table(raw_view))
+        # no row is flagged blank: the cells beyond the header were read with the others (EXTRA_CELLS)
+        return exp.select(exp.Star(), exp.false().as_(BLANK)).from_(exp.to_table(raw_view))
+
+    def _blank_rows(self, inputs: dict[str, _Input]) -> dict[str, set[int]]:
+        return {}
 
     def _numbered(self, df, first: int, single_file: bool):
         """`__row` for every row in file order (`first` for the first), without moving the rows to one task.
@@ -521,25 +522,6 @@ class SparkRun(DuckRun):
         for item in [subject, *relations.values()]:
             self._localize(item)
         return super()._convert_suspects(subject, relations, rows, batch)
-
-    def _orphans(self, subject: _Input, relations: dict[str, _Input]) -> list[rec.DataError]:
-        """Related rows that belong to no record (as `DuckRun._orphans`, copying a remote file only if needed)."""
-        found = []
-        for name, item in relations.items():
-            parents = exp.select(col(KEY, None)).from_("__evaluated").where(
-                exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
-            q = exp.select(col(ORDER, None)).from_(exp.to_table(item.table)).where(exp.or_(
-                exp.Is(this=col("__by", None), expression=exp.null()),
-                exp.Not(this=exp.In(this=col("__by", None), query=exp.Subquery(this=parents)))))
-            numbers = {r for (r,) in self.sql(q).fetchall()}
-            if not numbers:
-                continue
-            self._localize(item)
-            ftype = self.policy.subject.field(name)
-            for number, (where, raw) in enumerate(rec.read_rows(item.path), start=1):
-                if number in numbers:
-                    found.append(rec._orphan(where, raw, item.rtype, ftype.by, self.policy.subject, number))
-        return found
 
     # -------------------------------------------------------------------------------------------- writing
     def _write(self, out: str | Path | None, on_row: RowSink | None) -> None:
