@@ -51,6 +51,7 @@ class StagedProgram:
         policy = plan.policy
         self.steps: list[list[tuple[str, exp.Expression]] | _Freeze] = []
         self.standing: dict[int, str] = {}  # pass → its error column when its summaries are computed
+        self.summary_stage: dict[str, int] = {}  # summary → the pass after which it is computed
         self._count = 0
         self.error = self.fresh("e")
         self.steps.append([(self.error, cast(exp.null(), "VARCHAR"))])
@@ -63,6 +64,7 @@ class StagedProgram:
         for p, stage in enumerate(stages(policy, plan.order)):
             self._nodes(list(stage.nodes))
             self.standing[p] = self.error
+            self.summary_stage.update((name, p) for name in stage.summaries)
             if stage.summaries:
                 self._summaries(p, stage)
             for a in stage.across:
