@@ -61,7 +61,7 @@ class AcrossCompiler:
                  (("value", a.value), ("where", a.where), ("within", a.within)) if x is not None}
         keys = [self.compiler.compile(k.expr, scope) for k in a.order]
         self.parts = {name: self._column(c) for name, c in parts.items()}
-        self.part_scales = {name: c for name, c in parts.items()}
+        self.part_scales = dict(parts)
         self.keys = []
         for key, c in zip(a.order, keys):
             name = self.fresh("key")

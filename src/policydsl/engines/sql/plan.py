@@ -18,7 +18,6 @@ from ... import ir
 from ...graph import build, evaluation_order
 from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, ListOf, Type
 from ..row import params_in_force
-from .stages import StagedProgram
 from .compile import (
     DIALECTS,
     ERROR,
@@ -36,6 +35,7 @@ from .compile import (
     format_text,
     node_error_column,
 )
+from .stages import StagedProgram
 
 RESULTS = "__results"
 
