@@ -566,6 +566,18 @@ class DuckRun:
         return view
 
 
+def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
+                     dialect: str = "duckdb") -> tuple[list[Result], dict[str, object]]:
+    """The records of one example evaluated together on a SQL engine (every field and node value of each, or its
+    error) and the summaries over them: what an example with several records, or with expected summaries, checks."""
+    if dialect == "spark":
+        from .spark import evaluate_example as on_spark
+        return on_spark(policy, records, as_of)
+    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
+        results = run.evaluate_records(records)
+        return results, run.summaries("__evaluated") if policy.summaries else {}
+
+
 def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
                      dialect: str = "duckdb") -> list[Result]:
     """Evaluate records given in runtime form (as `row.Engine.all_values` takes them) on a SQL engine: every field

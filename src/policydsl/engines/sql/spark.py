@@ -850,3 +850,17 @@ def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: 
             if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
                 _unavailable(exc)
             raise
+
+
+def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
+                     master: str | None = None) -> tuple[list[Result], dict[str, object]]:
+    """The records of one example evaluated together on Spark, and the summaries over them."""
+    with SparkRun(policy, as_of or policy.effective or date(2000, 1, 1), master) as run:
+        run.lazy = True
+        try:
+            results = run.evaluate_records(records)
+            return results, run.summaries("__evaluated") if policy.summaries else {}
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
+                _unavailable(exc)
+            raise
