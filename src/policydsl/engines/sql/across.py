@@ -283,7 +283,11 @@ class AcrossCompiler:
         if f == "count":
             return cast(self._window(exp.Count(this=chosen(exp.Literal.number(1)))), "BIGINT"), None, False
         if f == "distinct":
-            return cast(self._window(exp.Count(this=exp.Distinct(expressions=[chosen(value)]))), "BIGINT"), None, False
+            if self.dialect.name == "spark":  # Spark has no DISTINCT in a window: the size of the set of values
+                counted = exp.func("SIZE", self._window(exp.func("COLLECT_SET", chosen(value))))
+            else:
+                counted = self._window(exp.Count(this=exp.Distinct(expressions=[chosen(value)])))
+            return cast(counted, "BIGINT"), None, False
         if f in ("any", "all"):
             agg = exp.func("BOOL_OR" if f == "any" else "BOOL_AND", chosen(value))
             return exp.func("COALESCE", self._window(agg), exp.false() if f == "any" else exp.true()), None, False

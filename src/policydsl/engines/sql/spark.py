@@ -637,7 +637,7 @@ class SparkRun(DuckRun):
             names = [n for n in self.policy.summaries if levels[n] == level]
             parts = [exp.alias_(count, "__count")] if level == 0 else []
             for i, name in enumerate(names):
-                query, _ = self.plan.summary(name, computed)
+                query, _ = self.plan.summary(name, computed, self._summarised(name))
                 value, error = (e.this for e in query.expressions)
                 parts += [exp.alias_(value, f"v{i}"), exp.alias_(error, f"e{i}")]
             try:
@@ -653,7 +653,7 @@ class SparkRun(DuckRun):
                 if row is not None:
                     value, error = rest[2 * i], rest[2 * i + 1]
                 else:  # one of them failed as a whole (an ANSI overflow): find which, report it in its place
-                    query, _ = self.plan.summary(name, computed)
+                    query, _ = self.plan.summary(name, computed, self._summarised(name))
                     try:
                         value, error = self.sql(query).fetchone()
                     except Exception as exc:
@@ -661,6 +661,11 @@ class SparkRun(DuckRun):
                 computed[name] = f"error: {error}" if error is not None else value
         in_file_order = sorted(computed, key=lambda n: self.policy.summaries[n].span.line)
         batch.summaries = {n: computed[n] for n in in_file_order}
+
+
+    def _summarised(self, name: str) -> str:
+        """The records a summary covers: the results, or for a policy across records those standing in its pass."""
+        return self._standing_at(name, RESULTS) if self.plan.staged else RESULTS
 
 
 def _spark_error(exc: Exception) -> str:
