@@ -1295,19 +1295,33 @@ def _across_records(cells) -> list[tuple[str, dict]]:
             for i, (n, w, m, g, e, ok) in enumerate(cells)]
 
 
-@_settings(120)
-@given(text=across_policies(), cells=across_records)
-def test_values_across_records_agree(tmp_path_factory, text, cells):
-    """Every record gets the same error, or the same value of every node, from both engines."""
-    folder = tmp_path_factory.mktemp("across")
+def _check_across(folder: Path, text: str, cells, dialect: str = "duckdb") -> None:
     (folder / "p.policy").write_text(text, encoding="utf-8")
     policy = api.load_policy(str(folder / "p.policy"))
     records = _across_records(cells)
     row, _ = _across_row(policy, records)
-    sql = [(r.error, r.values if r.ok else None) for r in evaluate_records(policy, records, EFFECTIVE)]
+    sql = [(r.error, r.values if r.ok else None) for r in evaluate_records(policy, records, EFFECTIVE, dialect)]
     names = list(policy.nodes)
     assert [(e, v and {n: v[n] for n in names}) for e, v in sql] == \
         [(e, v and {n: v[n] for n in names}) for e, v in row], text
+
+
+@_settings(120)
+@given(text=across_policies(), cells=across_records)
+def test_values_across_records_agree(tmp_path_factory, text, cells):
+    """Every record gets the same error, or the same value of every node, from both engines."""
+    _check_across(tmp_path_factory.mktemp("across"), text, cells)
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(_spark_available() is not None, reason=str(_spark_available()))
+@pytest.mark.skipif(not SPARK_EXAMPLES, reason="opt-in with POLICYDSL_SPARK_EXAMPLES=N (starting Spark costs ~30 s)")
+@settings(max_examples=SPARK_EXAMPLES or 1, deadline=None, derandomize=not FUZZ, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], phases=[Phase.generate])
+@given(text=across_policies(), cells=across_records)
+def test_values_across_records_agree_on_spark(tmp_path_factory, text, cells):
+    """The same on Spark SQL, a few examples (each costs seconds)."""
+    _check_across(tmp_path_factory.mktemp("across"), text, cells, dialect="spark")
 
 
 @_settings(40)
