@@ -263,3 +263,10 @@ def test_distinct_and_any_within_groups(tmp_path):
     (tmp_path / "r.csv").write_text("id,s,g\na,1,x\nb,1,x\nc,3,x\nd,0,y\ne,2,y\n", encoding="utf-8")
     policy = api.load_policy(str(source))
     _same_as_row(tmp_path, policy, str(tmp_path / "r.csv"), {}, None, ".csv", spark_records=tmp_path / "r.csv")
+
+
+def test_dhondt_is_refused_on_spark_in_words(tmp_path):
+    """D'Hondt compares quotients in 128-bit integers, which Spark lacks: refused, naming the rule and the way out."""
+    policy = api.load_policy(str(ROOT / ACROSS / "dhondt.policy"))
+    with pytest.raises(EngineUnavailable, match=r"席位: the spark engine cannot run apportion by D'Hondt .*--engine"):
+        run_batch(policy, ROOT / ACROSS / "dhondt.csv", out=tmp_path / "spark.csv", engine="spark")

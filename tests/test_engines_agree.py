@@ -226,10 +226,11 @@ def test_large_files_keep_the_records_order(tmp_path, bad_row):
 # ------------------------------------------------------------------------------------------------ across records
 
 ACROSS = ROOT / "tests" / "data" / "across"
-ACROSS_RUNS = [("r.policy", "r.csv", {}), ("failures.policy", "failures.csv", {"items": "items.csv"})]
+ACROSS_RUNS = [("r.policy", "r.csv", {}), ("failures.policy", "failures.csv", {"items": "items.csv"}),
+               ("dhondt.policy", "dhondt.csv", {})]
 
 
-@pytest.mark.parametrize("policy_file,records,related", ACROSS_RUNS, ids=["ranks", "failures"])
+@pytest.mark.parametrize("policy_file,records,related", ACROSS_RUNS, ids=["ranks", "failures", "dhondt"])
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_values_across_records_match_the_row_engine(tmp_path, policy_file, records, related, suffix):
     """Ranks, top/bottom, apportion, grant, aggregates within groups and summaries read by rules: the same results
@@ -279,16 +280,18 @@ def test_a_failing_summary_read_by_a_rule_stops_every_record(tmp_path):
     assert batch.summaries == outcome.report.summaries
 
 
-def test_dhondt_is_refused_on_sql_in_words(tmp_path):
-    """D'Hondt hands out places one at a time; the SQL engines refuse it, naming it and --engine row."""
-    from policydsl.engines.base import EngineUnavailable
+@pytest.mark.parametrize("weights,total", [((1, 1, 1), 2), ((0, 0), 0), ((0, 4), 3), ((7,), 5), ((5, 5, 2, 2), 9),
+                                           ((100, 80, 30, 20), 8), ((3, 2), 0)])
+def test_dhondt_places(tmp_path, weights, total):
+    """D'Hondt on DuckDB gives the row engine's places: ties by the order, zero weights, a total of 0, one record."""
     source = tmp_path / "p.policy"
     source.write_text('policy p\n  subject R\n  effective 2024-01-01\nrecord R key id { id: text, s: int }\n'
-                      'outcome 席位 = apportion(5, s by id method dhondt)\n', encoding="utf-8")
-    (tmp_path / "r.csv").write_text("id,s\na,1\nb,2\n", encoding="utf-8")
+                      f'outcome 席位 = apportion({total}, s by s desc, id method dhondt)\n', encoding="utf-8")
+    (tmp_path / "r.csv").write_text("id,s\n" + "".join(f"r{i},{w}\n" for i, w in enumerate(weights)), encoding="utf-8")
     policy = api.load_policy(str(source))
-    with pytest.raises(EngineUnavailable, match=r"席位: the SQL engines cannot run apportion by D'Hondt .*--engine row"):
-        run_batch(policy, tmp_path / "r.csv", out=tmp_path / "sql.csv", engine="duckdb")
+    _row_reference(policy, str(tmp_path / "r.csv"), {}, None, tmp_path / "row.csv")
+    run_batch(policy, tmp_path / "r.csv", out=tmp_path / "sql.csv", engine="duckdb")
+    assert (tmp_path / "sql.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
 
 
 def test_examples_across_records_pass_on_duckdb():

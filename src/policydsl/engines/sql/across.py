@@ -28,6 +28,15 @@ from .compile import ORDER, Compiled, ExprCompiler, Scope, Unsupported, as_scale
 Layer = list[tuple[str, exp.Expression]]
 
 
+@dataclass
+class Checkpoint:
+    """A step of the evaluation query: the relation so far becomes the CTE `chain`, then the CTEs `ctes` (which may
+    read it) are defined, and the query goes on from `chain`."""
+
+    chain: str
+    ctes: list[tuple[str, exp.Select]]
+
+
 def across_column(index: int) -> str:
     """The column holding the value of the policy's `index`-th value across records."""
     return f"__across_{index}"
@@ -53,8 +62,8 @@ class AcrossCompiler:
         self.key_field = key_field
 
     def compile(self, a: ir.Across, owner: str, error: str) -> AcrossLayers:
-        if a.func == "apportion" and a.method == "dhondt":
-            raise Unsupported("apportion by D'Hondt (method dhondt)")
+        if a.func == "apportion" and a.method == "dhondt" and self.dialect.name != "duckdb":
+            raise Unsupported("apportion by D'Hondt (method dhondt) without 128-bit integers")
         self.a, self.owner, self.layers, self._closed = a, owner, [], True
         scope = Scope(owner)
         parts = {name: self.compiler.compile(x, scope) for name, x in
@@ -208,13 +217,15 @@ class AcrossCompiler:
         self.error = self._fail(self.error, exp.Case(ifs=[exp.If(this=negative, true=message)]))
         self._flush()
 
-    def _apportion(self):
-        """Largest remainder: ⌊T·w/W⌋ each, the places left one each to the largest remainders (ties by order)."""
+    def _shares(self, extra: Layer | None = None) -> tuple[str, str]:
+        """The total and the group's weights (new columns), with `extra` columns; a negative weight stops its
+        record, a negative total or weights adding up to 0 (with places to give) stop the group."""
         self._non_negative("weight")
         total, weights = self.fresh("total"), self.fresh("weights")
         self.pending.append((total, self._big(self._amount().value)))
         self.pending.append((weights, self._big(exp.func("COALESCE", self._window(
             exp.Sum(this=self._big(col(self.parts["value"])))), exp.Literal.number(0)))))
+        self.pending.extend(extra or [])
         self._flush()
         t, w = col(total), col(weights)
         zero = exp.Literal.number(0)
@@ -224,6 +235,15 @@ class AcrossCompiler:
             exp.If(this=exp.and_(exp.EQ(this=w, expression=zero.copy()), exp.GT(this=t.copy(), expression=zero.copy())),
                    true=self._message("apportion: the weights add up to 0, so ", t.copy(), " cannot be shared"))])
         self.error = self._fail(self.error, problem)
+        return total, weights
+
+    def _apportion(self):
+        """Largest remainder: ⌊T·w/W⌋ each, the places left one each to the largest remainders (ties by order)."""
+        if self.a.method == "dhondt":
+            return self._dhondt()
+        total, weights = self._shares()
+        t, w = col(total), col(weights)
+        zero = exp.Literal.number(0)
         share = exp.Mul(this=t.copy(), expression=self._big(col(self.parts["value"])))
         divisor = exp.func("NULLIF", w.copy(), zero.copy())
         part, remainder = self.fresh("part"), self.fresh("rem")
@@ -241,6 +261,45 @@ class AcrossCompiler:
         extra = exp.Case(ifs=[exp.If(this=exp.LTE(this=col(place), expression=col(left)),
                                      true=exp.Literal.number(1))], default=exp.Literal.number(0))
         return cast(exp.Add(this=col(part), expression=extra), "BIGINT"), None, False
+
+    def _dhondt(self):
+        """D'Hondt hands the places out one at a time to the largest w / (places so far + 1), ties by the order.
+        That is: of all the quotients w/j (j = 1, 2, …), the T largest (ties by the order) each give their record
+        a place. A divisor method gives a record fewer than w·(T + n)/W places, so j stops there: about T + 2n
+        candidate rows in all. Quotients are compared exactly as ⌊w·10^19 / j⌋ (distinct fractions with j below
+        3·10^9 differ by more than 1 there; equal ones are equal)."""
+        size, place = self.fresh("size"), self.fresh("place")
+        total, weights = self._shares([(size, self._big(self._count())),
+                                       (place, self._window(exp.RowNumber(), self._order()))])
+        chain, candidates = self.fresh("dhin"), self.fresh("dh")
+        w = self._big(col(self.parts["value"], "c"))
+        t, n, big_w = col(total, "c"), col(size, "c"), col(weights, "c")
+        one = self._big(exp.Literal.number(1))
+        ceiling = exp.IntDiv(this=exp.Paren(this=exp.Sub(this=exp.Add(
+            this=exp.Mul(this=w, expression=exp.Paren(this=exp.Add(this=t, expression=n))), expression=big_w),
+            expression=one)), expression=exp.func("NULLIF", big_w.copy(), self._big(exp.Literal.number(0))))
+        bound = exp.func("LEAST", t.copy(), ceiling)
+        steps = exp.func("RANGE", exp.Literal.number(1), cast(exp.Add(this=bound, expression=one.copy()), "BIGINT"))
+        group = col(self.parts["within"], "c") if "within" in self.parts else exp.Literal.number(0)
+        inner = exp.select(exp.alias_(col(ORDER, "c"), "__of", quoted=True), exp.alias_(group, "__grp", quoted=True),
+                           exp.alias_(col(place, "c"), "__place", quoted=True), exp.alias_(t.copy(), "__t", quoted=True),
+                           exp.alias_(w.copy(), "__w", quoted=True),
+                           exp.alias_(exp.Unnest(expressions=[steps]), "__j", quoted=True)).from_(
+            exp.to_table(chain).as_("c")).where(exp.and_(exp.Is(this=col(self.error, "c"), expression=exp.null()),
+                                                         exp.GT(this=w.copy(), expression=exp.Literal.number(0))))
+        quotient = exp.IntDiv(this=exp.Mul(this=col("__w", "q"), expression=self._big(exp.Literal.number(10 ** 19))),
+                              expression=col("__j", "q"))
+        line = exp.Window(this=exp.RowNumber(), partition_by=[col("__grp", "q")], over="OVER", order=exp.Order(
+            expressions=[exp.Ordered(this=quotient, desc=True, nulls_first=False),
+                         exp.Ordered(this=col("__place", "q"), nulls_first=False)]))
+        ranked = exp.select(col("__of", "q"), col("__t", "q"), exp.alias_(line, "__line", quoted=True)).from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("q"))))
+        self.layers.append(Checkpoint(chain, [(candidates, ranked)]))
+        self._closed = True
+        places = exp.Subquery(this=exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(candidates).as_("d")).where(
+            exp.and_(exp.EQ(this=col("__of", "d"), expression=col(ORDER)),
+                     exp.LTE(this=col("__line", "d"), expression=col("__t", "d")))))
+        return cast(exp.func("COALESCE", places, exp.Literal.number(0)), "BIGINT"), None, False
 
     def _grant(self):
         """Requests in order from a pool: partial gives min(r, what is left), whole stops at the first that does

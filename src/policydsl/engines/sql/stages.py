@@ -20,27 +20,19 @@ computed, so the runner reports each summary over exactly those records (as the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from ... import ir
 from ...graph import stages
-from .across import AcrossCompiler
+from .across import AcrossCompiler, Checkpoint
 from .compile import Compiled, Unsupported, cast, col, node_error_column, text
 
 if TYPE_CHECKING:
     from .plan import PolicyPlan
 
 
-@dataclass
-class _Freeze:
-    """Make the relation so far the CTE `__chain<stage>`; `__stage<stage>` is it with `error` as `__error`."""
-
-    stage: int
-    error: str
-    summaries: list[tuple[int, exp.Select]] = field(default_factory=list)  # (j, SELECT value, error)
 
 
 class StagedProgram:
@@ -49,7 +41,7 @@ class StagedProgram:
     def __init__(self, plan: "PolicyPlan"):
         self.plan = plan
         policy = plan.policy
-        self.steps: list[list[tuple[str, exp.Expression]] | _Freeze] = []
+        self.steps: list[list[tuple[str, exp.Expression]] | Checkpoint] = []
         self.standing: dict[int, str] = {}  # pass → its error column when its summaries are computed
         self.summary_stage: dict[str, int] = {}  # summary → the pass after which it is computed
         self._count = 0
@@ -91,14 +83,16 @@ class StagedProgram:
 
     def _summaries(self, p: int, stage) -> None:
         policy = self.plan.policy
-        freeze = _Freeze(p, self.error)
+        chain = f"__chain{p}"
+        staged = exp.select(exp.Star(), exp.alias_(col(self.error, None), "__error", quoted=True)).from_(chain)
+        freeze = Checkpoint(chain, [(f"__stage{p}", staged)])
         failures = []
         for name in stage.summaries:
             if name not in self.in_query:
                 continue
             j = len(self.refs)
             query, scale = self.plan.summary_query(name, self.refs, f"__stage{p}")
-            freeze.summaries.append((j, query))
+            freeze.ctes.append((f"__sum{j}", query))
             self.refs[name] = Compiled(_scalar("value", f"__sum{j}"), scale=scale, wide=scale is not None)
             if any(name in node.reads for node in policy.nodes.values()):  # the row engine's rule
                 error = _scalar("error", f"__sum{j}")
@@ -107,7 +101,7 @@ class StagedProgram:
                 failures.append(exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=error.copy(),
                                                                                 expression=exp.null())),
                                                      true=message)]))
-        if freeze.summaries:
+        if len(freeze.ctes) > 1:
             self.steps.append(freeze)
         if failures:
             self._error(exp.func("COALESCE", *failures) if len(failures) > 1 else failures[0])
@@ -130,14 +124,10 @@ class StagedProgram:
         query: exp.Expression = exp.select(exp.Star()).from_(_as_source(source, "r"))
         materialized = self.plan.dialect.name == "duckdb"  # each is read twice: compute it once
         for step in self.steps:
-            if isinstance(step, _Freeze):
-                chain = f"__chain{step.stage}"
-                ctes.append(_cte(chain, query, materialized))
-                staged = exp.select(exp.Star(), exp.alias_(col(step.error, None), "__error", quoted=True)).from_(chain)
-                ctes.append(_cte(f"__stage{step.stage}", staged, materialized))
-                for j, summary in step.summaries:
-                    ctes.append(_cte(f"__sum{j}", summary, materialized))
-                query = exp.select(exp.Star()).from_(exp.to_table(chain).as_("r"))
+            if isinstance(step, Checkpoint):
+                ctes.append(_cte(step.chain, query, materialized))
+                ctes.extend(_cte(name, q, materialized) for name, q in step.ctes)
+                query = exp.select(exp.Star()).from_(exp.to_table(step.chain).as_("r"))
             else:
                 query = add_layer(query, step)
         flags = [exp.alias_(exp.Is(this=col(error), expression=exp.null()), f"__st{p}", quoted=True)
