@@ -11,7 +11,8 @@ is a few projections over the relation of records:
   (`__sum<j>`: value, error) that later rules read as a scalar subquery. A summary that fails stops every record
   standing, with the row engine's words;
 * each value across records, in index order, as the window layers of `across.AcrossCompiler`; the records it stops
-  take no part in the values after it.
+  take no part in the values after it (D'Hondt also makes the relation so far a CTE: its candidate quotients are
+  ranked in a CTE of their own, an `across.Checkpoint`).
 
 Error columns are never replaced, only added (`__e<n>`), so the query needs no `* REPLACE` (Spark has none); the
 last one is the record's `__error`. `__st<p>` tells whether a record was standing when pass p's summaries were
@@ -31,8 +32,6 @@ from .compile import Compiled, Unsupported, cast, col, node_error_column, text
 
 if TYPE_CHECKING:
     from .plan import PolicyPlan
-
-
 
 
 class StagedProgram:
