@@ -255,3 +255,38 @@ def test_a_directory_of_parquet_parts_with_bad_records(tmp_path):
                                                            for e in row.data_errors]
         assert batch.failed_ids == row.failed_ids and batch.ok_count == row.ok_count
         assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
+ACROSS = "tests/data/across"
+
+
+@pytest.mark.parametrize("policy_file,records,related", [
+    ("r.policy", "r.csv", {}), ("failures.policy", "failures.csv", {"items": "items.csv"})], ids=["ranks", "failures"])
+def test_values_across_records(tmp_path, policy_file, records, related):
+    """Ranks, top/bottom, apportion, grant, aggregates within groups, summaries read by rules, records failing in an
+    earlier pass and suspects (converted in Python) in the same windows: as the row engine computes them."""
+    policy = api.load_policy(str(ROOT / ACROSS / policy_file))
+    _same_as_row(tmp_path, policy, f"{ACROSS}/{records}", {k: f"{ACROSS}/{v}" for k, v in related.items()}, None,
+                 ".csv")
+
+
+def test_examples_across_records_on_spark():
+    policy = api.load_policy(str(ROOT / ACROSS / "examples.policy"))
+    assert [(o.example.title, o.error, o.mismatches) for o in api.run_examples(policy, on="spark")] == [
+        ("two workers", None, ()), ("a tie", None, ()), ("one worker alone", None, ())]
+
+
+def test_distinct_and_any_within_groups(tmp_path):
+    """The window forms Spark has no DISTINCT for (the size of the set of values) and BOOL_OR / BOOL_AND."""
+    source = tmp_path / "p.policy"
+    source.write_text('policy p\n  subject R\n  effective 2024-01-01\nrecord R key id { id: text, s: int, g: text }\n'
+                      'outcome 种数 = distinct(records, s within g)\noutcome 有大 = any(records, s > 2 within g)\n'
+                      'outcome 全正 = all(records, s > 0 where s != 3 within g)\n', encoding="utf-8")
+    (tmp_path / "r.csv").write_text("id,s,g\na,1,x\nb,1,x\nc,3,x\nd,0,y\ne,2,y\n", encoding="utf-8")
+    policy = api.load_policy(str(source))
+    _same_as_row(tmp_path, policy, str(tmp_path / "r.csv"), {}, None, ".csv", spark_records=tmp_path / "r.csv")
+
+
+def test_dhondt_is_refused_on_spark_in_words(tmp_path):
+    """D'Hondt compares quotients in 128-bit integers, which Spark lacks: refused, naming the rule and the way out."""
+    policy = api.load_policy(str(ROOT / ACROSS / "dhondt.policy"))
+    with pytest.raises(EngineUnavailable, match=r"席位: the spark engine cannot run apportion by D'Hondt .*--engine"):
+        run_batch(policy, ROOT / ACROSS / "dhondt.csv", out=tmp_path / "spark.csv", engine="spark")

@@ -186,8 +186,7 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
     outcomes = []
     for index, ex in enumerate(policy.examples):
         if values_of is not None:
-            error, values = values_of[index]
-            by_record, summaries = ({r: (error if error is not None else values) for r, _ in ex.records}, {})
+            by_record, summaries = values_of[index]
         else:
             try:
                 by_record, summaries = engine.example_values(ex)
@@ -204,27 +203,49 @@ def expected_type(policy: ir.Policy, label: str):
 
 
 def _compared(ex: ir.Example, by_record: dict[str, dict | str], summaries: dict[str, object]) -> ExampleOutcome:
-    """The expectations of one example against the values its records got."""
+    """The expectations of one example against the values its records got (a text: the record's error)."""
     several = len(ex.records) > 1
     for record_id, values in by_record.items():
         if isinstance(values, str):
             return ExampleOutcome(ex, (), f"record {record_id}: {values}" if several else values)
     wrong = []
+    only = next(iter(by_record.values()))
     for e in ex.expects:
-        actual = summaries.get(e.name) if e.record is None else by_record[e.record][e.name]
+        if e.record is None and e.name in summaries:
+            actual = summaries[e.name]
+        else:
+            actual = (by_record[e.record] if e.record is not None else only)[e.name]
         if actual != e.value:
             wrong.append((f"{e.record}: {e.name}" if several and e.record is not None else e.name, e.value, actual))
     return ExampleOutcome(ex, tuple(wrong))
 
 
-def _example_values(policy: ir.Policy, on: str) -> list[tuple[str | None, dict]]:
-    """(error, values) of each example on a SQL engine; examples sharing an as-of date run as one batch."""
-    from .engines.sql.runner import evaluate_records
-    found: dict[int, tuple[str | None, dict]] = {}
-    dates = sorted({ex.as_of for ex in policy.examples}, key=lambda d: (d is not None, d))
+def _example_records(ex: ir.Example) -> list[tuple[str, dict]]:
+    return list(ex.records) or [("#1", ex.given)]
+
+
+def _example_values(policy: ir.Policy, on: str) -> list[tuple[dict[str, dict | str], dict[str, object]]]:
+    """(values or error by record id, summaries) of each example on a SQL engine.
+
+    Examples of one record that expect no summary and share an as-of date run as one batch. An example of a policy
+    whose rules read across records is its own batch (its records are the whole set its ranks and totals cover),
+    and so is one with several records or expected summaries."""
+    from .engines.sql.runner import evaluate_example, evaluate_records
+    found: dict[int, tuple[dict, dict]] = {}
+    alone = [i for i, ex in enumerate(policy.examples)
+             if policy.across_records or len(ex.records) > 1 or any(e.name in policy.summaries for e in ex.expects)]
+    for i in alone:
+        ex = policy.examples[i]
+        records = _example_records(ex)
+        results, summaries = evaluate_example(policy, records, ex.as_of, dialect=on)
+        found[i] = ({r: (res.error if res.error is not None else res.values) for (r, _), res in zip(records, results)},
+                    summaries)
+    rest = [i for i in range(len(policy.examples)) if i not in alone]
+    dates = sorted({policy.examples[i].as_of for i in rest}, key=lambda d: (d is not None, d))
     for when in dates:
-        chosen = [i for i, ex in enumerate(policy.examples) if ex.as_of == when]
-        results = evaluate_records(policy, [(str(i), policy.examples[i].given) for i in chosen], when, dialect=on)
-        for i, r in zip(chosen, results):
-            found[i] = (r.error, r.values)
+        chosen = [i for i in rest if policy.examples[i].as_of == when]
+        batch = [(str(i), _example_records(policy.examples[i])[0][1]) for i in chosen]
+        for i, r in zip(chosen, evaluate_records(policy, batch, when, dialect=on)):
+            record_id = _example_records(policy.examples[i])[0][0]
+            found[i] = ({record_id: r.error if r.error is not None else r.values}, {})
     return [found[i] for i in range(len(policy.examples))]

@@ -252,6 +252,7 @@ class ExprCompiler:
         self.summaries = summaries or {}
         self.records_table = records_table  # the evaluated records summaries aggregate over
         self.node_types: dict[str, tuple[int | None, bool]] = {}  # node → (scale, wide) of its column
+        self.across_types: dict[int, tuple[int | None, bool]] = {}  # Across index → (scale, wide) of its column
         # field name → table name holding its related rows (with columns BY and the element's fields)
         self.relation_table = relation_table or (lambda name: f"__rel_{name}")
 
@@ -275,10 +276,20 @@ class ExprCompiler:
         if x.kind == "param":
             return literal(self.params[x.name], x.type)
         if x.kind == "summary":
-            return literal(self.summaries[x.name], x.type)
+            value = self.summaries[x.name]
+            if isinstance(value, Compiled):  # computed in the same query (a rule reads it): its subquery
+                return replace(value, value=value.value.copy())
+            return literal(value, x.type)
         if x.kind == "list":
             raise Unsupported(f"the list {x.name} used as a value")
         return self._column(x.name, x.type, ROW)
+
+    def _c_Across(self, x: ir.Across, scope):
+        """A value across records: the column its layers computed (`plan.StagedPlan`), before this node's pass."""
+        if x.index not in self.across_types:
+            raise Unsupported(f"{x.func}(…) across records here")
+        scale, wide = self.across_types[x.index]
+        return Compiled(col(f"__across_{x.index}", ROW), scale=scale, wide=wide)
 
     def _column(self, name: str, t: Type, table: str) -> Compiled:
         """A field (money 2 places, decimal and percent INPUT_PLACES) or a node's column (its own scale)."""

@@ -36,6 +36,7 @@ from .compile import (
     format_text,
     node_error_column,
 )
+from .stages import StagedProgram
 
 RESULTS = "__results"
 
@@ -58,25 +59,41 @@ class PolicyPlan:
         self.compiler = ExprCompiler(policy, as_of, self.dialect, self.params)
         self.nodes = {}
         self.failing: list[str] = []  # nodes that can fail, in evaluation order
-        for name in self.order:
-            try:
-                columns, can_fail = compile_node(policy.nodes[name], self.compiler)
-            except Unsupported as exc:
-                node = policy.nodes[name]
-                raise Unsupported(f"{node.span}: {name}: the SQL engines cannot run {exc} yet; "
-                                  "use --engine row") from None
-            self.nodes[name] = columns
-            if can_fail:
-                self.failing.append(name)
-        self.levels = self._levels()
+        self.staged = policy.across_records
+        if self.staged:
+            self.program = StagedProgram(self)
+        else:
+            for name in self.order:
+                self.compile_node(name)
+        self.levels = self._levels(self.order)
 
-    def _levels(self) -> dict[str, int]:
+    def compile_node(self, name: str) -> None:
+        """Compile one node into `self.nodes` (and `self.failing` if it can fail)."""
+        try:
+            columns, can_fail = compile_node(self.policy.nodes[name], self.compiler)
+        except Unsupported as exc:
+            node = self.policy.nodes[name]
+            raise Unsupported(f"{node.span}: {name}: the SQL engines cannot run {exc} yet; "
+                              "use --engine row") from None
+        self.nodes[name] = columns
+        if can_fail:
+            self.failing.append(name)
+
+    def _levels(self, names: list[str]) -> dict[str, int]:
+        """The layer of each of `names`: one after the layers of the names it reads (others are already there)."""
         level: dict[str, int] = {}
-        for name in self.order:
+        for name in names:
             node = self.policy.nodes[name]
             deps = [level[d] for d in node.reads if d in level]
             level[name] = 1 + max(deps, default=0)
         return level
+
+    def node_layers(self, names: list[str]) -> list[list[tuple[str, exp.Expression]]]:
+        """The projections adding the columns of `names` (in evaluation order), layer by layer."""
+        levels = self._levels(names)
+        return [[(name, value) for node in names if levels[node] == level
+                 for phase in self.nodes[node].phases for name, value in phase]
+                for level in range(1, max(levels.values(), default=0) + 1)]
 
     # -------------------------------------------------------------------------------------------- queries
     def evaluation(self, source: exp.Expression, keep: list[str] | None = None) -> exp.Select:
@@ -84,20 +101,21 @@ class PolicyPlan:
 
         `keep` limits the columns of the result to `__row`, `__key`, `__error` and those names.
         """
+        if self.staged:
+            return self.program.evaluation(source, self._wanted(keep))
         query: exp.Expression = exp.select(exp.Star()).from_(_as_source(source, ROW))
-        for level in range(1, max(self.levels.values(), default=0) + 1):
-            columns = [exp.alias_(value, name, quoted=True) for node in self.order if self.levels[node] == level
-                       for phase in self.nodes[node].phases for name, value in phase]
-            query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(ROW)), *columns).from_(
-                exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
+        for columns in self.node_layers(self.order):
+            query = add_layer(query, columns)
         errors = [col(node_error_column(n)) for n in self.failing]
         error = exp.func("COALESCE", *errors) if len(errors) > 1 else (errors[0] if errors else exp.null())
+        return exp.select(*self._wanted(keep), exp.alias_(cast(error, "VARCHAR"), ERROR, quoted=True)).from_(
+            exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
+
+    def _wanted(self, keep: list[str] | None) -> list[exp.Column]:
         wanted = [col(ORDER), col(KEY)] + [col(n) for n in (keep if keep is not None else
                                                             list(self.policy.subject.field_names) + self.order)]
         fields = {n for n, _ in self.policy.subject.fields if _is_list(self.policy.subject.field(n))}
-        wanted = [w for w in wanted if w.name not in fields]
-        return exp.select(*wanted, exp.alias_(cast(error, "VARCHAR"), ERROR, quoted=True)).from_(
-            exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
+        return [w for w in wanted if w.name not in fields]
 
     @property
     def reads_related(self) -> bool:
@@ -155,9 +173,17 @@ class PolicyPlan:
     def summary(self, name: str, computed: dict[str, object], records_table: str = RESULTS
                 ) -> tuple[exp.Select, bool]:
         """SELECT value, error of one summary over `records_table` (earlier summaries given as values)."""
+        query, _ = self.summary_query(name, computed, records_table)
+        return query, True
+
+    def summary_query(self, name: str, computed: dict[str, object], records_table: str
+                      ) -> tuple[exp.Select, int | None]:
+        """SELECT value, error of one summary, and the scale of its value (None: not a decimal)."""
         s = self.policy.summaries[name]
         compiler = ExprCompiler(self.policy, self.as_of, self.dialect, self.params, computed,
                                 records_table=records_table)
+        if self.staged:  # the node columns summaries read have the scales the rules gave them
+            compiler.node_types = dict(self.compiler.node_types)
         c = compiler.compile(s.expr, Scope(None))
         value = c.value
         if s.type == MONEY:
@@ -167,11 +193,20 @@ class PolicyPlan:
         elif s.type in (DECIMAL, PERCENT):
             value = cast(value, decimal_type(c.scale if c.scale is not None else DECIMAL_PLACES, True))
         error = c.error if c.error is not None else exp.null()
-        return exp.select(exp.alias_(value, "value"), exp.alias_(cast(error, "VARCHAR"), "error")), True
+        scale = 2 if s.type == MONEY else (c.scale if c.scale is not None else DECIMAL_PLACES) \
+            if s.type in (DECIMAL, PERCENT) else None
+        return exp.select(exp.alias_(value, "value"), exp.alias_(cast(error, "VARCHAR"), "error")), scale
 
     def sql(self, e: exp.Expression) -> str:
         """The text of a tree in this plan's dialect (for the engine to run; never built from user text)."""
         return e.sql(dialect=self.dialect.name)
+
+
+def add_layer(query: exp.Expression, columns: list[tuple[str, exp.Expression]]) -> exp.Select:
+    """SELECT r.*, the columns FROM (query) AS r: each new column may read every column of the layer below."""
+    return exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(ROW)),
+                      *[exp.alias_(value, name, quoted=True) for name, value in columns]).from_(
+        exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
 
 
 def _as_source(source: exp.Expression, alias: str) -> exp.Expression:

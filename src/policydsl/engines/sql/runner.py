@@ -367,6 +367,9 @@ class DuckRun:
         if suspects:
             good = good.where(exp.Not(this=exp.In(this=col(ORDER, None), query=exp.Subquery(
                 this=exp.select(col(ORDER, None)).from_("__suspect")))))
+        if self.plan.staged:
+            self._evaluate_standing(inputs, good, accepted)
+            return True
         if accepted:
             good = exp.union(good, exp.select(exp.Star()).from_("__evaluated_accepted"), distinct=False)
         self._table(RESULTS, good, kind="VIEW")
@@ -381,7 +384,11 @@ class DuckRun:
                 self._table(item.table, self._typed(item, self._raw(item)))
         self._point_relations(inputs, "")
         subject = inputs[""]
-        self._evaluate_into("__evaluated", self._typed(subject, self._raw(subject)))
+        typed = self._typed(subject, self._raw(subject))
+        if self.plan.staged:  # evaluated later, once every record is known (suspects included)
+            self._table("__evaluated", typed)
+        else:
+            self._evaluate_into("__evaluated", typed)
 
     def _blank_rows(self, inputs: dict[str, _Input]) -> dict[str, set[int]]:
         """For each input with some, the positions of its rows flagged `__blank` (see `_raw`)."""
@@ -407,6 +414,29 @@ class DuckRun:
             self._content[item.table] = rows - python_blank
         return True
 
+    def _evaluate_standing(self, inputs: dict[str, _Input], good: exp.Select, accepted: bool) -> None:
+        """A policy whose rules read across records: the canonical records and the suspects the converter accepted
+        are evaluated together, so that every record takes part in the same ranks, totals and pools."""
+        records: exp.Expression = good
+        if accepted:
+            records = exp.union(good, exp.select(exp.Star()).from_("__subject_accepted"), distinct=False)
+            self._merge_relations(inputs)
+        self._evaluate_into("__evaluated_all", records)
+        self._table(RESULTS, exp.select(exp.Star()).from_("__evaluated_all"), kind="VIEW")
+        self.reorder = True  # windows do not keep the file's order
+
+    def _merge_relations(self, inputs: dict[str, _Input]) -> None:
+        """The related rows of every record evaluated: the file's, but the suspects' as the converter accepted them."""
+        suspects = exp.select(col(KEY, None)).from_("__suspect").where(
+            exp.Not(this=exp.Is(this=col(KEY, None), expression=exp.null())))
+        for name, item in inputs.items():
+            if not name:
+                continue
+            native = exp.select(exp.Star()).from_(exp.to_table(item.table)).where(exp.and_(
+                col("__ok", None), exp.Not(this=exp.In(this=col(BY, None), query=exp.Subquery(this=suspects.copy())))))
+            converted = exp.select(exp.Star()).from_(exp.to_table(item.table + "_accepted")).where(col("__ok", None))
+            self._table(f"__rel_{name}", exp.union(native, converted, distinct=False), kind="VIEW")
+
     # -------------------------------------------------------------------------------------------- suspects
     def _resolve_suspects(self, inputs: dict[str, _Input], batch: BatchResult) -> bool:
         """Hand the records SQL did not accept to the Python converter; True if it accepted some of them."""
@@ -425,7 +455,7 @@ class DuckRun:
         orphans = self._orphans(subject, relations)
         accepted = self._convert_suspects(subject, relations, rows, batch) if rows else 0
         batch.data_errors.extend(orphans)
-        if accepted:
+        if accepted and not self.plan.staged:
             self._point_relations(inputs, "_accepted")
             self._evaluate_into("__evaluated_accepted", exp.select(exp.Star()).from_("__subject_accepted"))
         return bool(accepted)
@@ -517,7 +547,7 @@ class DuckRun:
         self._point_relations(inputs, "_accepted")
         self._evaluate_into("__evaluated", exp.select(exp.Star()).from_("__subject_accepted"))
         self._table(RESULTS, exp.select(exp.Star()).from_("__evaluated").where(col("__ok", None)), kind="VIEW")
-        self.reorder = self.plan.reads_related
+        self.reorder = self.plan.reads_related or self.plan.staged
 
     # -------------------------------------------------------------------------------------------- writing
     def _write(self, out: str | Path | None, on_row: RowSink | None) -> None:
@@ -594,7 +624,8 @@ class DuckRun:
         """Every summary over the rows of `records_table` (in dependency order; reported in file order)."""
         computed: dict[str, object] = {}
         for name in self.policy.summaries:
-            query, _ = self.plan.summary(name, computed, records_table)
+            table = self._standing_at(name, records_table) if self.plan.staged else records_table
+            query, _ = self.plan.summary(name, computed, table)
             try:
                 value, error = self.sql(query).fetchone()
             except self.duckdb.Error as exc:
@@ -602,6 +633,29 @@ class DuckRun:
             computed[name] = f"error: {error}" if error is not None else value
         in_file_order = sorted(computed, key=lambda n: self.policy.summaries[n].span.line)
         return {n: computed[n] for n in in_file_order}
+
+    def _standing_at(self, summary: str, records_table: str) -> str:
+        """A view of `records_table` where the records that had failed when `summary` was computed (in its pass)
+        count as failed: a summary covers the records standing then, as the row engine computes it."""
+        p = self.plan.program.summary_stage[summary]
+        view = f"{records_table}_st{p}"
+        standing = exp.Case(ifs=[exp.If(this=col(f"__st{p}", None), true=exp.null())], default=text("failed"))
+        columns = [col(ORDER, None)] + [col(n, None) for n in self.plan.summary_columns()]
+        self._table(view, exp.select(*columns, exp.alias_(cast(standing, "VARCHAR"), ERROR, quoted=True)).from_(
+            exp.to_table(records_table)), kind="VIEW")
+        return view
+
+
+def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
+                     dialect: str = "duckdb") -> tuple[list[Result], dict[str, object]]:
+    """The records of one example evaluated together on a SQL engine (every field and node value of each, or its
+    error) and the summaries over them: what an example with several records, or with expected summaries, checks."""
+    if dialect == "spark":
+        from .spark import evaluate_example as on_spark
+        return on_spark(policy, records, as_of)
+    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
+        results = run.evaluate_records(records)
+        return results, run.summaries("__evaluated") if policy.summaries else {}
 
 
 def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,

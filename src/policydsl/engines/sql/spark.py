@@ -622,7 +622,7 @@ class SparkRun(DuckRun):
             names = [n for n in self.policy.summaries if levels[n] == level]
             parts = [exp.alias_(count, "__count")] if level == 0 else []
             for i, name in enumerate(names):
-                query, _ = self.plan.summary(name, computed)
+                query, _ = self.plan.summary(name, computed, self._summarised(name))
                 value, error = (e.this for e in query.expressions)
                 parts += [exp.alias_(value, f"v{i}"), exp.alias_(error, f"e{i}")]
             try:
@@ -638,7 +638,7 @@ class SparkRun(DuckRun):
                 if row is not None:
                     value, error = rest[2 * i], rest[2 * i + 1]
                 else:  # one of them failed as a whole (an ANSI overflow): find which, report it in its place
-                    query, _ = self.plan.summary(name, computed)
+                    query, _ = self.plan.summary(name, computed, self._summarised(name))
                     try:
                         value, error = self.sql(query).fetchone()
                     except Exception as exc:
@@ -646,6 +646,11 @@ class SparkRun(DuckRun):
                 computed[name] = f"error: {error}" if error is not None else value
         in_file_order = sorted(computed, key=lambda n: self.policy.summaries[n].span.line)
         batch.summaries = {n: computed[n] for n in in_file_order}
+
+
+    def _summarised(self, name: str) -> str:
+        """The records a summary covers: the results, or for a policy across records those standing in its pass."""
+        return self._standing_at(name, RESULTS) if self.plan.staged else RESULTS
 
 
 def _spark_error(exc: Exception) -> str:
@@ -836,6 +841,20 @@ def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: 
         run.lazy = True  # one query reads the evaluated records: nothing to persist
         try:
             return run.evaluate_records(records)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
+                _unavailable(exc)
+            raise
+
+
+def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
+                     master: str | None = None) -> tuple[list[Result], dict[str, object]]:
+    """The records of one example evaluated together on Spark, and the summaries over them."""
+    with SparkRun(policy, as_of or policy.effective or date(2000, 1, 1), master) as run:
+        run.lazy = True
+        try:
+            results = run.evaluate_records(records)
+            return results, run.summaries("__evaluated") if policy.summaries else {}
         except Exception as exc:
             if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
                 _unavailable(exc)
