@@ -219,11 +219,17 @@ def _decision_row(batch_id: int, position: int, record, engine, explainers, when
     totals.add(result)
     row = {"batch_id": batch_id, "position": position, "record_id": record.id, "label": pages["zh"].record_label,
            "ok": result.ok, "error": result.error, "inputs_json": dumps(record.values),
-           "outcomes_json": dumps(result.values), "trace_json": dumps(_trace_summary(result)),
+           "outcomes_json": dumps(result.values),
+           "trace_json": dumps({**_trace_summary(result), "headlines": _headlines(pages)}),
            "explanation_zh": zlib.compress(render(pages["zh"], "html").encode("utf-8"), 6),
            "explanation_en": zlib.compress(render(pages["en"], "html").encode("utf-8"), 6)}
     row["row_hash"] = row_digest(row)
     return row
+
+
+def _headlines(pages) -> dict:
+    """Per language, each outcome's (name, value in words, headline): what a letter states as the conclusion."""
+    return {lang: [[o.name, o.value_text, o.headline] for o in x.outcomes] for lang, x in pages.items()}
 
 
 def _trace_summary(result) -> dict:

@@ -50,21 +50,32 @@ class ReplayReport:
         return not self.differing and not self.problems
 
 
-@contextmanager
-def materialised(store, batch_id: int):
-    """The batch's files in a temporary folder; yields the main policy's path there."""
+def write_files(store, batch_id: int, folder: str | Path):
+    """Write the batch's files into `folder` with their stored relative paths; (batch, main policy's path)."""
     batch = get_batch(store, batch_id)
     if batch is None:
         raise ReplayError(f"there is no complete batch {batch_id} in {store.display_url}")
+    root = Path(folder).resolve()
+    for _role, rel, content in batch_files(store, batch_id):
+        target = (root / rel).resolve()
+        if root not in target.parents:  # a stored path never leaves the folder
+            raise ReplayError(f"batch {batch_id}: stored file path '{rel}' leaves its folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return batch, str(root / batch.policy_file)
+
+
+@contextmanager
+def materialised(store, batch_id: int):
+    """The batch's files in a temporary folder; yields (batch, the main policy's path there)."""
     with tempfile.TemporaryDirectory(prefix=f"policydsl-batch{batch_id}-") as tmp:
-        root = Path(tmp)
-        for _role, rel, content in batch_files(store, batch_id):
-            target = (root / rel).resolve()
-            if root.resolve() not in target.parents:  # a stored path never leaves the folder
-                raise ReplayError(f"batch {batch_id}: stored file path '{rel}' leaves its folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        yield batch, str(root / batch.policy_file)
+        yield write_files(store, batch_id, tmp)
+
+
+def stored_policy(store, batch_id: int, folder: str | Path):
+    """(batch, checked policy) of a stored batch, its files written under `folder` (kept: the caller's cache)."""
+    batch, path = write_files(store, batch_id, Path(folder) / f"batch-{batch_id}")
+    return batch, _stored_policy(path, batch_id)
 
 
 def _stored_policy(path: str, batch_id: int):
@@ -108,6 +119,17 @@ def inputs_file(store, batch_id: int, folder: Path) -> Path:
             handle.write(("," if i else "") + "\n" + json.dumps(d.inputs, ensure_ascii=False))
         handle.write("\n]\n")
     return out
+
+
+def compare_batches(store, earlier_id: int, later_id: int):
+    """The comparison of two batches' policies on the later batch's people (earlier policy as the baseline)."""
+    from ..compare import compare
+    with materialised(store, earlier_id) as (_, old_path), materialised(store, later_id) as (later, new_path), \
+            tempfile.TemporaryDirectory() as scratch:
+        old, new = _stored_policy(old_path, earlier_id), _stored_policy(new_path, later_id)
+        inputs = inputs_file(store, later_id, Path(scratch))
+        return compare([old, new], inputs, as_of=date.fromisoformat(later.as_of),
+                       labels=[f"batch {earlier_id}", f"batch {later_id}"], engine="row")
 
 
 def replay_compare(store, batch_id: int, new_policy: str | Path, *, engine: str = "row"):
