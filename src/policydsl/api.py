@@ -229,10 +229,10 @@ def publish_batch(store, policy_path: str | Path, records_path: str | Path, *, a
 
 def replay_batch(store, batch_id: int, new_policy: str | Path | None = None):
     """Re-evaluate a stored batch (a `ReplayReport`), or compare it with `new_policy` (a `compare.Comparison`)."""
-    from .store import replay as replaying
+    from .store.replay import replay, replay_compare
     if new_policy is None:
-        return replaying.replay(store, batch_id)
-    return replaying.replay_compare(store, batch_id, new_policy)
+        return replay(store, batch_id)
+    return replay_compare(store, batch_id, new_policy)
 
 
 def verify_store(store):

@@ -34,7 +34,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "csrf": "页面已过期，请返回后重新提交。", "too_large": "上传的文件过大。", "server_error": "处理请求时出错，请稍后再试。",
         "back": "返回首页", "session_expired": "为保护您的信息，查询已超时，请重新输入查询码。",
         "letter_title": "决定通知书", "letter_dear": "{name}：",
-        "letter_body": "根据《{policy}》，经评估（评估日期：{as_of}），对您作出如下决定：",
+        "letter_body": "根据{policy}的有关规定，按照截至{as_of}的情况，现将对您的评定结果通知如下：",
         "letter_online": "完整的决定说明（每项结果的理由、所用参数及其依据）可在网上查阅：",
         "letter_code": "您的查询码", "letter_code_note": "查询时请输入批次号 {batch}、编号 {record} 和上面的查询码。查询码仅限本人使用。",
         "letter_recourse": "如对本决定有异议，可登录上述网址提出申诉或申请复核，也可向决定机关书面提出。",
@@ -75,7 +75,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "server_error": "Your request could not be handled. Please try again later.", "back": "Back to the start",
         "session_expired": "To protect your information, your session has ended. Please enter your code again.",
         "letter_title": "Decision letter", "letter_dear": "Dear {name},",
-        "letter_body": "Under “{policy}”, evaluated as of {as_of}, the following has been decided for you:",
+        "letter_body": "Under the rules of “{policy}”, as they stood on {as_of}, the following has been decided for you:",
         "letter_online": "The full explanation (the reasons for each result, the figures used and their sources) "
                          "is online at:",
         "letter_code": "Your access code",

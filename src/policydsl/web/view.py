@@ -17,7 +17,29 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = local_time
+    env.filters["day"] = day
+    env.globals["policy_words"] = policy_words
     return env
+
+
+def policy_words(batch, lang: str) -> str:
+    """The policy's name as a reader of `lang` knows it: its Chinese name in Chinese, its title in English."""
+    if lang == "zh":
+        return batch.policy_name
+    return batch.policy_title or batch.policy_name
+
+
+def day(value: str | None, lang: str = "zh") -> str:
+    """A date (ISO text, or a stored UTC time, shown as the Beijing date) as written in `lang`: 2024年12月31日."""
+    if not value:
+        return ""
+    if "T" in value:
+        value = datetime.fromisoformat(value).astimezone(BEIJING).date().isoformat()
+    y, m, d = (int(p) for p in value[:10].split("-"))
+    if lang == "zh":
+        return f"{y}年{m}月{d}日"
+    months = ("January February March April May June July August September October November December").split()
+    return f"{d} {months[m - 1]} {y}"
 
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
