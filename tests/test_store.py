@@ -12,7 +12,6 @@ import threading
 import time
 import zlib
 from datetime import date
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

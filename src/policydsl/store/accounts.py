@@ -1,7 +1,7 @@
 """Officials' accounts (argon2id password hashes, roles) and API tokens for programs.
 
 Roles: `admin` (accounts), `publisher` (publish batches, print letters), `reviewer` (read and answer objections),
-`viewer` (read batch summaries and comparisons). An admin has every role. Account changes are not part of the
+`viewer` (read batch summaries and comparisons). An admin has every role; every official may view. Account changes are not part of the
 decision record; each one is written to the (hash-chained) access log instead.
 """
 
@@ -38,8 +38,8 @@ class User:
     roles: frozenset[str]
 
     def can(self, role: str) -> bool:
-        """Whether the user holds `role` (an admin holds them all)."""
-        return role in self.roles or "admin" in self.roles
+        """Whether the user holds `role` (an admin holds them all; every official may view)."""
+        return role in self.roles or "admin" in self.roles or (role == "viewer" and bool(self.roles))
 
 
 def add_user(store, name: str, password: str, roles: list[str] | tuple[str, ...], display_name: str | None = None,

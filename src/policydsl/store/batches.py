@@ -151,6 +151,11 @@ def publish(store, policy_path: str | Path, records_path: str | Path, *, as_of: 
         explainers = {lang: Explainer(policy, engine, lang, why_not) for lang in ("zh", "en")}
     except (DataSetupError, ExplainError) as exc:
         raise PublishError(str(exc)) from None
+    if not loaded.records:  # a batch of nobody would only hide the mistake (a wrong file, a wrong policy)
+        shown = [e.render() for e in loaded.errors[:20]]
+        more = f"\n… and {len(loaded.errors) - 20} more" if len(loaded.errors) > 20 else ""
+        raise PublishError(f"no record of {input_name or Path(records_path).name} could be loaded, so nothing was published:\n"
+                           + "\n".join(shown) + more)
     batch_id, uid, parts = _begin(store, policy, files, main, when, records_path, related, params, created_by,
                                   why_not, input_name)
     totals = _Totals(policy)

@@ -38,7 +38,7 @@ def day(value: str | None, lang: str = "zh") -> str:
     y, m, d = (int(p) for p in value[:10].split("-"))
     if lang == "zh":
         return f"{y}年{m}月{d}日"
-    months = ("January February March April May June July August September October November December").split()
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
     return f"{d} {months[m - 1]} {y}"
 
 

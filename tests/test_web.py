@@ -1,0 +1,343 @@
+"""The web service through Starlette's TestClient: a person sees only their own decision; guessing is refused and
+limited; objections go from citizen to official and back; officials' roles; the JSON API; faults."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine
+from store_support import REPO, fresh_database, postgres_url  # noqa: F401  (a fixture)
+
+from policydsl.store import accounts, batches, open_store, publish
+from policydsl.store.codes import code_for
+from policydsl.store.db import Store
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette's note about httpx versions
+    from fastapi.testclient import TestClient
+
+from policydsl.web.app import Settings, create_app  # noqa: E402
+
+JINYUAN = REPO / "policies/jinyuan/star_rating.policy"
+SECRETARIES = REPO / "data/jinyuan/secretaries.csv"
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request, tmp_path):
+    """(store, app, batch) with one Jinyuan batch and an account per role, on both databases."""
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path / 'service.db'}")
+    else:
+        s = open_store(fresh_database(request.getfixturevalue("postgres_url"),
+                                      f"w{abs(hash(request.node.name)) % 10**8}"))
+    for role in ("admin", "publisher", "reviewer", "viewer"):
+        accounts.add_user(s, role, PASSWORD, [role], display_name=f"{role} 科员")
+    batch = publish(s, JINYUAN, SECRETARIES, as_of=date(2024, 12, 31), why_not=False)
+    app = create_app(s, Settings(policies_dir=str(REPO / "policies"), office="太原市晋源区委组织部",
+                                 upload_dir=str(tmp_path / "uploads"), max_upload_bytes=2_000_000, why_not=False))
+    yield s, app, batch
+    s.close()
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def look_up(client, batch_id, record, code):
+    token = csrf_of(client.get("/").text)
+    return client.post("/lookup", data={"batch": str(batch_id), "record": record, "code": code, "csrf": token},
+                       follow_redirects=False)
+
+
+def signed_in(app, role: str) -> TestClient:
+    client = TestClient(app)
+    token = csrf_of(client.get("/official/login").text)
+    r = client.post("/official/login", data={"name": role, "password": PASSWORD, "csrf": token},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    return client
+
+
+# ------------------------------------------------------------------------------------------------ citizens
+
+def test_a_citizen_with_id_and_code_sees_only_their_own_decision(service):
+    s, app, batch = service
+    client = TestClient(app)
+    r = look_up(client, batch.id, "JY004", code_for(s.key, batch.uid, "JY004"))
+    assert r.status_code == 303 and r.headers["location"] == "/my"
+    page = client.get("/my").text
+    assert "肖芳飞" in page and "JY004" in page and "决定结果" in page
+    others = [d.label for d in batches.decisions_of(s, batch.id) if d.record_id != "JY004" and d.label]
+    assert not any(name in page for name in others)
+    assert client.get("/my?record=JY005").text.count("JY005") == 0  # nothing in a URL chooses the person
+    english = client.get("/lang/en?back=/my", follow_redirects=True).text
+    assert "Your decision" in english and 'lang="en"' in english and "肖芳飞" in english
+
+
+@pytest.mark.parametrize("who, code_of", [
+    ("JY005", "JY004"),      # another person's id with my code
+    ("JY004", "JY005"),      # my id with a neighbour's code
+    ("JY077", "JY004"),      # the next id in sequence, which does not exist
+    ("JY004", None),         # a guessed code
+])
+def test_wrong_codes_and_other_ids_are_refused(service, who, code_of):
+    s, app, batch = service
+    client = TestClient(app)
+    code = code_for(s.key, batch.uid, code_of) if code_of else "K3M9-Q2TX-7HBD"
+    r = look_up(client, batch.id, who, code)
+    assert r.status_code == 401 and "不正确" in r.text
+    assert client.get("/my").status_code == 403
+
+
+def test_a_code_from_another_batch_is_refused(service):
+    s, app, batch = service
+    second = publish(s, JINYUAN, SECRETARIES, as_of=date(2025, 12, 31), why_not=False)
+    client = TestClient(app)
+    assert look_up(client, second.id, "JY004", code_for(s.key, batch.uid, "JY004")).status_code == 401
+    assert look_up(client, second.id, "JY004", code_for(s.key, second.uid, "JY004")).status_code == 303
+
+
+def test_codes_are_forgiving_of_case_dashes_and_full_width_but_not_of_digits(service):
+    s, app, batch = service
+    code = code_for(s.key, batch.uid, "JY010")
+    typed = "  " + code.replace("-", " ").lower().replace("0", "o") + " "
+    assert look_up(TestClient(app), batch.id, "JY010", typed).status_code == 303
+    wrong = code[:-1] + ("1" if code[-1] != "1" else "2")
+    assert look_up(TestClient(app), batch.id, "JY010", wrong).status_code == 401
+
+
+def test_guessing_is_rate_limited_per_person_even_with_the_right_code_afterwards(service):
+    s, app, batch = service
+    client = TestClient(app)
+    for i in range(5):
+        assert look_up(client, batch.id, "JY004", f"AAAA-BBBB-CCC{i}").status_code == 401
+    blocked = look_up(client, batch.id, "JY004", code_for(s.key, batch.uid, "JY004"))
+    assert blocked.status_code == 429 and "15 分钟" in blocked.text
+    # Another person is not locked out by it.
+    assert look_up(client, batch.id, "JY005", code_for(s.key, batch.uid, "JY005")).status_code == 303
+
+
+def test_guessing_across_many_ids_is_rate_limited_per_client(service):
+    s, app, batch = service
+    client = TestClient(app)
+    for i in range(20):
+        look_up(client, batch.id, f"JY{i:03d}", "AAAA-BBBB-CCCC")
+    assert look_up(client, batch.id, "JY050", code_for(s.key, batch.uid, "JY050")).status_code == 429
+
+
+def test_forms_need_the_csrf_token_and_cookies_are_httponly_samesite(service):
+    s, app, batch = service
+    client = TestClient(app)
+    client.get("/")
+    r = client.post("/lookup", data={"batch": str(batch.id), "record": "JY004",
+                                     "code": code_for(s.key, batch.uid, "JY004"), "csrf": "forged"})
+    assert r.status_code == 403 and "页面已过期" in r.text
+    cookie = TestClient(app).get("/").headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+def test_headers_forbid_scripts_framing_and_caching(service):
+    _, app, _ = service
+    r = TestClient(app).get("/")
+    csp = r.headers["content-security-policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+    assert "<script" not in r.text.lower()
+
+
+def test_the_session_expires_and_a_forged_cookie_gives_nothing(service, monkeypatch):
+    s, app, batch = service
+    client = TestClient(app)
+    look_up(client, batch.id, "JY004", code_for(s.key, batch.uid, "JY004"))
+    assert client.get("/my").status_code == 200
+    import policydsl.web.app as web
+    monkeypatch.setattr(web, "CITIZEN_IDLE_S", -1)
+    assert "超时" in client.get("/my").text
+    forged = TestClient(app, cookies={"policydsl_session": "eyJjaXRpemVuIjp7ImJhdGNoIjoxLCJyZWNvcmQiOiJKWTAwNSJ9fQ=="})
+    assert forged.get("/my").status_code == 403
+
+
+def test_objection_flow_citizen_to_official_and_back(service):
+    s, app, batch = service
+    citizen = TestClient(app)
+    look_up(citizen, batch.id, "JY004", code_for(s.key, batch.uid, "JY004"))
+    page = citizen.get("/my").text
+    r = citizen.post("/my/objections", data={"kind": "review", "text": "我2023年获得过县级表彰，未计入荣誉星。",
+                                             "contact": "13800000000", "csrf": csrf_of(page)})
+    assert r.status_code == 200 and "已于" in r.text and "已收到，待处理" in r.text
+    empty = citizen.post("/my/objections", data={"kind": "appeal", "text": "  ", "csrf": csrf_of(page)})
+    assert empty.status_code == 400
+    reviewer = signed_in(app, "reviewer")
+    home = reviewer.get("/official").text
+    link = re.search(r'href="/official/objections/(\d+)"', home)
+    assert link and "肖芳飞" in home
+    detail = reviewer.get(f"/official/objections/{link.group(1)}").text
+    assert "未计入荣誉星" in detail and "13800000000" in detail
+    answered = reviewer.post(f"/official/objections/{link.group(1)}/answer",
+                             data={"status": "changed", "text": "经核实，已补计荣誉星一颗。", "csrf": csrf_of(detail)})
+    assert answered.status_code == 200 and "已更正决定" in answered.text
+    mine = citizen.get("/my").text
+    assert "已更正决定" in mine and "经核实，已补计荣誉星一颗。" in mine
+    # Another citizen sees none of it.
+    neighbour = TestClient(app)
+    look_up(neighbour, batch.id, "JY005", code_for(s.key, batch.uid, "JY005"))
+    assert "未计入荣誉星" not in neighbour.get("/my").text
+
+
+def test_the_letter_download_masks_the_code(service):
+    s, app, batch = service
+    client = TestClient(app)
+    code = code_for(s.key, batch.uid, "JY004")
+    look_up(client, batch.id, "JY004", code)
+    r = client.get("/my/letter")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert "决定通知书" in r.text and code not in r.text and code[-4:] in r.text and "<svg" in r.text
+
+
+# ------------------------------------------------------------------------------------------------ officials
+
+def test_official_roles(service):
+    _, app, batch = service
+    anonymous = TestClient(app)
+    assert anonymous.get("/official", follow_redirects=False).headers["location"] == "/official/login"
+    viewer = signed_in(app, "viewer")
+    assert viewer.get(f"/official/batches/{batch.id}").status_code == 200
+    home = viewer.get("/official").text
+    assert "发布新批次" not in home
+    with SECRETARIES.open("rb") as f:
+        r = viewer.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": csrf_of(home)},
+                        files={"records": ("s.csv", f, "text/csv")})
+    assert r.status_code == 403 and "没有此项操作的权限" in r.text
+    assert viewer.get("/official/objections/1").status_code == 403
+    assert viewer.get(f"/official/batches/{batch.id}/letters").status_code == 403
+    assert viewer.get("/official/access").status_code == 403
+    admin = signed_in(app, "admin")
+    assert "lookup" in admin.get("/official/access").text or admin.get("/official/access").status_code == 200
+
+
+def test_wrong_passwords_are_refused_and_limited(service):
+    _, app, _ = service
+    client = TestClient(app)
+    for _ in range(5):
+        token = csrf_of(client.get("/official/login").text)
+        assert client.post("/official/login", data={"name": "admin", "password": "nope", "csrf": token}
+                           ).status_code == 401
+    token = csrf_of(client.get("/official/login").text)
+    assert client.post("/official/login", data={"name": "admin", "password": PASSWORD, "csrf": token}
+                       ).status_code == 429
+
+
+def test_a_publisher_publishes_and_sees_the_comparison_with_the_previous_batch(service, tmp_path):
+    s, app, batch = service
+    publisher = signed_in(app, "publisher")
+    home = publisher.get("/official").text
+    assert "jinyuan/star_rating.policy" in home
+    with SECRETARIES.open("rb") as f:
+        r = publisher.post("/official/publish", data={"policy": "variants/jinyuan_1500_per_star.policy",
+                                                      "as_of": "2024-12-31", "csrf": csrf_of(home)},
+                           files={"records": ("secretaries.csv", f, "text/csv")})
+    assert r.status_code == 200 and "批次 2" in r.text and "成功 76 条" in r.text
+    assert list((tmp_path / "uploads").iterdir()) == []  # the upload is gone once published
+    # The variant is another policy: its previous batch is none; publish the base again to compare.
+    with SECRETARIES.open("rb") as f:
+        r = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "as_of": "2025-06-30",
+                                                      "csrf": csrf_of(home)},
+                           files={"records": ("secretaries.csv", f, "text/csv")})
+    assert "上一批次" in r.text and f'href="/official/batches/{batch.id}"' in r.text
+    compare = publisher.get("/official/batches/3/compare")
+    assert compare.status_code == 200 and "<html" in compare.text
+    letters = publisher.get("/official/batches/3/letters")
+    assert letters.headers["content-type"] == "application/zip" and letters.content[:2] == b"PK"
+
+
+def test_uploads_are_checked_and_size_limited(service):
+    _, app, _ = service
+    publisher = signed_in(app, "publisher")
+    token = csrf_of(publisher.get("/official").text)
+    bad = publisher.post("/official/publish", data={"policy": "../../etc/passwd", "csrf": token},
+                         files={"records": ("s.csv", b"a,b\n", "text/csv")})
+    assert bad.status_code == 400 and "请从列表中选择" in bad.text
+    wrong = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": token},
+                           files={"records": ("s.exe", b"MZ", "application/octet-stream")})
+    assert wrong.status_code == 400 and "格式之一" in wrong.text
+    huge = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": token},
+                          files={"records": ("s.csv", b"x" * 3_000_000, "text/csv")})
+    assert huge.status_code == 413
+    broken = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": token},
+                            files={"records": ("s.csv", "编号\nJY1\n".encode(), "text/csv")})
+    assert broken.status_code == 400 and "未能发布" in broken.text and "Traceback" not in broken.text
+
+
+def test_values_are_escaped(service, tmp_path):
+    s, app, _ = service
+    hostile = tmp_path / "hostile.csv"
+    text = SECRETARIES.read_text(encoding="utf-8").replace("肖芳飞", "<script>alert(1)</script>", 1)
+    hostile.write_text(text, encoding="utf-8")
+    b = publish(s, JINYUAN, hostile, as_of=date(2024, 12, 31), why_not=False)
+    client = TestClient(app)
+    look_up(client, b.id, "JY004", code_for(s.key, b.uid, "JY004"))
+    page = client.get("/my").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    letter = client.get("/my/letter").text
+    assert "<script>" not in letter
+
+
+def test_personal_fields_are_masked_in_the_server_log_and_kept_in_the_access_log(service, caplog):
+    from policydsl.store import access
+    s, app, batch = service
+    with caplog.at_level(logging.INFO, logger="policydsl.web"):
+        client = TestClient(app)
+        look_up(client, batch.id, "JY004", code_for(s.key, batch.uid, "JY004"))
+        client.get("/my")
+    assert caplog.records and "JY004" not in caplog.text and "JY0**" in caplog.text
+    actions = [(e["action"], e["record_id"]) for e in access.recent(s)]
+    assert ("lookup.ok", "JY004") in actions and ("decision.read", "JY004") in actions
+
+
+# ------------------------------------------------------------------------------------------------ the JSON API
+
+def test_the_api_needs_a_token_and_evaluates_explains_and_summarises(service):
+    s, app, batch = service
+    client = TestClient(app)
+    assert client.get("/api/v1/batches").status_code == 401
+    assert client.get("/api/v1/batches", headers={"authorization": "Bearer pdt_wrong"}).status_code == 401
+    token = accounts.add_token(s, "payroll")
+    auth = {"authorization": f"Bearer {token}"}
+    listed = client.get("/api/v1/batches", headers=auth).json()
+    assert listed[0]["id"] == batch.id and listed[0]["ok_count"] == 76
+    summary = client.get(f"/api/v1/batches/{batch.id}", headers=auth).json()
+    assert summary["totals"]["星级奖励"]["sum"] == batch.totals["星级奖励"]["sum"]
+    stored = batches.get_decision(s, batch.id, "JY004")
+    evaluated = client.post(f"/api/v1/batches/{batch.id}/evaluate", headers=auth, json={"record": stored.inputs})
+    assert evaluated.status_code == 200 and evaluated.json()["outcomes"] == stored.outcomes
+    explained = client.post(f"/api/v1/batches/{batch.id}/explain", headers=auth,
+                            json={"record": stored.inputs, "lang": "en"}).json()
+    assert explained["lang"] == "en" and explained["record_id"] == "JY004" and explained["outcomes"]
+    bad = client.post(f"/api/v1/batches/{batch.id}/evaluate", headers=auth,
+                      json={"record": {**stored.inputs, "年度考核": "忧秀"}})
+    assert bad.status_code == 422 and "忧秀" in str(bad.json())
+    assert client.get("/api/v1/batches/999", headers=auth).status_code == 404
+    spec = client.get("/openapi.json").json()
+    assert {"/api/v1/batches", "/api/v1/batches/{batch_id}/evaluate", "/api/v1/batches/{batch_id}/explain"} \
+        <= set(spec["paths"])
+    assert "HTTPBearer" in str(spec["components"]["securitySchemes"])
+
+
+# ------------------------------------------------------------------------------------------------ faults
+
+def test_an_unavailable_database_gives_an_error_page_and_a_failing_health_check(tmp_path):
+    working = open_store(f"sqlite:///{tmp_path / 'ok.db'}")
+    dead_engine = create_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}")
+    dead = Store(working.url, dead_engine, dead_engine, working.key)
+    client = TestClient(create_app(dead, Settings(upload_dir=str(tmp_path / "u"))), raise_server_exceptions=False)
+    assert client.get("/healthz").status_code == 503
+    token = csrf_of(client.get("/").text)
+    r = client.post("/lookup", data={"batch": "1", "record": "JY004", "code": "x", "csrf": token})
+    assert r.status_code == 503 and "服务暂时不可用" in r.text and "Traceback" not in r.text
+    assert TestClient(create_app(working, Settings(upload_dir=str(tmp_path / "u")))).get("/healthz").json() == \
+        {"status": "ok"}
