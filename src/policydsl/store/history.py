@@ -34,7 +34,7 @@ class BatchDiff:
     changed_people: int = 0
     changes: list[Change] = field(default_factory=list)  # the first MAX_LISTED
     by_outcome: dict[str, int] = field(default_factory=dict)
-    sums: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # outcome → (before, after, change)
+    sums: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # outcome → (before, after, after − before)
 
 
 def diff_batches(store, before: BatchInfo, after: BatchInfo) -> BatchDiff:
@@ -62,5 +62,5 @@ def diff_batches(store, before: BatchInfo, after: BatchInfo) -> BatchDiff:
                 a, b = Decimal(before.totals[name]["sum"]), Decimal(total["sum"])
             except InvalidOperation:
                 continue
-            diff.sums[name] = (str(a), str(b), ("+" if b >= a else "") + str(b - a))
+            diff.sums[name] = (str(a), str(b), str(b - a))
     return diff

@@ -19,6 +19,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "decision_title": "决定结果",
         "decided_by": "决定机关", "decided_on": "决定日期", "as_of": "评估日期", "policy": "依据政策",
         "conclusion": "结论", "explanation": "详细说明",
+        "explanation_hint": "（每项结果的理由、所用参数及其依据，点击展开）",
         "letter": "下载决定通知书", "logout": "退出",
         "objection_title": "申诉与复核",
         "objection_intro": "如您对本决定有异议，可以在此提出申诉或申请复核。请写明理由，必要时留下联系方式。提交后，工作人员会在此页面答复。",
@@ -57,6 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "decision_title": "Your decision",
         "decided_by": "Deciding office", "decided_on": "Date of decision", "as_of": "Evaluated as of",
         "policy": "Policy", "conclusion": "Conclusion", "explanation": "Full explanation",
+        "explanation_hint": "(the reasons for each result, the figures used and their sources; select to open)",
         "letter": "Download the decision letter", "logout": "Sign out",
         "objection_title": "Appeal or review",
         "objection_intro": "If you disagree with this decision, you can appeal or ask for a review here. Please "

@@ -18,8 +18,23 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = local_time
     env.filters["day"] = day
+    env.filters["amount"] = amount
     env.globals["policy_words"] = policy_words
     return env
+
+
+def amount(value: str | None, type_name: str = "") -> str:
+    """A stored total in Chinese office style: thousands separated, money with 元 ('2,673,696.00 元')."""
+    from decimal import Decimal, InvalidOperation
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if type_name == "money":
+        return f"{number:,.2f} 元"
+    if type_name == "percent":
+        return f"{number * 100:,f}".rstrip("0").rstrip(".") + "%"
+    return f"{number:,}"
 
 
 def policy_words(batch, lang: str) -> str:
