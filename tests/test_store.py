@@ -166,7 +166,8 @@ def test_a_publishing_process_killed_mid_way_leaves_no_batch(tmp_path):
     assert batches.list_batches(s) == [] and verify(s).ok
 
 
-def test_two_officials_publishing_at_once_get_two_whole_batches(sqlite_store):
+def test_two_officials_publishing_at_once_get_two_whole_batches(any_store):
+    sqlite_store = any_store
     results, errors = [], []
 
     def one():

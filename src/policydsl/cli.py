@@ -524,6 +524,35 @@ def audit_verify(db: str | None) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@main.command()
+@click.option("--db", help=_DB_HELP)
+@click.option("--url", help="Also ask a running service's /healthz (e.g. http://127.0.0.1:8000).")
+def health(db: str | None, url: str | None) -> None:
+    """Check that the decision store (and, with --url, the service) answers. Exit code 0 if so, 1 if not."""
+    store = _store_or_exit(db)
+    try:
+        with store.reading() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except _store_errors() as exc:
+        click.echo(f"unhealthy: {exc}", err=True)
+        sys.exit(1)
+    if url:
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=10) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError as exc:
+            click.echo(f"unhealthy: the service at {url} does not answer ({exc})", err=True)
+            sys.exit(1)
+        if status != 200:
+            click.echo(f"unhealthy: the service at {url} answers {status}", err=True)
+            sys.exit(1)
+    click.echo(f"healthy: {store.display_url}" + (f" and {url}" if url else ""), err=True)
+
+
 @main.group()
 def users() -> None:
     """Officials' accounts for `policydsl serve`."""

@@ -138,41 +138,47 @@ def publish(store, policy_path: str | Path, records_path: str | Path, *, as_of: 
             related: dict[str, str | Path] | None = None, created_by: str = "cli", why_not: bool = True,
             input_name: str | None = None, progress: Callable[[int], None] | None = None) -> BatchInfo:
     """Evaluate `policy_path` on `records_path` and keep the whole batch; returns it once sealed."""
-    from ..engines.records import DataSetupError
+    from ..engines.records import DataSetupError, RecordStream
     from ..engines.row import Engine
-    from ..explain import Explainer, ExplainError, load_inputs
+    from ..explain import Explainer, ExplainError
     policy, files, main = policy_files(policy_path)
     engine = Engine(policy)
     when = as_of or engine.default_as_of()
     params = params_record(policy, when)
     related = {k: str(v) for k, v in (related or {}).items()}
     try:
-        loaded = load_inputs(policy, records_path, related)
+        # Records are read one at a time (bounded memory whatever the file's size), validated as `run` does.
+        stream = RecordStream(records_path, policy.subject, policy.records, related)
         explainers = {lang: Explainer(policy, engine, lang, why_not) for lang in ("zh", "en")}
     except (DataSetupError, ExplainError) as exc:
         raise PublishError(str(exc)) from None
-    if not loaded.records:  # a batch of nobody would only hide the mistake (a wrong file, a wrong policy)
-        shown = [e.render() for e in loaded.errors[:20]]
-        more = f"\n… and {len(loaded.errors) - 20} more" if len(loaded.errors) > 20 else ""
-        raise PublishError(f"no record of {input_name or Path(records_path).name} could be loaded, so nothing was published:\n"
-                           + "\n".join(shown) + more)
     batch_id, uid, parts = _begin(store, policy, files, main, when, records_path, related, params, created_by,
                                   why_not, input_name)
     totals = _Totals(policy)
-    written = 0
-    for start in range(0, len(loaded.records), CHUNK):
-        rows = [_decision_row(batch_id, start + i, r, engine, explainers, when, totals)
-                for i, r in enumerate(loaded.records[start:start + CHUNK])]
-        with store.writing() as conn:
-            conn.execute(insert(m.decisions), rows)
-        parts.extend(r["row_hash"] for r in rows)
-        written += len(rows)
-        if progress:
-            progress(len(rows))
+    names = policy.subject.field_names
+    position, pending = 0, []
+    try:
+        for record_id, values in stream:
+            if values is None:
+                continue
+            pending.append(_decision_row(batch_id, position, _Record(record_id, dict(zip(names, values))), engine,
+                                         explainers, when, totals))
+            position += 1
+            if len(pending) == CHUNK:
+                _write_chunk(store, pending, parts, progress)
+                pending = []
+    except DataSetupError as exc:
+        raise PublishError(str(exc)) from None
+    _write_chunk(store, pending, parts, progress)
+    if position == 0:  # a batch of nobody would only hide the mistake (a wrong file, a wrong policy)
+        shown = [e.render() for e in stream.errors[:20]]
+        more = f"\n… and {len(stream.errors) - 20} more" if len(stream.errors) > 20 else ""
+        raise PublishError(f"no record of {input_name or Path(records_path).name} could be loaded, so nothing was "
+                           "published:\n" + "\n".join(shown) + more)
+    total = position + len(stream.failed_ids)
     summaries = _summaries(policy, records_path, related, when)
-    seal = {"batch_id": batch_id, "record_count": loaded.total, "ok_count": totals.ok,
-            "failed_count": loaded.total - totals.ok,
-            "data_errors_json": dumps([e.render() for e in loaded.errors]), "summaries_json": dumps(summaries),
+    seal = {"batch_id": batch_id, "record_count": total, "ok_count": totals.ok, "failed_count": total - totals.ok,
+            "data_errors_json": dumps([e.render() for e in stream.errors]), "summaries_json": dumps(summaries),
             "totals_json": dumps(totals.result()), "sealed_at": now()}
     digest = batch_digest(parts, seal)
     with store.writing() as conn:
@@ -180,6 +186,23 @@ def publish(store, policy_path: str | Path, records_path: str | Path, *, as_of: 
         conn.execute(insert(m.batch_seals).values(**seal, digest=digest, row_hash=seal_hash))
         append(conn, "record", "batch_seals", batch_id, digest)
     return get_batch(store, batch_id)
+
+
+@dataclass(frozen=True)
+class _Record:
+    id: str
+    values: dict
+
+
+def _write_chunk(store, rows: list[dict], parts: list[str], progress) -> None:
+    """Insert a chunk of decision rows in one short transaction and note their hashes for the seal."""
+    if not rows:
+        return
+    with store.writing() as conn:
+        conn.execute(insert(m.decisions), rows)
+    parts.extend(r["row_hash"] for r in rows)
+    if progress:
+        progress(len(rows))
 
 
 def _begin(store, policy, files, main, when, records_path, related, params, created_by, why_not, input_name):

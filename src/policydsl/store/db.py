@@ -87,7 +87,7 @@ def open_store(url: str | None = None, *, key: bytes | None = None, migrate: boo
         if parsed.get_backend_name() == "sqlite":
             read, write = _sqlite_engines(url)
         else:
-            read = write = create_engine(url, pool_pre_ping=True)
+            read = write = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"no database driver for '{parsed.drivername}': {exc}") from None
     store = Store(url, read, write, key or _key(parsed))
@@ -105,7 +105,9 @@ def _sqlite_engines(url: str) -> tuple[Engine, Engine]:
             raise StoreError(f"the folder {parent} for the store {database} does not exist")
     engines = []
     for immediate in (False, True):
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        # The service runs requests on up to 40 threads: enough pooled connections that none waits for one.
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+                               pool_size=20, max_overflow=30)
         _sqlite_pragmas(engine, immediate)
         engines.append(engine)
     return engines[0], engines[1]

@@ -49,10 +49,8 @@ def link(prev: str, chain: str, kind: str, ref: int, digest: str, at: str) -> st
 def append(conn: Connection, chain: str, kind: str, ref: int, digest: str) -> str:
     """Add one entry to `chain` inside the caller's transaction (the head row is locked until it commits)."""
     head = conn.execute(select(m.chain_heads).where(m.chain_heads.c.chain == chain).with_for_update()).first()
-    if head is None:
+    if head is None:  # the migration creates both heads; only a chain added later starts here
         conn.execute(insert(m.chain_heads).values(chain=chain, seq=0, hash=GENESIS))
-        # Two first writers on PostgreSQL: the second insert fails on the primary key and its transaction is
-        # retried by the caller's error handling; SQLite writers are already serialised by BEGIN IMMEDIATE.
         head = conn.execute(select(m.chain_heads).where(m.chain_heads.c.chain == chain).with_for_update()).first()
     at = now()
     entry_hash = link(head.hash, chain, kind, ref, digest, at)

@@ -84,6 +84,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.state.limiter = security.RateLimiter()
     app.state.cache_dir = cache_dir
     app.state.policies, app.state.policies_lock = {}, threading.Lock()
+    app.state.batches = {}
     app.state.upload_dir = _upload_dir(store, settings)
     _spool_in_memory(settings.max_upload_bytes)
     key = hmac.new(store.key, b"session-cookie", "sha256").hexdigest()
@@ -144,6 +145,17 @@ def _store(request: Request) -> Store:
     return request.app.state.store
 
 
+def _sealed_batch(request: Request, batch_id: int):
+    """A published batch, read once per process: a sealed batch never changes (append-only), so it is cached."""
+    cache = request.app.state.batches
+    found = cache.get(batch_id)
+    if found is None:
+        found = batches.get_batch(_store(request), batch_id)
+        if found is not None:
+            cache[batch_id] = found
+    return found
+
+
 def _log(request: Request, kind: str, actor: str, action: str, **kwargs) -> None:
     """One access-log entry in the store, and a line in the server log with personal fields masked."""
     access.record(_store(request), kind, actor, action, client=_client(request), **kwargs)
@@ -199,7 +211,7 @@ def _citizen(request: Request):
     if time.time() - held.get("seen", 0) > CITIZEN_IDLE_S:
         request.session.pop("citizen", None)
         raise _Refused(403, "session_expired")
-    batch = batches.get_batch(_store(request), held["batch"])
+    batch = _sealed_batch(request, held["batch"])
     decision = batches.get_decision(_store(request), held["batch"], held["record"]) if batch else None
     if decision is None:
         request.session.pop("citizen", None)
@@ -279,8 +291,7 @@ def _lookup(request: Request, batch_text: str, record: str, code: str) -> HTMLRe
              batch_id=int(batch_text) if batch_text.isdigit() and len(batch_text) < 10 else None)
         message = t["rate_limited"].format(minutes=security.PER_RECORD.window_s // 60)
         return _page(request, "lookup.html", 429, batch=batch_text, record=record, error=message)
-    batch = batches.get_batch(_store(request), int(batch_text)) if batch_text.isdigit() and len(batch_text) < 10 \
-        else None
+    batch = _sealed_batch(request, int(batch_text)) if batch_text.isdigit() and len(batch_text) < 10 else None
     decision = batches.get_decision(_store(request), batch.id, record) if batch and record else None
     # The code is checked even when there is no such person, so that time does not tell which ids exist.
     good = matches(_store(request).key, batch.uid if batch else "-", record, code) and decision is not None

@@ -69,6 +69,10 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('chain')
     )
+    # Both chains start at the genesis hash, so appending only ever locks and updates an existing head row.
+    heads = sa.table('chain_heads', sa.column('chain', sa.String), sa.column('seq', sa.Integer),
+                     sa.column('hash', sa.String))
+    op.bulk_insert(heads, [{'chain': c, 'seq': 0, 'hash': '0' * 64} for c in ('record', 'access')])
     op.create_table('ledger',
     sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('chain', sa.String(length=16), nullable=False),
