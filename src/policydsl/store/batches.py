@@ -249,8 +249,8 @@ def _decision_row(batch_id: int, position: int, record, engine, explainers, when
            "ok": result.ok, "error": result.error, "inputs_json": dumps(record.values),
            "outcomes_json": dumps(result.values),
            "trace_json": dumps({**_trace_summary(result), "headlines": _headlines(pages)}),
-           "explanation_zh": zlib.compress(render(pages["zh"], "html").encode("utf-8"), 6),
-           "explanation_en": zlib.compress(render(pages["en"], "html").encode("utf-8"), 6)}
+           "explanation_zh": zlib.compress(render(pages["zh"], "html").encode("utf-8"), 1),
+           "explanation_en": zlib.compress(render(pages["en"], "html").encode("utf-8"), 1)}
     row["row_hash"] = row_digest(row)
     return row
 
