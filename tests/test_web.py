@@ -341,3 +341,64 @@ def test_an_unavailable_database_gives_an_error_page_and_a_failing_health_check(
     assert r.status_code == 503 and "服务暂时不可用" in r.text and "Traceback" not in r.text
     assert TestClient(create_app(working, Settings(upload_dir=str(tmp_path / "u")))).get("/healthz").json() == \
         {"status": "ok"}
+
+
+# ------------------------------------------------------------------------------------------------ start-up and load
+
+@pytest.mark.slow
+def test_serve_works_with_no_configuration_and_health_says_so(tmp_path):
+    """The README's two commands in an empty folder: `users add`, then `serve`; /healthz and `policydsl health`."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "POLICYDSL_PASSWORD": PASSWORD}
+    env.pop("POLICYDSL_DB", None)
+    env.pop("POLICYDSL_SECRET_KEY", None)
+    cli = [sys.executable, "-m", "policydsl.cli"]
+    added = subprocess.run([*cli, "users", "add", "wangke", "--role", "admin"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "policydsl.db").exists() and (tmp_path / "policydsl.db.key").stat().st_mode & 0o077 == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=tmp_path, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("policydsl serve did not answer")
+        assert "查询本人决定" in httpx.get(base + "/").text
+        healthy = subprocess.run([*cli, "health", "--url", base], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=60)
+        assert healthy.returncode == 0 and "healthy" in healthy.stderr
+    finally:
+        server.terminate()
+        server.wait(30)
+    down = subprocess.run([*cli, "health", "--url", base], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert down.returncode == 1 and "does not answer" in down.stderr
+    broken = subprocess.run([*cli, "health", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+
+
+@pytest.mark.slow
+def test_the_load_script_runs_with_no_errors():
+    """bench/load_citizens.py, briefly (the 200-client, 30-second figures are in docs/performance.md)."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, str(REPO / "bench/load_citizens.py"), "--clients", "20", "--seconds", "3"],
+                         capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "PYTHONPATH": str(REPO / "src")})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "errors 0" in run.stdout and "requests/s" in run.stdout
