@@ -402,3 +402,22 @@ def test_the_load_script_runs_with_no_errors():
                          env={**__import__("os").environ, "PYTHONPATH": str(REPO / "src")})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "errors 0" in run.stdout and "requests/s" in run.stdout
+
+
+def test_a_policy_with_related_records_is_published_from_the_form(service, tmp_path):
+    _, app, _ = service
+    publisher = signed_in(app, "publisher")
+    token = csrf_of(publisher.get("/official").text)
+    communities, grids = REPO / "data/jiangbei/communities.csv", REPO / "data/jiangbei/grids.csv"
+    with communities.open("rb") as c:
+        missing = publisher.post("/official/publish", data={"policy": "jiangbei/grids.policy", "csrf": token},
+                                 files={"records": ("communities.csv", c, "text/csv")})
+    assert missing.status_code == 400 and "未能发布" in missing.text and "网格" in missing.text
+    assert "upload-" not in missing.text and str(tmp_path) not in missing.text  # no server paths shown
+    with communities.open("rb") as c, grids.open("rb") as g:
+        r = publisher.post("/official/publish", data={"policy": "jiangbei/grids.policy", "csrf": token,
+                                                      "related_field_1": "网格"},
+                           files={"records": ("communities.csv", c, "text/csv"),
+                                  "related_file_1": ("grids.csv", g, "text/csv")})
+    assert r.status_code == 200 and "江北区社区网格" in r.text and "失败 0 条" in r.text
+    assert list((tmp_path / "uploads").iterdir()) == []

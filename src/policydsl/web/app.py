@@ -28,10 +28,11 @@ from datetime import date
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from markupsafe import Markup
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 from starlette.middleware.sessions import SessionMiddleware
 
 from ..store import access, accounts, batches, objections
@@ -320,7 +321,7 @@ def _explanation_parts(page: str) -> tuple[Markup, Markup]:
     so its markup is trusted as it is; nothing typed by a user is in it."""
     style = _STYLE.search(page)
     body = _BODY.search(page)
-    return Markup(style.group(0) if style else ""), Markup(body.group(1) if body else "")
+    return Markup(style.group(0) if style else ""), Markup(body.group(1) if body else page)
 
 
 def _decision_page(request: Request, batch, decision, lang: str, filed: str | None, error: str | None = None,
@@ -402,7 +403,7 @@ def _official_routes(app: FastAPI) -> None:
                               choices=_policy_choices(request.app.state.settings),
                               open_objections=[o for o in objections.of_batch(_store(request))
                                                if o.status in ("received", "in_review")],
-                              error=None, today=date.today().isoformat())
+                              error=None, today=date.today().isoformat(), related_slots=RELATED_SLOTS)
 
     @app.post("/official/publish", include_in_schema=False)
     async def publish_batch(request: Request, policy: str = Form(""), as_of: str = Form(""),
@@ -438,8 +439,9 @@ def _official_routes(app: FastAPI) -> None:
         user = _official(request, "publisher")
         batch = _batch_or_404(request, batch_id)
         _log(request, "official", user.name, "letters.download", batch_id=batch.id)
-        return Response(_letters_zip(request, batch), media_type="application/zip",
-                        headers={"content-disposition": f'attachment; filename="letters-batch-{batch.id}.zip"'})
+        path = _letters_zip(request, batch)
+        return FileResponse(path, media_type="application/zip", filename=f"letters-batch-{batch.id}.zip",
+                            background=BackgroundTask(path.unlink, missing_ok=True))
 
     @app.get("/official/objections/{objection_id}", response_class=HTMLResponse, include_in_schema=False)
     def objection_page(request: Request, objection_id: int):
@@ -482,8 +484,11 @@ def _objection_page(request: Request, user, objection_id: int, error: str | None
                           style=style, explanation=body, error=error, statuses=objections.STATUSES)
 
 
+RELATED_SLOTS = 3  # related-records files the form offers (a policy with more is published with the CLI)
+
+
 async def _publish(request: Request, user, policy: str, as_of: str, records: UploadFile):
-    """Save the upload inside the store's folder under a generated name, publish, remove the upload."""
+    """Save the uploads inside the store's folder under generated names, publish, remove the uploads."""
     from starlette.concurrency import run_in_threadpool
     settings: Settings = request.app.state.settings
     store = _store(request)
@@ -491,46 +496,72 @@ async def _publish(request: Request, user, policy: str, as_of: str, records: Upl
     def again(message: str, status: int = 400):
         return _official_page(request, "official_home.html", user, status, batches=batches.list_batches(store),
                               choices=_policy_choices(settings), open_objections=[], error=message,
-                              today=date.today().isoformat())
+                              today=date.today().isoformat(), related_slots=RELATED_SLOTS)
 
     if policy not in _policy_choices(settings):
         return again("请从列表中选择一个政策文件。")
-    suffix = Path(records.filename or "").suffix.lower()
-    if suffix not in RECORD_SUFFIXES:
-        return again(f"记录文件须为 {'、'.join(RECORD_SUFFIXES)} 格式之一。")
     try:
         when = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         return again("评估日期格式应为 2024-12-31。")
-    saved = request.app.state.upload_dir / f"upload-{secrets.token_hex(12)}{suffix}"
+    uploads = [("", records)]
+    form = await request.form()
+    for i in range(1, RELATED_SLOTS + 1):
+        field, upload = str(form.get(f"related_field_{i}") or "").strip(), form.get(f"related_file_{i}")
+        if field and getattr(upload, "filename", ""):
+            uploads.append((field, upload))
+        elif field or getattr(upload, "filename", ""):
+            return again(f"第 {i} 个关联记录须同时填写字段名并选择文件。")
+    for _, upload in uploads:
+        if Path(upload.filename or "").suffix.lower() not in RECORD_SUFFIXES:
+            return again(f"记录文件须为 {'、'.join(RECORD_SUFFIXES)} 格式之一。")
+    saved: list[Path] = []
     try:
-        with saved.open("wb") as handle:
-            while chunk := await records.read(1 << 20):
-                handle.write(chunk)
+        for _, upload in uploads:
+            saved.append(await _save(request, upload))
         original = re.sub(r"[^\w.\-]", "_", Path(records.filename or "records").name)[:100]
+        related = {field: str(path) for (field, _), path in zip(uploads[1:], saved[1:])}
         try:
             batch = await run_in_threadpool(
-                batches.publish, store, str(Path(settings.policies_dir) / policy), str(saved), as_of=when,
-                created_by=user.name, why_not=settings.why_not, input_name=original)
+                batches.publish, store, str(Path(settings.policies_dir) / policy), str(saved[0]), as_of=when,
+                related=related, created_by=user.name, why_not=settings.why_not, input_name=original)
         except batches.PublishError as exc:
             _log(request, "official", user.name, "batch.publish", ok=False, detail=str(exc)[:500])
-            return again(f"未能发布：{exc}")
+            return again(f"未能发布：{_paths_hidden(str(exc), saved)}")
     finally:
-        saved.unlink(missing_ok=True)
+        for path in saved:
+            path.unlink(missing_ok=True)
     _log(request, "official", user.name, "batch.publish", batch_id=batch.id, detail=policy)
     return RedirectResponse(f"/official/batches/{batch.id}", status_code=303)
 
 
-def _letters_zip(request: Request, batch) -> bytes:
-    """Every letter of a batch (with the codes) in a ZIP, files named by record id, plus an index."""
-    import io
+async def _save(request: Request, upload: UploadFile) -> Path:
+    """An upload written into the store's upload folder under a generated name (its own name is never a path)."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    path = request.app.state.upload_dir / f"upload-{secrets.token_hex(12)}{suffix}"
+    with path.open("wb") as handle:
+        while chunk := await upload.read(1 << 20):
+            handle.write(chunk)
+    return path
+
+
+def _paths_hidden(message: str, saved: list[Path]) -> str:
+    """A message about uploaded files without the server's folder names in it."""
+    for path in saved:
+        message = message.replace(str(path), "上传的文件").replace(path.name, "上传的文件")
+    return message
+
+
+def _letters_zip(request: Request, batch) -> Path:
+    """Every letter of a batch (with the codes) in a ZIP written in the store's folder (memory stays small however
+    many letters), files named by record id, plus an index; the caller removes it once sent."""
     import zipfile
 
     from ..explain import file_name
     from .letters import letter_html
     settings: Settings = request.app.state.settings
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    path = request.app.state.upload_dir / f"letters-{secrets.token_hex(12)}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         lines = ["file\trecord\tname"]
         for decision in batches.decisions_of(_store(request), batch.id):
             name = file_name(decision.record_id, "html")
@@ -538,7 +569,7 @@ def _letters_zip(request: Request, batch) -> bytes:
                                                office=settings.office))
             lines.append(f"{name}\t{decision.record_id}\t{decision.label or ''}")
         archive.writestr("index.tsv", "\n".join(lines) + "\n")
-    return buffer.getvalue()
+    return path
 
 
 # ------------------------------------------------------------------------------------------------ the JSON API
@@ -653,8 +684,10 @@ def _api_routes(app: FastAPI) -> None:
         from ..store.canonical import jsonable
         batch, policy, engine = _compiled(request, batch_id)
         record = _convert(policy, body.record)
-        x = Explainer(policy, engine, body.lang).explain_values(record.values, record.id,
-                                                                date.fromisoformat(batch.as_of))
+        with request.app.state.policies_lock:  # one Explainer per batch and language (it checks the templates)
+            explainer = request.app.state.policies.setdefault((batch_id, body.lang),
+                                                              Explainer(policy, engine, body.lang))
+        x = explainer.explain_values(record.values, record.id, date.fromisoformat(batch.as_of))
         _log(request, "api", program, "api.explain", batch_id=batch_id)
         return JSONResponse(json.loads(json.dumps(jsonable(dataclasses.asdict(x)), ensure_ascii=False)))
 
