@@ -486,6 +486,29 @@ def replay(batch_id: int, new_policy: str | None, out: str | None, db: str | Non
     sys.exit(0 if result.ok else 1)
 
 
+@main.command()
+@click.argument("batch_id", type=int)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write the letters into.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--office", help="The deciding office printed on the letters.")
+@click.option("--base-url", default="http://localhost:8000", show_default=True,
+              help="Where the service runs, for the link and QR code on the letters.")
+@click.option("--db", help=_DB_HELP)
+def letters(batch_id: int, out: str, lang: str, office: str | None, base_url: str, db: str | None) -> None:
+    """(Re)print the decision letters of stored batch BATCH_ID, each with the person's access code.
+
+    Files are named by an unguessable token; index.tsv maps them to record ids for the office.
+    """
+    from .web.letters import write_letters
+    store = _store_or_exit(db)
+    try:
+        written = write_letters(store, batch_id, out, base_url, lang, office)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{written} letter(s) written to {out}", err=True)
+
+
 @main.command(name="batches")
 @click.option("--db", help=_DB_HELP)
 def batches_cmd(db: str | None) -> None:
