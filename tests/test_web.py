@@ -421,3 +421,16 @@ def test_a_policy_with_related_records_is_published_from_the_form(service, tmp_p
                                   "related_file_1": ("grids.csv", g, "text/csv")})
     assert r.status_code == 200 and "江北区社区网格" in r.text and "失败 0 条" in r.text
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_the_api_evaluates_a_rank_among_the_batchs_people(service):
+    """Xiang'an's 末位 is a rank among all workers: the API evaluates a record among the batch's records."""
+    s, app, _ = service
+    batch = publish(s, REPO / "policies/xiangan/assessment.policy", REPO / "data/xiangan/workers.csv",
+                    related={"季度考核": REPO / "data/xiangan/quarterly_scores.csv"}, why_not=False)
+    token = accounts.add_token(s, "hr")
+    client = TestClient(app)
+    for d in list(batches.decisions_of(s, batch.id))[:5]:
+        r = client.post(f"/api/v1/batches/{batch.id}/evaluate", headers={"authorization": f"Bearer {token}"},
+                        json={"record": d.inputs})
+        assert r.status_code == 200 and r.json()["outcomes"] == d.outcomes and r.json()["error"] == d.error

@@ -155,14 +155,10 @@ def publish(store, policy_path: str | Path, records_path: str | Path, *, as_of: 
     batch_id, uid, parts = _begin(store, policy, files, main, when, records_path, related, params, created_by,
                                   why_not, input_name)
     totals = _Totals(policy)
-    names = policy.subject.field_names
     position, pending = 0, []
     try:
-        for record_id, values in stream:
-            if values is None:
-                continue
-            pending.append(_decision_row(batch_id, position, _Record(record_id, dict(zip(names, values))), engine,
-                                         explainers, when, totals))
+        for record, result in _evaluated(stream, policy, engine, when):
+            pending.append(_decision_row(batch_id, position, record, result, explainers, totals))
             position += 1
             if len(pending) == CHUNK:
                 _write_chunk(store, pending, parts, progress)
@@ -239,10 +235,32 @@ def _file_hash(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _decision_row(batch_id: int, position: int, record, engine, explainers, when: date, totals) -> dict:
-    """Evaluate one record with a trace, explain it in both languages, and build its row (with its hash)."""
+def _evaluated(stream, policy: ir.Policy, engine, when: date):
+    """(record, traced result) of every record that loaded, in file order.
+
+    Records are streamed one at a time, except for a policy whose rules compare records with each other (ranks,
+    shares, apportionments): its values across records need every record first (`Engine.context`), so its records
+    are held for the run."""
+    names = policy.subject.field_names
+    records = (_Record(rid, dict(zip(names, values))) for rid, values in stream if values is not None)
+    if not engine.cross:
+        for record in records:
+            yield record, engine.evaluate(record.values, when, trace=True, record_id=record.id)
+        return
+    from ..engines.row import Result
+    held = list(records)
+    context = engine.context([r.values for r in held], when)
+    for position, record in enumerate(held):
+        if position in context.errors:
+            yield record, Result(record.id, {}, error=context.errors[position])
+        else:
+            yield record, engine.evaluate(record.values, when, trace=True, record_id=record.id,
+                                          known=context.known[position], figures=context.figures[position])
+
+
+def _decision_row(batch_id: int, position: int, record, result, explainers, totals) -> dict:
+    """Explain one evaluated record in both languages and build its row (with its hash)."""
     from ..explain import render
-    result = engine.evaluate(record.values, when, trace=True, record_id=record.id)
     pages = {lang: explainers[lang].explain(result, record.values) for lang in ("zh", "en")}
     totals.add(result)
     row = {"batch_id": batch_id, "position": position, "record_id": record.id, "label": pages["zh"].record_label,

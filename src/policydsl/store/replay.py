@@ -96,6 +96,7 @@ def replay(store, batch_id: int) -> ReplayReport:
         policy = _stored_policy(path, batch_id)
         engine = Engine(policy)
         when = date.fromisoformat(batch.as_of)
+        loaded = []
         for d in decisions_of(store, batch_id):
             report.records += 1
             record, errors = convert_record(d.inputs, policy.subject, policy.records, f"batch {batch_id}")
@@ -103,11 +104,21 @@ def replay(store, batch_id: int) -> ReplayReport:
                 report.problems.append(f"record {d.record_id}: its stored inputs no longer load: "
                                        + "; ".join(e.render() for e in errors))
                 continue
-            result = engine.evaluate(record.values, when, record_id=d.record_id)
-            now = json.loads(dumps(result.values))
-            if now != d.outcomes or result.error != d.error:
-                report.differing.append(Difference(d.record_id, d.outcomes, now, d.error, result.error))
+            if not engine.cross:  # records evaluate alone: one at a time, nothing held
+                _compare(report, d, engine.evaluate(record.values, when, record_id=d.record_id))
+            else:
+                loaded.append((d, record.values))
+        if loaded:  # rules across records: all the stored records together, as they were published
+            for d, result in zip((d for d, _ in loaded), engine.run([(d.record_id, v) for d, v in loaded], when)
+                                 .results):
+                _compare(report, d, result)
     return report
+
+
+def _compare(report: ReplayReport, d, result) -> None:
+    now = json.loads(dumps(result.values))
+    if now != d.outcomes or result.error != d.error:
+        report.differing.append(Difference(d.record_id, d.outcomes, now, d.error, result.error))
 
 
 def inputs_file(store, batch_id: int, folder: Path) -> Path:

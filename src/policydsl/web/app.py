@@ -650,6 +650,20 @@ def _convert(policy, raw: dict):
     return record
 
 
+def _among_batch(request: Request, batch_id: int, policy, record) -> list[tuple[str, dict]]:
+    """For a policy whose rules compare records with each other: the batch's stored records with `record` in
+    place of the stored one of the same id (or added at the end) — the people it is evaluated among."""
+    from ..engines.records import convert_record
+    people = []
+    for d in batches.decisions_of(_store(request), batch_id):
+        if d.record_id == record.id:
+            continue
+        stored, errors = convert_record(d.inputs, policy.subject, policy.records, f"batch {batch_id}")
+        if not errors:
+            people.append((stored.id, stored.values))
+    return people + [(record.id, record.values)]
+
+
 def _api_routes(app: FastAPI) -> None:
     @app.get("/api/v1/batches", response_model=list[BatchOut], tags=["batches"])
     def api_batches(request: Request, program: str = Depends(_program)):
@@ -668,11 +682,18 @@ def _api_routes(app: FastAPI) -> None:
 
     @app.post("/api/v1/batches/{batch_id}/evaluate", response_model=EvaluationOut, tags=["evaluate"])
     def api_evaluate(request: Request, batch_id: int, body: RecordIn, program: str = Depends(_program)):
-        """Evaluate one record against the batch's policy, as of the batch's date (nothing is stored)."""
+        """Evaluate one record against the batch's policy, as of the batch's date (nothing is stored).
+
+        Where the policy compares records with each other (ranks, shares, apportionments), the record is evaluated
+        among the batch's records, in place of the stored record with its id."""
         from ..store.canonical import jsonable
         batch, policy, engine = _compiled(request, batch_id)
         record = _convert(policy, body.record)
-        result = engine.evaluate(record.values, date.fromisoformat(batch.as_of), record_id=record.id)
+        when = date.fromisoformat(batch.as_of)
+        if engine.cross:  # a rank or a share means something only among the others: the batch's people
+            result = engine.run(_among_batch(request, batch_id, policy, record), when).results[-1]
+        else:
+            result = engine.evaluate(record.values, when, record_id=record.id)
         _log(request, "api", program, "api.evaluate", batch_id=batch_id)
         return EvaluationOut(batch=batch_id, record_id=record.id, ok=result.ok, error=result.error,
                              outcomes=jsonable(result.values))
@@ -684,10 +705,15 @@ def _api_routes(app: FastAPI) -> None:
         from ..store.canonical import jsonable
         batch, policy, engine = _compiled(request, batch_id)
         record = _convert(policy, body.record)
-        with request.app.state.policies_lock:  # one Explainer per batch and language (it checks the templates)
-            explainer = request.app.state.policies.setdefault((batch_id, body.lang),
-                                                              Explainer(policy, engine, body.lang))
-        x = explainer.explain_values(record.values, record.id, date.fromisoformat(batch.as_of))
+        when = date.fromisoformat(batch.as_of)
+        if engine.cross:  # explained among the batch's people, with an Explainer of its own (it keeps them)
+            explainer = Explainer(policy, engine, body.lang)
+            explainer.among(_among_batch(request, batch_id, policy, record), when)
+        else:
+            with request.app.state.policies_lock:  # one Explainer per batch and language (it checks templates)
+                explainer = request.app.state.policies.setdefault((batch_id, body.lang),
+                                                                  Explainer(policy, engine, body.lang))
+        x = explainer.explain_values(record.values, record.id, when)
         _log(request, "api", program, "api.explain", batch_id=batch_id)
         return JSONResponse(json.loads(json.dumps(jsonable(dataclasses.asdict(x)), ensure_ascii=False)))
 
