@@ -94,15 +94,25 @@ class Decision:
 
 # ------------------------------------------------------------------------------------------------ publishing
 
+def check(path: str | Path):
+    """(policy or None, error diagnostics, loader) of a policy file: syntax, names, types and cycles, as
+    `policydsl check` finds them (the store sits below `api`, so it checks with the stages themselves)."""
+    from .. import graph
+    from ..semantics import Loader
+    loader = Loader()
+    policy = loader.load(str(path))
+    errors = [d for d in loader.diags.items if d.severity == "error"]
+    if policy is not None:
+        errors += graph.cycle_diagnostics(policy, graph.build(policy))
+    return (policy if not errors else None), errors, loader
+
+
 def policy_files(policy_path: str | Path) -> tuple[ir.Policy, list[tuple[str, str, bytes]], str]:
     """Check a policy; (policy, [(role, relative path, content)], main file's relative path). Raises PublishError."""
-    from ..api import check_policy
-    from ..diagnostics import SourceCache, render_all
-    sources = SourceCache()
-    policy, found, loader = check_policy(str(policy_path), sources)
-    errors = [d for d in found if d.severity == "error"]
-    if policy is None or errors:
-        raise PublishError(f"{policy_path} has errors:\n" + render_all(errors, sources))
+    from ..diagnostics import render_all
+    policy, errors, loader = check(policy_path)
+    if policy is None:
+        raise PublishError(f"{policy_path} has errors:\n" + render_all(errors, loader.sources))
     main = os.path.abspath(os.path.normpath(str(policy_path)))
     files = [("policy" if os.path.abspath(p) == main else "import", os.path.abspath(p)) for p in loader.modules]
     for lst in policy.lists.values():

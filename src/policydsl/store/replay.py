@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .batches import batch_files, decisions_of, get_batch
+from .batches import batch_files, check, decisions_of, get_batch
 from .canonical import dumps
 
 
@@ -79,12 +79,12 @@ def stored_policy(store, batch_id: int, folder: str | Path):
 
 
 def _stored_policy(path: str, batch_id: int):
-    from ..api import check
-    report = check([path])
-    if not report.ok:
+    from ..diagnostics import render_all
+    policy, errors, loader = check(path)
+    if policy is None:
         raise ReplayError(f"batch {batch_id}: its stored policy no longer checks with this policydsl:\n"
-                          + report.render())
-    return report.policies[path]
+                          + render_all(errors, loader.sources))
+    return policy
 
 
 def replay(store, batch_id: int) -> ReplayReport:
@@ -146,13 +146,11 @@ def compare_batches(store, earlier_id: int, later_id: int):
 def replay_compare(store, batch_id: int, new_policy: str | Path, *, engine: str = "row"):
     """What `new_policy` would change for the people of batch `batch_id`: a `compare.Comparison` (stored policy
     first, as the baseline), evaluated as of the batch's date on its stored inputs."""
-    from ..api import load_policy
     from ..compare import compare
-    from ..diagnostics import PolicyError
-    try:
-        other = load_policy(str(new_policy))
-    except PolicyError as exc:
-        raise ReplayError(f"{new_policy} has errors:\n{exc}") from None
+    from ..diagnostics import render_all
+    other, errors, loader = check(new_policy)
+    if other is None:
+        raise ReplayError(f"{new_policy} has errors:\n" + render_all(errors, loader.sources))
     with materialised(store, batch_id) as (batch, path), tempfile.TemporaryDirectory() as scratch:
         baseline = _stored_policy(path, batch_id)
         inputs = inputs_file(store, batch_id, Path(scratch))
