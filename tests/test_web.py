@@ -362,7 +362,8 @@ def test_serve_works_with_no_configuration_and_health_says_so(tmp_path):
     added = subprocess.run([*cli, "users", "add", "wangke", "--role", "admin"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=120)
     assert added.returncode == 0, added.stderr
-    assert (tmp_path / "policydsl.db").exists() and (tmp_path / "policydsl.db.key").stat().st_mode & 0o077 == 0
+    for private in ("policydsl.db", "policydsl.db.key"):  # personal data and the codes' key: the owner's only
+        assert (tmp_path / private).stat().st_mode & 0o077 == 0
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

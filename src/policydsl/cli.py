@@ -638,9 +638,13 @@ def serve(db: str | None, host: str, port: int, policies_dir: str, office: str |
     Works with no configuration: the SQLite store policydsl.db in this folder; add the first official with
     `policydsl users add NAME`. The JSON API is described at /openapi.json (docs at /api/docs).
     """
+    import logging
+
     import uvicorn
 
     from .web.app import Settings, create_app
+    # One line per request on stderr, personal fields masked (the full record is the store's access log).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     store = _store_or_exit(db)
     url = base_url or f"http://{host}:{port}"
     app = create_app(store, Settings(policies_dir=policies_dir, office=office, base_url=url,

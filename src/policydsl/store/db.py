@@ -103,6 +103,13 @@ def _sqlite_engines(url: str) -> tuple[Engine, Engine]:
         parent = Path(database).parent
         if not parent.exists():
             raise StoreError(f"the folder {parent} for the store {database} does not exist")
+        if not Path(database).exists():  # personal data: readable by the service's own user only
+            try:
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise StoreError(f"the store {database} cannot be created: {exc.strerror}") from None
     engines = []
     for immediate in (False, True):
         # The service runs requests on up to 40 threads: enough pooled connections that none waits for one.
