@@ -435,3 +435,25 @@ def test_the_api_evaluates_a_rank_among_the_batchs_people(service):
         r = client.post(f"/api/v1/batches/{batch.id}/evaluate", headers={"authorization": f"Bearer {token}"},
                         json={"record": d.inputs})
         assert r.status_code == 200 and r.json()["outcomes"] == d.outcomes and r.json()["error"] == d.error
+
+
+def test_figures_and_dates_are_written_as_an_office_writes_them():
+    from policydsl.web.view import amount, day, local_time, param_value
+    assert amount("2673696.00", "money") == "2,673,696.00 元" and amount("-1500.5", "money") == "-1,500.50 元"
+    assert amount("0.35", "percent") == "35%" and amount("279", "int") == "279"
+    assert day("2024-12-31") == "2024年12月31日" and day("2024-12-31", "en") == "31 December 2024"
+    assert day("2026-12-01T17:30:00+00:00") == "2026年12月2日"  # stored in UTC, read in Beijing time
+    assert local_time("2026-12-01T17:30:00+00:00") == "2026-12-02 01:30"
+    assert param_value({"type": "bool", "value": True}) == "是"
+    assert param_value({"type": "money", "value": "1000.00"}) == "1,000.00 元"
+
+
+def test_access_codes_are_derived_checked_and_masked():
+    from policydsl.store.codes import code_for, masked, matches, normalise
+    code = code_for(b"k" * 32, "batch-uid", "JY004")
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", code)
+    assert code == code_for(b"k" * 32, "batch-uid", "JY004") != code_for(b"k" * 32, "other", "JY004")
+    assert code != code_for(b"other key", "batch-uid", "JY004")
+    assert normalise("ｋ３ｍ９ q2tx-7hbd") == "K3M9-Q2TX-7HBD"
+    assert matches(b"k" * 32, "batch-uid", "JY004", code.lower()) and not matches(b"k" * 32, "batch-uid", "JY005", code)
+    assert masked(code) == "****-****-" + code[-4:]

@@ -19,6 +19,7 @@ def environment() -> jinja2.Environment:
     env.filters["when"] = local_time
     env.filters["day"] = day
     env.filters["amount"] = amount
+    env.filters["param_value"] = param_value
     env.globals["policy_words"] = policy_words
     return env
 
@@ -35,6 +36,18 @@ def amount(value: str | None, type_name: str = "") -> str:
     if type_name == "percent":
         return f"{number * 100:,f}".rstrip("0").rstrip(".") + "%"
     return f"{number:,}"
+
+
+def param_value(p: dict) -> str:
+    """A stored parameter's value as an official reads it: amounts formatted, yes/no in Chinese, dates in full."""
+    value, kind = p.get("value"), p.get("type", "")
+    if kind in ("money", "percent", "int", "decimal"):
+        return amount(value, kind)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if kind == "date" and isinstance(value, str):
+        return day(value)
+    return "" if value is None else str(value)
 
 
 def policy_words(batch, lang: str) -> str:
