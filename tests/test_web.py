@@ -457,3 +457,27 @@ def test_access_codes_are_derived_checked_and_masked():
     assert normalise("ｋ３ｍ９ q2tx-7hbd") == "K3M9-Q2TX-7HBD"
     assert matches(b"k" * 32, "batch-uid", "JY004", code.lower()) and not matches(b"k" * 32, "batch-uid", "JY005", code)
     assert masked(code) == "****-****-" + code[-4:]
+
+
+def test_a_long_publish_goes_on_in_the_background_with_a_progress_page(service, monkeypatch):
+    import time
+
+    import policydsl.web.app as web
+    _, app, _ = service
+    monkeypatch.setattr(web, "PUBLISH_WAIT_S", 0)
+    publisher = signed_in(app, "publisher")
+    token = csrf_of(publisher.get("/official").text)
+    with SECRETARIES.open("rb") as f:
+        r = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": token},
+                           files={"records": ("secretaries.csv", f, "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/official/jobs/")
+    job = r.headers["location"]
+    assert signed_in(app, "viewer").get(job).status_code == 403  # a viewer may not follow publishing
+    for _ in range(300):
+        page = publisher.get(job, follow_redirects=False)
+        if page.status_code == 303:
+            break
+        assert "正在发布" in page.text and 'http-equiv="refresh"' in page.text
+        time.sleep(0.1)
+    assert page.headers["location"].startswith("/official/batches/")
+    assert "成功 76 条" in publisher.get(page.headers["location"]).text

@@ -86,6 +86,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.state.cache_dir = cache_dir
     app.state.policies, app.state.policies_lock = {}, threading.Lock()
     app.state.batches = {}
+    app.state.jobs = {}
     app.state.upload_dir = _upload_dir(store, settings)
     _spool_in_memory(settings.max_upload_bytes)
     key = hmac.new(store.key, b"session-cookie", "sha256").hexdigest()
@@ -412,6 +413,16 @@ def _official_routes(app: FastAPI) -> None:
         user = _official(request, "publisher")
         return await _publish(request, user, policy, as_of, records)
 
+    @app.get("/official/jobs/{job_id}", include_in_schema=False)
+    def job_page(request: Request, job_id: str):
+        user = _official(request, "publisher")
+        job = request.app.state.jobs.get(job_id)
+        if job is None or (job.user != user.name and not user.can("admin")):
+            raise _Refused(404, "not_found")
+        if job.finished.is_set():
+            return _job_answer(request, user, job)
+        return _official_page(request, "official_job.html", user, job=job, error=None)
+
     @app.get("/official/batches/{batch_id}", response_class=HTMLResponse, include_in_schema=False)
     def batch_page(request: Request, batch_id: int):
         from ..store.history import diff_batches
@@ -519,20 +530,75 @@ async def _publish(request: Request, user, policy: str, as_of: str, records: Upl
     try:
         for _, upload in uploads:
             saved.append(await _save(request, upload))
-        original = re.sub(r"[^\w.\-]", "_", Path(records.filename or "records").name)[:100]
-        related = {field: str(path) for (field, _), path in zip(uploads[1:], saved[1:])}
-        try:
-            batch = await run_in_threadpool(
-                batches.publish, store, str(Path(settings.policies_dir) / policy), str(saved[0]), as_of=when,
-                related=related, created_by=user.name, why_not=settings.why_not, input_name=original)
-        except batches.PublishError as exc:
-            _log(request, "official", user.name, "batch.publish", ok=False, detail=str(exc)[:500])
-            return again(f"未能发布：{_paths_hidden(str(exc), saved)}")
-    finally:
+    except BaseException:
         for path in saved:
             path.unlink(missing_ok=True)
-    _log(request, "official", user.name, "batch.publish", batch_id=batch.id, detail=policy)
-    return RedirectResponse(f"/official/batches/{batch.id}", status_code=303)
+        raise
+    original = re.sub(r"[^\w.\-]", "_", Path(records.filename or "records").name)[:100]
+    job = _Job(secrets.token_urlsafe(12), user.name, policy, saved)
+    request.app.state.jobs[job.id] = job
+    related = {field: str(path) for (field, _), path in zip(uploads[1:], saved[1:])}
+    client = _client(request)
+    threading.Thread(target=_run_job, daemon=True, name=f"publish-{job.id}", args=(
+        job, store, str(Path(settings.policies_dir) / policy), when, related, settings.why_not, original,
+        client)).start()
+    # A small batch is done in a moment: show it at once. A large one goes on in the background, and the
+    # official follows it on a page that reloads itself (no JavaScript needed).
+    await run_in_threadpool(job.finished.wait, PUBLISH_WAIT_S)
+    return _job_answer(request, user, job, again)
+
+
+PUBLISH_WAIT_S = 20
+
+
+@dataclass
+class _Job:
+    """A publish running in the background: how far it is, and how it ended."""
+
+    id: str
+    user: str
+    policy: str
+    uploads: list[Path]
+    done: int = 0
+    batch_id: int | None = None
+    error: str | None = None
+    finished: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+
+def _run_job(job: _Job, store: Store, policy_path: str, when, related, why_not: bool, input_name: str,
+             client: str) -> None:
+    """Publish in a thread of its own; the uploads are removed whatever happens."""
+    def progress(n: int) -> None:
+        job.done += n
+
+    try:
+        batch = batches.publish(store, policy_path, str(job.uploads[0]), as_of=when, related=related,
+                                created_by=job.user, why_not=why_not, input_name=input_name, progress=progress)
+        job.batch_id = batch.id
+        access.record(store, "official", job.user, "batch.publish", batch_id=batch.id, client=client,
+                      detail=job.policy)
+    except (batches.PublishError, StoreError) as exc:
+        job.error = _paths_hidden(str(exc), job.uploads)
+        access.record(store, "official", job.user, "batch.publish", ok=False, client=client, detail=job.error[:500])
+    except Exception as exc:  # a bug: logged with its traceback, reported to the official in words
+        LOG.exception("publishing failed")
+        job.error = f"内部错误（{type(exc).__name__}），请联系系统管理员。"
+    finally:
+        for path in job.uploads:
+            path.unlink(missing_ok=True)
+        job.finished.set()
+
+
+def _job_answer(request: Request, user, job: _Job, again=None):
+    """The batch once published, the error if it failed, else the progress page."""
+    if job.batch_id is not None:
+        return RedirectResponse(f"/official/batches/{job.batch_id}", status_code=303)
+    if job.error is not None:
+        message = f"未能发布：{job.error}"
+        if again is not None:
+            return again(message)
+        return _official_page(request, "official_job.html", user, 400, job=job, error=message)
+    return RedirectResponse(f"/official/jobs/{job.id}", status_code=303)
 
 
 async def _save(request: Request, upload: UploadFile) -> Path:
