@@ -29,7 +29,7 @@ from .. import __version__, ir
 from ..types import BOOL, DECIMAL, INT, MONEY, PERCENT, EnumType
 from . import models as m
 from .canonical import dumps, jsonable, row_digest, sha256
-from .ledger import append, batch_digest, now
+from .ledger import RunningHash, append, batch_digest, now
 
 CHUNK = 250  # records per write transaction: a few hundred milliseconds of lock at most
 NUMERIC = (MONEY, INT, DECIMAL, PERCENT)
@@ -200,7 +200,7 @@ class _Record:
     values: dict
 
 
-def _write_chunk(store, rows: list[dict], parts: list[str], progress) -> None:
+def _write_chunk(store, rows: list[dict], parts: RunningHash, progress) -> None:
     """Insert a chunk of decision rows in one short transaction and note their hashes for the seal."""
     if not rows:
         return
@@ -222,7 +222,7 @@ def _begin(store, policy, files, main, when, records_path, related, params, crea
               "related_json": dumps(related_info), "params_json": dumps(params), "engine": "row",
               "engine_version": f"policydsl {__version__}", "options_json": dumps({"why_not": why_not}),
               "created_by": created_by, "created_at": now()}
-    parts = []
+    parts = RunningHash()
     with store.writing() as conn:
         digest = row_digest(values)
         batch_id = conn.execute(insert(m.batches).values(**values, row_hash=digest)).inserted_primary_key[0]
