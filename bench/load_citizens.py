@@ -88,6 +88,15 @@ async def _load(base: str, batch_id: int, people, clients: int, seconds: float, 
     return time.perf_counter() - started, latencies, errors
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), the steadier figure on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_until_up(base: str, proc: subprocess.Popen) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -117,15 +126,18 @@ def main() -> int:
                                  "--policies", str(ROOT / "policies")], env=env, cwd=tmp)
         try:
             _wait_until_up(base, proc)
+            cpu_before = _cpu_seconds(proc.pid)
             took, latencies, errors = asyncio.run(_load(base, batch_id, people, args.clients, args.seconds,
                                                         args.max_requests))
+            cpu = _cpu_seconds(proc.pid) - cpu_before
         finally:
             proc.terminate()
             proc.wait(30)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
     print(f"{args.clients} concurrent citizens for {took:.1f} s: {len(latencies)} requests, "
           f"{len(latencies) / took:.0f} requests/s, p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, "
-          f"errors {len(errors)}" + (f" ({', '.join(sorted(set(errors))[:5])})" if errors else ""))
+          f"errors {len(errors)}" + (f" ({', '.join(sorted(set(errors))[:5])})" if errors else "")
+          + f"; the service used {cpu:.1f} s of CPU ({cpu / max(len(latencies), 1) * 1000:.1f} ms a request)")
     return 1 if errors else 0
 
 
