@@ -122,6 +122,14 @@ def test_guessing_is_rate_limited_per_person_even_with_the_right_code_afterwards
     assert look_up(client, batch.id, "JY005", code_for(s.key, batch.uid, "JY005")).status_code == 303
 
 
+def test_spelling_the_batch_number_differently_buys_no_extra_guesses(service):
+    s, app, batch = service
+    client = TestClient(app)
+    for spelling in ("1", "01", "001", "0001", "00001"):
+        assert look_up(client, spelling, "JY004", "AAAA-BBBB-CCCC").status_code == 401
+    assert look_up(client, "000001", "JY004", code_for(s.key, batch.uid, "JY004")).status_code == 429
+
+
 def test_guessing_across_many_ids_is_rate_limited_per_client(service):
     s, app, batch = service
     client = TestClient(app)
@@ -285,6 +293,14 @@ def test_values_are_escaped(service, tmp_path):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     letter = client.get("/my/letter").text
     assert "<script>" not in letter
+    mine = client.get("/my").text
+    client.post("/my/objections", data={"kind": "appeal", "text": "<img src=x onerror=alert(1)>",
+                                        "csrf": csrf_of(mine)})
+    assert "<img src=x" not in client.get("/my").text
+    reviewer = signed_in(app, "reviewer")
+    link = re.search(r'href="/official/objections/(\d+)"', reviewer.get("/official").text).group(1)
+    detail = reviewer.get(f"/official/objections/{link}").text
+    assert "<img src=x" not in detail and "&lt;img src=x onerror=alert(1)&gt;" in detail
 
 
 def test_personal_fields_are_masked_in_the_server_log_and_kept_in_the_access_log(service, caplog):

@@ -286,7 +286,9 @@ def _citizen_routes(app: FastAPI) -> None:
 def _lookup(request: Request, batch_text: str, record: str, code: str) -> HTMLResponse:
     """Check batch + id + code under the rate limits; on success the session holds that one decision."""
     limiter: security.RateLimiter = request.app.state.limiter
-    client_key, record_key = ("client", _client(request)), ("record", batch_text, record)
+    # "01" and "1" are one batch: the key uses the number, so spelling it differently buys no extra guesses.
+    number = str(int(batch_text)) if batch_text.isdigit() and len(batch_text) < 10 else batch_text
+    client_key, record_key = ("client", _client(request)), ("record", number, record)
     t = TEXTS[_lang(request)]
     if limiter.blocked(client_key, security.PER_CLIENT) or limiter.blocked(record_key, security.PER_RECORD):
         _log(request, "citizen", record or "?", "lookup.limited", record_id=record or None, ok=False,
@@ -772,14 +774,17 @@ def _api_routes(app: FastAPI) -> None:
         batch, policy, engine = _compiled(request, batch_id)
         record = _convert(policy, body.record)
         when = date.fromisoformat(batch.as_of)
-        if engine.cross:  # explained among the batch's people, with an Explainer of its own (it keeps them)
-            explainer = Explainer(policy, engine, body.lang)
-            explainer.among(_among_batch(request, batch_id, policy, record), when)
-        else:
-            with request.app.state.policies_lock:  # one Explainer per batch and language (it checks templates)
-                explainer = request.app.state.policies.setdefault((batch_id, body.lang),
-                                                                  Explainer(policy, engine, body.lang))
-        x = explainer.explain_values(record.values, record.id, when)
+        with request.app.state.policies_lock:
+            # One Explainer per batch and language (building one checks the templates); an Explainer and the
+            # traced engine keep state while they work, so one explanation of a batch at a time.
+            cache = request.app.state.policies
+            if (batch_id, body.lang) not in cache:
+                cache[(batch_id, body.lang)] = (Explainer(policy, engine, body.lang), threading.Lock())
+            explainer, busy = cache[(batch_id, body.lang)]
+        with busy:
+            if engine.cross:  # explained among the batch's people
+                explainer.among(_among_batch(request, batch_id, policy, record), when)
+            x = explainer.explain_values(record.values, record.id, when)
         _log(request, "api", program, "api.explain", batch_id=batch_id)
         return JSONResponse(json.loads(json.dumps(jsonable(dataclasses.asdict(x)), ensure_ascii=False)))
 
