@@ -779,8 +779,9 @@ def _api_routes(app: FastAPI) -> None:
             # traced engine keep state while they work, so one explanation of a batch at a time.
             cache = request.app.state.policies
             if (batch_id, body.lang) not in cache:
-                cache[(batch_id, body.lang)] = (Explainer(policy, engine, body.lang), threading.Lock())
-            explainer, busy = cache[(batch_id, body.lang)]
+                cache[(batch_id, body.lang)] = Explainer(policy, engine, body.lang)
+            explainer = cache[(batch_id, body.lang)]
+            busy = cache.setdefault((batch_id, "busy"), threading.Lock())  # both languages share the engine
         with busy:
             if engine.cross:  # explained among the batch's people
                 explainer.among(_among_batch(request, batch_id, policy, record), when)
