@@ -497,3 +497,14 @@ def test_a_long_publish_goes_on_in_the_background_with_a_progress_page(service, 
         time.sleep(0.1)
     assert page.headers["location"].startswith("/official/batches/")
     assert "成功 76 条" in publisher.get(page.headers["location"]).text
+
+
+def test_bad_records_are_listed_under_the_name_the_official_uploaded(service):
+    _, app, _ = service
+    publisher = signed_in(app, "publisher")
+    token = csrf_of(publisher.get("/official").text)
+    with (REPO / "data/jinyuan/bad_secretaries.csv").open("rb") as f:
+        r = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": token},
+                           files={"records": ("二季度书记名单.csv", f, "text/csv")})
+    assert r.status_code == 200 and "未能读入的记录" in r.text
+    assert "二季度书记名单.csv:" in r.text and "upload-" not in r.text

@@ -177,21 +177,36 @@ def publish(store, policy_path: str | Path, records_path: str | Path, *, as_of: 
         raise PublishError(str(exc)) from None
     _write_chunk(store, pending, parts, progress)
     if position == 0:  # a batch of nobody would only hide the mistake (a wrong file, a wrong policy)
-        shown = [e.render() for e in stream.errors[:20]]
+        shown = [_renamed(e.render(), {str(records_path): input_name} if input_name else {})
+                 for e in stream.errors[:20]]
         more = f"\n… and {len(stream.errors) - 20} more" if len(stream.errors) > 20 else ""
         raise PublishError(f"no record of {input_name or Path(records_path).name} could be loaded, so nothing was "
                            "published:\n" + "\n".join(shown) + more)
-    total = position + len(stream.failed_ids)
-    summaries = _summaries(policy, records_path, related, when)
-    seal = {"batch_id": batch_id, "record_count": total, "ok_count": totals.ok, "failed_count": total - totals.ok,
-            "data_errors_json": dumps([e.render() for e in stream.errors]), "summaries_json": dumps(summaries),
-            "totals_json": dumps(totals.result()), "sealed_at": now()}
+    # Errors name the file as the official knows it, not where an upload was kept on the server.
+    shown_as = {str(records_path): input_name} if input_name else {}
+    errors = [_renamed(e.render(), shown_as) for e in stream.errors]
+    _seal(store, batch_id, parts, total=position + len(stream.failed_ids), ok=totals.ok, errors=errors,
+          summaries=_summaries(policy, records_path, related, when), totals=totals.result())
+    return get_batch(store, batch_id)
+
+
+def _renamed(message: str, names: dict[str, str]) -> str:
+    for path, name in names.items():
+        message = message.replace(path, name)
+    return message
+
+
+def _seal(store, batch_id: int, parts: RunningHash, *, total: int, ok: int, errors: list[str], summaries: dict,
+          totals: dict) -> None:
+    """The row that makes the batch visible, chained into the ledger in the same transaction."""
+    seal = {"batch_id": batch_id, "record_count": total, "ok_count": ok, "failed_count": total - ok,
+            "data_errors_json": dumps(errors), "summaries_json": dumps(summaries), "totals_json": dumps(totals),
+            "sealed_at": now()}
     digest = batch_digest(parts, seal)
     with store.writing() as conn:
-        seal_hash = row_digest({**seal, "digest": digest})
-        conn.execute(insert(m.batch_seals).values(**seal, digest=digest, row_hash=seal_hash))
+        row_hash = row_digest({**seal, "digest": digest})
+        conn.execute(insert(m.batch_seals).values(**seal, digest=digest, row_hash=row_hash))
         append(conn, "record", "batch_seals", batch_id, digest)
-    return get_batch(store, batch_id)
 
 
 @dataclass(frozen=True)
