@@ -268,3 +268,22 @@ def test_explanations_are_stored_compressed_and_whole(sqlite_store):
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert len(blob) < len(page.encode("utf-8")) / 2
     assert batch.totals["星级运用"]["counts"] and "sum" in batch.totals["星级奖励"]
+
+
+def test_a_store_from_a_newer_policydsl_is_refused_not_changed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    s = open_store(url)
+    with s.write.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    s.close()
+    with pytest.raises(StoreError, match="newer than this policydsl knows"):
+        open_store(url)
+
+
+def test_opening_a_store_twice_migrates_once_and_keeps_its_batches(tmp_path):
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    first = open_store(url)
+    batch = publish(first, JINYUAN, SECRETARIES, as_of=AS_OF, why_not=False)
+    first.close()
+    again = open_store(url)
+    assert batches.get_batch(again, batch.id).ok_count == 76 and verify(again).ok
