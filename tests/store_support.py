@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: The key of PostgreSQL stores in tests (a SQLite store keeps its key file beside it, in the test's folder).
+TEST_KEY = b"policydsl test key, not a secret"
 
 
 def _pg_bin(name: str) -> str | None:

@@ -16,7 +16,7 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
-from store_support import REPO, fresh_database, postgres_url  # noqa: F401  (a fixture)
+from store_support import REPO, TEST_KEY, fresh_database, postgres_url  # noqa: F401  (a fixture)
 
 from policydsl import api, cli
 from policydsl.store import batches, objections, open_store, publish, replay, replay_compare, verify
@@ -43,7 +43,7 @@ def any_store(request, tmp_path):
         s = open_store(f"sqlite:///{tmp_path / 'decisions.db'}")
     else:
         url = request.getfixturevalue("postgres_url")
-        s = open_store(fresh_database(url, f"t{abs(hash(request.node.name)) % 10**8}"))
+        s = open_store(fresh_database(url, f"t{abs(hash(request.node.name)) % 10**8}"), key=TEST_KEY)
     yield s
     s.close()
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import create_engine
-from store_support import REPO, fresh_database, postgres_url  # noqa: F401  (a fixture)
+from store_support import REPO, TEST_KEY, fresh_database, postgres_url  # noqa: F401  (a fixture)
 
 from policydsl.store import accounts, batches, open_store, publish
 from policydsl.store.codes import code_for
@@ -34,7 +34,7 @@ def service(request, tmp_path):
         s = open_store(f"sqlite:///{tmp_path / 'service.db'}")
     else:
         s = open_store(fresh_database(request.getfixturevalue("postgres_url"),
-                                      f"w{abs(hash(request.node.name)) % 10**8}"))
+                                      f"w{abs(hash(request.node.name)) % 10**8}"), key=TEST_KEY)
     for role in ("admin", "publisher", "reviewer", "viewer"):
         accounts.add_user(s, role, PASSWORD, [role], display_name=f"{role} 科员")
     batch = publish(s, JINYUAN, SECRETARIES, as_of=date(2024, 12, 31), why_not=False)
@@ -226,6 +226,25 @@ def test_official_roles(service):
     assert viewer.get("/official/access").status_code == 403
     admin = signed_in(app, "admin")
     assert "lookup" in admin.get("/official/access").text or admin.get("/official/access").status_code == 200
+
+
+def test_a_disabled_account_is_signed_out_and_cannot_sign_in(service):
+    from click.testing import CliRunner
+
+    from policydsl import cli
+    s, app, _ = service
+    viewer = signed_in(app, "viewer")
+    assert viewer.get("/official").status_code == 200
+    env = {"POLICYDSL_SECRET_KEY": TEST_KEY.decode()}  # a PostgreSQL store's key, not a file in the working dir
+    result = CliRunner().invoke(cli.main, ["users", "disable", "viewer", "--db", s.url], env=env)
+    assert result.exit_code == 0, result.output
+    assert viewer.get("/official", follow_redirects=False).headers["location"] == "/official/login"
+    token = csrf_of(viewer.get("/official/login").text)
+    assert viewer.post("/official/login", data={"name": "viewer", "password": PASSWORD, "csrf": token}
+                       ).status_code == 401
+    changed = CliRunner().invoke(cli.main, ["users", "password", "admin", "--password", "another long password",
+                                            "--db", s.url], env=env)
+    assert changed.exit_code == 0 and accounts.authenticate(s, "admin", "another long password") is not None
 
 
 def test_wrong_passwords_are_refused_and_limited(service):

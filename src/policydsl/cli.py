@@ -603,6 +603,39 @@ def users_add(name: str, roles: tuple[str, ...], display_name: str | None, passw
     click.echo(f"user {name} added ({', '.join(roles)})", err=True)
 
 
+@users.command(name="disable")
+@click.argument("name")
+@click.option("--db", help=_DB_HELP)
+def users_disable(name: str, db: str | None) -> None:
+    """Stop the account NAME from signing in (its sessions end at their next request)."""
+    from .store.accounts import disable_user
+    store = _store_or_exit(db)
+    try:
+        disable_user(store, name)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"user {name} disabled", err=True)
+
+
+@users.command(name="password")
+@click.argument("name")
+@click.option("--password", envvar="POLICYDSL_PASSWORD", help="Default: asked for (or $POLICYDSL_PASSWORD).")
+@click.option("--db", help=_DB_HELP)
+def users_password(name: str, password: str | None, db: str | None) -> None:
+    """Set a new password for the account NAME."""
+    from .store.accounts import set_password
+    store = _store_or_exit(db)
+    if password is None:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(store, name, password)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"password of {name} changed", err=True)
+
+
 @main.group()
 def tokens() -> None:
     """API tokens for programs calling the service's JSON API."""

@@ -78,6 +78,15 @@ def set_password(store, name: str, password: str, by: str = "cli") -> None:
         log(conn, "cli", by, "user.password", detail=name)
 
 
+def disable_user(store, name: str, by: str = "cli") -> None:
+    """Stop an account from signing in (its past actions stay in the access log under its name)."""
+    with store.writing() as conn:
+        done = conn.execute(update(m.users).where(m.users.c.name == name).values(active=False)).rowcount
+        if not done:
+            raise AccountError(f"there is no user named '{name}'")
+        log(conn, "cli", by, "user.disable", detail=name)
+
+
 def authenticate(store, name: str, password: str) -> User | None:
     """The user, if `name` and `password` match an active account (the same work is done when they do not)."""
     with store.reading() as conn:

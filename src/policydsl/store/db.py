@@ -16,7 +16,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -90,10 +90,11 @@ def open_store(url: str | None = None, *, key: bytes | None = None, migrate: boo
             read = write = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"no database driver for '{parsed.drivername}': {exc}") from None
-    store = Store(url, read, write, key or _key(parsed))
+    store = Store(url, read, write, b"")
     if migrate:
         upgrade(store)
-    return store
+    # The key only once the database answered: an unreachable store leaves no key file behind.
+    return replace(store, key=key or _key(parsed))
 
 
 def _sqlite_engines(url: str) -> tuple[Engine, Engine]:
