@@ -249,3 +249,35 @@ def _example_values(policy: ir.Policy, on: str) -> list[tuple[dict[str, dict | s
             record_id = _example_records(policy.examples[i])[0][0]
             found[i] = ({record_id: r.error if r.error is not None else r.values}, {})
     return [found[i] for i in range(len(policy.examples))]
+
+
+# ------------------------------------------------------------------------------------------------ the decision store
+# (imported when first called: SQLAlchemy and Alembic load only for the commands that use a store)
+
+def open_store(url: str | None = None):
+    """Open (and migrate) a decision store: SQLite ./policydsl.db by default, or a database URL."""
+    from .store import open_store as opening
+    return opening(url)
+
+
+def publish_batch(store, policy_path: str | Path, records_path: str | Path, *, as_of: date | None = None,
+                  related: dict[str, str | Path] | None = None, created_by: str = "cli", why_not: bool = True,
+                  progress: Callable[[int], None] | None = None):
+    """Evaluate a policy on a records file and keep the whole batch in the store (see `store.batches`)."""
+    from .store.batches import publish
+    return publish(store, policy_path, records_path, as_of=as_of, related=related, created_by=created_by,
+                   why_not=why_not, progress=progress)
+
+
+def replay_batch(store, batch_id: int, new_policy: str | Path | None = None):
+    """Re-evaluate a stored batch (a `ReplayReport`), or compare it with `new_policy` (a `compare.Comparison`)."""
+    from .store.replay import replay, replay_compare
+    if new_policy is None:
+        return replay(store, batch_id)
+    return replay_compare(store, batch_id, new_policy)
+
+
+def verify_store(store):
+    """Recompute every recorded row's hash and walk the ledger (a `store.VerifyReport`)."""
+    from .store.ledger import verify
+    return verify(store)

@@ -554,5 +554,304 @@ def lsp() -> None:
     serve()
 
 
+# ------------------------------------------------------------------------------------------------ the decision store
+
+_DB_HELP = "Database URL (default: $POLICYDSL_DB, else the SQLite file policydsl.db here)."
+
+
+def _store_or_exit(db: str | None):
+    """Open the store, or print why not and exit 1."""
+    from .store.db import StoreError
+    try:
+        return api.open_store(db)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _store_errors():
+    """The exceptions store commands turn into `error: …` lines."""
+    from .store.accounts import AccountError
+    from .store.batches import PublishError
+    from .store.db import StoreError
+    from .store.replay import ReplayError
+    return (StoreError, PublishError, ReplayError, AccountError)
+
+
+@main.command()
+@click.argument("policy_file", type=click.Path(dir_okay=False))
+@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False),
+              help="Records file: .csv, .json, .jsonl, .parquet or .xlsx.")
+@click.option("--related", multiple=True, metavar="FIELD=FILE", help="Related records for a 'list of' field.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evaluation date (selects dated params). Default: the policy's effective date.")
+@click.option("--db", help=_DB_HELP)
+@click.option("--no-why-not", is_flag=True, help="Store explanations without 'what would change it' (faster).")
+@click.option("--letters", type=click.Path(file_okay=False),
+              help="Also write each person's decision letter (with their access code) into this folder.")
+@click.option("--base-url", default="http://localhost:8000", show_default=True,
+              help="Where the service runs, for the link and QR code on the letters.")
+def publish(policy_file: str, records_file: str, related: tuple[str, ...], as_of, db: str | None,
+            no_why_not: bool, letters: str | None, base_url: str) -> None:
+    """Evaluate POLICY_FILE on every record and keep the batch in the decision store.
+
+    Stores the policy's files and hashes, the parameters in force, the input's hash and, per record, its inputs,
+    outcomes, trace summary and explanations in Chinese and English. The batch becomes visible only once complete.
+    Exit code 1 when the policy has errors or records failed to load or evaluate (the batch still keeps them).
+    """
+    store = _store_or_exit(db)
+    when: date | None = as_of.date() if as_of else None
+    try:
+        batch = api.publish_batch(store, policy_file, records_file, as_of=when, related=_parse_related(related),
+                                  why_not=not no_why_not)
+        written = 0
+        if letters:
+            from .web.letters import write_letters
+            written = write_letters(store, batch.id, letters, base_url)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for line in batch.data_errors:
+        click.echo(line, err=True)
+    click.echo(f"batch {batch.id}: {batch.policy_name} on {batch.input_name} as of {batch.as_of}: "
+               f"{batch.ok_count} ok, {batch.failed_count} failed" + (f"; {written} letter(s) in {letters}"
+                                                                      if letters else ""), err=True)
+    sys.exit(1 if batch.failed_count else 0)
+
+
+@main.command()
+@click.argument("batch_id", type=int)
+@click.option("--policy", "new_policy", type=click.Path(dir_okay=False),
+              help="Show what this policy would change for the batch's people (a comparison report).")
+@click.option("--out", type=click.Path(dir_okay=False), help="With --policy: write the report (.html, .md, .json).")
+@click.option("--db", help=_DB_HELP)
+def replay(batch_id: int, new_policy: str | None, out: str | None, db: str | None) -> None:
+    """Re-evaluate stored batch BATCH_ID from what the store holds and list every record whose outcome differs.
+
+    Exit code 0 when every record comes out as stored, 1 otherwise. With --policy, the comparison of the stored
+    policy (baseline) with NEW on the stored inputs, as `policydsl compare` reports it.
+    """
+    store = _store_or_exit(db)
+    try:
+        result = api.replay_batch(store, batch_id, new_policy)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if new_policy is not None:
+        if out:
+            result.write(out)
+        else:
+            click.echo(result.to_markdown(), nl=False)
+        click.echo(f"{result.records_compared} of {result.records_total} record(s) compared, "
+                   f"{result.records_differing} would change" + (f"; report in {out}" if out else ""), err=True)
+        return
+    for problem in result.problems:
+        click.echo(problem)
+    for d in result.differing:
+        click.echo(f"record {d.record_id}: stored {d.stored_error or d.stored}, now {d.now_error or d.now}")
+    click.echo(f"batch {batch_id}: {result.records} record(s) replayed, {len(result.differing)} differ", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.argument("batch_id", type=int)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write the letters into.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--office", help="The deciding office printed on the letters.")
+@click.option("--base-url", default="http://localhost:8000", show_default=True,
+              help="Where the service runs, for the link and QR code on the letters.")
+@click.option("--db", help=_DB_HELP)
+def letters(batch_id: int, out: str, lang: str, office: str | None, base_url: str, db: str | None) -> None:
+    """(Re)print the decision letters of stored batch BATCH_ID, each with the person's access code.
+
+    Files are named by an unguessable token; index.tsv maps them to record ids for the office.
+    """
+    from .web.letters import write_letters
+    store = _store_or_exit(db)
+    try:
+        written = write_letters(store, batch_id, out, base_url, lang, office)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{written} letter(s) written to {out}", err=True)
+
+
+@main.command(name="batches")
+@click.option("--db", help=_DB_HELP)
+def batches_cmd(db: str | None) -> None:
+    """List the complete batches in the store, newest first."""
+    from .store.batches import list_batches
+    store = _store_or_exit(db)
+    for b in list_batches(store):
+        click.echo(f"{b.id}\t{b.policy_name}\t{b.input_name}\tas of {b.as_of}\t{b.ok_count} ok, "
+                   f"{b.failed_count} failed\t{b.created_at[:19]} by {b.created_by}")
+
+
+@main.group()
+def audit() -> None:
+    """Check the decision store's records against their hash chain."""
+
+
+@audit.command(name="verify")
+@click.option("--db", help=_DB_HELP)
+def audit_verify(db: str | None) -> None:
+    """Recompute every recorded row's hash and walk the ledger; list every edited, deleted or inserted row.
+
+    Exit code 0 when everything matches, 1 otherwise. Prints the chains' head hashes: keep them elsewhere.
+    """
+    store = _store_or_exit(db)
+    try:
+        report = api.verify_store(store)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for problem in report.problems:
+        click.echo(f"tampered: {problem}")
+    for chain, head in report.heads.items():
+        click.echo(f"head of chain {chain}: {head}")
+    click.echo(f"{report.entries} ledger entries, {report.batches} batch(es), {report.decisions} decision(s): "
+               + ("all intact" if report.ok else f"{len(report.problems)} problem(s)"), err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--db", help=_DB_HELP)
+@click.option("--url", help="Also ask a running service's /healthz (e.g. http://127.0.0.1:8000).")
+def health(db: str | None, url: str | None) -> None:
+    """Check that the decision store (and, with --url, the service) answers. Exit code 0 if so, 1 if not."""
+    store = _store_or_exit(db)
+    try:
+        with store.reading() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except _store_errors() as exc:
+        click.echo(f"unhealthy: {exc}", err=True)
+        sys.exit(1)
+    if url:
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=10) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError as exc:
+            click.echo(f"unhealthy: the service at {url} does not answer ({exc})", err=True)
+            sys.exit(1)
+        if status != 200:
+            click.echo(f"unhealthy: the service at {url} answers {status}", err=True)
+            sys.exit(1)
+    click.echo(f"healthy: {store.display_url}" + (f" and {url}" if url else ""), err=True)
+
+
+@main.group()
+def users() -> None:
+    """Officials' accounts for `policydsl serve`."""
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, default=("admin",), show_default=True,
+              type=click.Choice(["admin", "publisher", "reviewer", "viewer"]), help="Repeat for several roles.")
+@click.option("--display-name", help="The name shown on pages and answers (e.g. 晋源区组织部 王科长).")
+@click.option("--password", envvar="POLICYDSL_PASSWORD", help="Default: asked for (or $POLICYDSL_PASSWORD).")
+@click.option("--db", help=_DB_HELP)
+def users_add(name: str, roles: tuple[str, ...], display_name: str | None, password: str | None,
+              db: str | None) -> None:
+    """Create the account NAME (the first one is usually an admin)."""
+    from .store.accounts import add_user
+    store = _store_or_exit(db)
+    if password is None:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(store, name, password, list(roles), display_name)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"user {name} added ({', '.join(roles)})", err=True)
+
+
+@users.command(name="disable")
+@click.argument("name")
+@click.option("--db", help=_DB_HELP)
+def users_disable(name: str, db: str | None) -> None:
+    """Stop the account NAME from signing in (its sessions end at their next request)."""
+    from .store.accounts import disable_user
+    store = _store_or_exit(db)
+    try:
+        disable_user(store, name)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"user {name} disabled", err=True)
+
+
+@users.command(name="password")
+@click.argument("name")
+@click.option("--password", envvar="POLICYDSL_PASSWORD", help="Default: asked for (or $POLICYDSL_PASSWORD).")
+@click.option("--db", help=_DB_HELP)
+def users_password(name: str, password: str | None, db: str | None) -> None:
+    """Set a new password for the account NAME."""
+    from .store.accounts import set_password
+    store = _store_or_exit(db)
+    if password is None:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(store, name, password)
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"password of {name} changed", err=True)
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for programs calling the service's JSON API."""
+
+
+@tokens.command(name="add")
+@click.argument("name")
+@click.option("--db", help=_DB_HELP)
+def tokens_add(name: str, db: str | None) -> None:
+    """Create an API token NAME and print it (once: only its hash is kept)."""
+    from .store.accounts import add_token
+    store = _store_or_exit(db)
+    try:
+        click.echo(add_token(store, name))
+    except _store_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--db", help=_DB_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--policies", "policies_dir", default="policies", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of policy files officials may publish.")
+@click.option("--office", help="The deciding office printed on letters and pages (e.g. 太原市晋源区委组织部).")
+@click.option("--base-url", help="Public address of the service, for letters' links and QR codes.")
+@click.option("--secure-cookies", is_flag=True, help="Send cookies over HTTPS only (behind a TLS proxy).")
+def serve(db: str | None, host: str, port: int, policies_dir: str, office: str | None, base_url: str | None,
+          secure_cookies: bool) -> None:
+    """Run the web service: officials publish batches and answer objections, each person reads their own decision.
+
+    Works with no configuration: the SQLite store policydsl.db in this folder; add the first official with
+    `policydsl users add NAME`. The JSON API is described at /openapi.json (docs at /api/docs).
+    """
+    import logging
+
+    import uvicorn
+
+    from .web.app import Settings, create_app
+    # One line per request on stderr, personal fields masked (the full record is the store's access log).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    store = _store_or_exit(db)
+    url = base_url or f"http://{host}:{port}"
+    app = create_app(store, Settings(policies_dir=policies_dir, office=office, base_url=url,
+                                     secure_cookies=secure_cookies))
+    click.echo(f"serving {store.display_url} on http://{host}:{port} (Ctrl-C stops)", err=True)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+
+
 if __name__ == "__main__":
     main()
