@@ -483,7 +483,13 @@ class Engine:
         conds = [(c.name, self._compile(c.expr, traced), self._inputs(c.reads)) for c in node.body.conditions]
         if not traced:
             fns = [fn for _, fn, _ in conds]
-            return lambda v, e: all(fn(v, e) for fn in fns)  # every condition runs, as in the traced form
+
+            def every(v, e):
+                # every condition runs, as in the traced form: all() of a generator would stop at the first
+                # failed condition and skip a later one's error
+                passed = [fn(v, e) for fn in fns]
+                return all(passed)
+            return every
         inputs = self._inputs(node.reads)
         decisions = self._decisions(_has_branches(node.body))
 

@@ -696,8 +696,13 @@ class ExprCompiler:
             errors.append(self._first_error_subquery(source, link, where.error, order,
                                                      isinstance(x.source, ir.RecordsRef), alias))
         if elem is not None and elem.error is not None:
-            errors.append(select(elem.error, [exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))],
-                                 order))
+            failed = [exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))]
+            if f in ("any", "all"):  # as the row evaluator: no element after the first that decides is evaluated
+                deciding = exp.Is(this=elem.value.copy(), expression=exp.true() if f == "any" else exp.false())
+                first = select(exp.Min(this=order.copy()), [deciding])
+                failed.append(exp.or_(exp.Is(this=first, expression=exp.null()),
+                                      exp.LT(this=order.copy(), expression=first.copy())))
+            errors.append(select(elem.error, failed, order))
         if f in ("min", "max"):
             empty = exp.EQ(this=select(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
             errors.append(when(empty, text(scope.message(f"{f} of no records ({x.span})"))))
@@ -728,9 +733,16 @@ class ExprCompiler:
                 return value
             return exp.Case(ifs=[exp.If(this=w.value, true=value)], default=otherwise)
 
+        decided: exp.Expression | None = None  # whether an earlier row decided an any / all
         for w, e in picked:
             if e is not None and e.error is not None:
-                errors.append(when(w.value, e.error) if w is not None else e.error)
+                error = when(w.value, e.error) if w is not None else e.error
+                errors.append(when(exp.not_(decided), error) if decided is not None else error)
+            if f in ("any", "all") and e is not None:  # the row evaluator stops at the first row that decides
+                deciding = exp.Is(this=e.value.copy(), expression=exp.true() if f == "any" else exp.false())
+                if w is not None:  # a row the `where` leaves out decides nothing (NULL counts as left out)
+                    deciding = exp.Is(this=exp.Paren(this=exp.and_(w.value.copy(), deciding)), expression=exp.true())
+                decided = deciding if decided is None else exp.or_(decided, deciding)
         zero_int = literal(0, INT).value
         if f == "count":
             parts = [chosen(w, literal(1, INT).value, zero_int) for w, _ in picked]
