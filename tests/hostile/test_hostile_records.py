@@ -106,3 +106,36 @@ def test_a_fifo_as_records_is_not_read(tmp_path, policy, engine):
     os.mkfifo(tmp_path / "r.csv")
     run = assert_handled(_run(policy, tmp_path / "r.csv", engine), located=False, code=(1, 2))
     assert "r.csv: not a regular file" in run.err and run.seconds < 30
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_amounts_beyond_the_exact_range_fail_in_words(tmp_path, engine):
+    """A product beyond 28 digits: the row engine fails that record, DuckDB names the row engine (no "division by
+    zero", no InvalidOperation)."""
+    policy = write(tmp_path, "p.policy", POLICY + "param 巨: money = 1000000000000000000000000 元\n"
+                   "outcome 积: money = 巨 * 年龄 * 年龄\n")
+    records = write(tmp_path, "r.csv", HEADER + "P1,1,10%,100.00,a\nP2,100000,10%,100.00,a\n")
+    run = assert_handled(_run(policy, records, engine), located=engine == "row")
+    assert "division by zero" not in run.err
+    if engine == "row":
+        assert "beyond the 28 digits" in run.err
+        assert_counted(run, 2, 1)
+    else:
+        assert "--engine row" in run.err
+
+
+@pytest.fixture(scope="session")
+def big_csv(corpus):
+    """~12 MB, 300,001 rows, one unclosed quote in the middle (made once per run)."""
+    rows = [f"P{i:06d},{20 + i % 40},10%,{1000 + i % 997}.00,x" for i in range(300_000)]
+    rows.insert(150_000, 'BAD,30,10%,100.00,"oops')
+    return write(corpus, "big.csv", HEADER + "\n".join(rows) + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_big_csv_with_one_bad_row_runs_the_rest_in_bounded_memory(tmp_path, big_csv, engine):
+    policy = write(tmp_path, "p.policy", POLICY)
+    run = assert_handled(_run(policy, big_csv, engine, "--out", tmp_path / "out.csv"))
+    assert "record BAD:" in run.err and "not closed" in run.err
+    assert_counted(run, 300_001, 1)

@@ -202,6 +202,15 @@ class MalformedRow(dict):
         self.problem = problem
 
 
+class _Unclosed(csv.Error):
+    """A quoted cell ran over MAX_CELL_LINES lines: an unclosed quote."""
+
+
+def _unclosed(line: int) -> str:
+    return (f"a quote (\") opens a cell that is not closed on line {line}; quote the whole cell (\"…\") or remove "
+            "the quote")
+
+
 class _LineFeed:
     """Physical lines for csv.reader, remembering those of the current row so a bad row can be re-read."""
 
@@ -213,7 +222,7 @@ class _LineFeed:
 
     def __next__(self) -> str:
         if len(self.taken) > MAX_CELL_LINES:
-            raise csv.Error(f"a quoted cell runs over more than {MAX_CELL_LINES} lines")
+            raise _Unclosed(f"a quoted cell runs over more than {MAX_CELL_LINES} lines")
         line = self._back.pop() if self._back else next(self._lines)
         self.taken.append(line)
         return line
@@ -255,8 +264,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
                     feed.restart_after_first()
                     line = start + 1
                     cells = next(csv.reader([taken[0]]), [])
-                    problem = (f"a quote (\") opens a cell that is not closed on line {start}; "
-                               "quote the whole cell (\"…\") or remove the quote")
+                    problem = _unclosed(start)
                     yield start, MalformedCells(cells, problem)
                     break
                 yield start, MalformedCells(cells, problem)
@@ -266,7 +274,8 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
             taken, start = feed.taken, line
             feed.restart_after_first()
             line = start + 1
-            yield start, MalformedCells(next(csv.reader([taken[0]]), []) if taken else [], f"malformed CSV: {exc}")
+            problem = _unclosed(start) if isinstance(exc, _Unclosed) else f"malformed CSV: {exc}"
+            yield start, MalformedCells(next(csv.reader([taken[0]]), []) if taken else [], problem)
 
 
 def _row_problem(cells: list[str], taken: list[str], width: int) -> str | None:

@@ -25,6 +25,8 @@ from ..types import DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Dur
 from .across import Entry, Figures, compute
 
 Fn = Callable[[list, object], object]
+#: The words for a value Decimal cannot keep exactly.
+BEYOND_RANGE = "a value beyond the 28 digits policydsl computes exactly"
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
              "ge": operator.ge, "add": operator.add, "sub": operator.sub, "mul": operator.mul}
 #: Decimal arithmetic that Python's default 28-digit context would round (see types.DECIMAL_PLACES).
@@ -212,8 +214,10 @@ class Engine:
                           Trace(steps, chosen, as_of, dict(figures or {}), shared))
         except EvaluationError as exc:
             return Result(record_id, {}, error=f"{exc.node or current}: {exc}")
-        except (ZeroDivisionError, InvalidOperation):
+        except ZeroDivisionError:
             return Result(record_id, {}, error=f"{current}: division by zero")
+        except InvalidOperation:  # Decimal could not keep the value exactly (an amount beyond 28 digits)
+            return Result(record_id, {}, error=f"{current}: {BEYOND_RANGE}")
         except (ValueError, OverflowError):  # e.g. an integer of thousands of digits: the record fails, not the run
             return Result(record_id, {}, error=f"{current}: a value beyond the range policydsl computes")
 
@@ -230,8 +234,10 @@ class Engine:
         for slot, current, fn in self.fast:
             try:
                 v[slot] = fn(v, None)
-            except (ZeroDivisionError, InvalidOperation):
+            except ZeroDivisionError:
                 raise EvaluationError("division by zero", current) from None
+            except InvalidOperation:
+                raise EvaluationError(BEYOND_RANGE, current) from None
         return {n: v[self.slots[n]] for n in list(self.policy.subject.field_names) + self.order}
 
     def run(self, records: Iterable[tuple[str, dict]], as_of: date | None = None, trace: bool = False,
@@ -813,8 +819,14 @@ def run_batch(policy: ir.Policy, records, *, related: dict | None = None, as_of:
             except EvaluationError as exc:
                 failures.append(EvaluationFailure(record_id, f"{exc.node or current}: {exc}"))
                 continue
-            except (ZeroDivisionError, InvalidOperation):
+            except ZeroDivisionError:
                 failures.append(EvaluationFailure(record_id, f"{current}: division by zero"))
+                continue
+            except InvalidOperation:
+                failures.append(EvaluationFailure(record_id, f"{current}: {BEYOND_RANGE}"))
+                continue
+            except (ValueError, OverflowError):  # an integer of thousands of digits: this record fails, not the run
+                failures.append(EvaluationFailure(record_id, f"{current}: a value beyond the range policydsl computes"))
                 continue
             ok += 1
             row = row_of(record_id, v)

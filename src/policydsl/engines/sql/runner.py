@@ -535,13 +535,18 @@ class DuckRun:
     def _evaluate_through_python(self, inputs: dict[str, _Input], batch: BatchResult) -> None:
         """JSON, JSONL, Excel (or a CSV DuckDB cannot read as written): converted by Python, then evaluated."""
         related = {k: v.path for k, v in inputs.items() if k and v.path != Path()}
-        loaded = rec.load_records(inputs[""].path, self.policy.subject, self.policy.records, related)
-        batch.data_errors.extend(loaded.errors)
-        batch.failed_ids.extend(loaded.failed_ids)
         relations = {k: v for k, v in inputs.items() if k}
         accepted = _CanonicalWriter(self.folder, self.policy, relations)
-        for number, record in enumerate(loaded.records, start=1):
-            accepted.add(number, record)
+        # streamed, as load_records would read it: a big CSV with one malformed row is not held in memory
+        stream = rec.RecordStream(inputs[""].path, self.policy.subject, self.policy.records, related)
+        names = self.policy.subject.field_names
+        number = 0
+        for record_id, values in stream:
+            if values is not None:
+                number += 1
+                accepted.add(number, rec.InputRecord(record_id, "", dict(zip(names, values))))
+        batch.data_errors.extend(stream.errors)
+        batch.failed_ids.extend(stream.failed_ids)
         accepted.close()
         self._load_accepted(accepted, inputs[""], relations)
         self._point_relations(inputs, "_accepted")
