@@ -390,7 +390,7 @@ def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
             if check_only:
                 click.echo(f"would reformat {path}")
             else:
-                Path(path).write_text(formatted, encoding="utf-8")
+                _write_text(path, formatted)
                 click.echo(f"reformatted {path}")
     if check_only and unformatted:
         sys.exit(1)
