@@ -69,40 +69,22 @@ def write_files(store, batch_id: int, folder: str | Path):
 def materialised(store, batch_id: int):
     """The batch's files in a temporary folder; yields (batch, the main policy's path there)."""
     with tempfile.TemporaryDirectory(prefix=f"policydsl-batch{batch_id}-") as tmp:
-        batch, path = write_files(store, batch_id, tmp)
-        yield batch, path
+        yield write_files(store, batch_id, tmp)
 
 
 def stored_policy(store, batch_id: int, folder: str | Path):
     """(batch, checked policy) of a stored batch, its files written under `folder` (kept: the caller's cache)."""
-    root = Path(folder) / f"batch-{batch_id}"
-    batch, path = write_files(store, batch_id, root)
-    return batch, _stored_policy(path, batch_id, root)
+    batch, path = write_files(store, batch_id, Path(folder) / f"batch-{batch_id}")
+    return batch, _stored_policy(path, batch_id)
 
 
-def _stored_policy(path: str, batch_id: int, root: str | Path | None = None):
-    """The stored policy checked again; its files may import one another anywhere in the batch's folder `root`
-    (the policy's own folder tree would not reach a shared base one level up, as `../base.policy` is)."""
+def _stored_policy(path: str, batch_id: int):
     from ..diagnostics import render_all
-    from ..limits import ALLOWED_DIRS
-    root = root if root is not None else _batch_root(path, batch_id)
-    token = ALLOWED_DIRS.set(ALLOWED_DIRS.get() + (str(root),))
-    try:
-        policy, errors, loader = check(path)
-    finally:
-        ALLOWED_DIRS.reset(token)
+    policy, errors, loader = check(path)
     if policy is None:
         raise ReplayError(f"batch {batch_id}: its stored policy no longer checks with this policydsl:\n"
                           + render_all(errors, loader.sources))
     return policy
-
-
-def _batch_root(path: str, batch_id: int) -> Path:
-    """The temporary folder `materialised` wrote the batch into (the ancestor of `path` it named)."""
-    for parent in Path(path).parents:
-        if parent.name.startswith(f"policydsl-batch{batch_id}-"):
-            return parent
-    return Path(path).parent
 
 
 def replay(store, batch_id: int) -> ReplayReport:
