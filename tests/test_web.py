@@ -527,3 +527,18 @@ def test_bad_records_are_listed_under_the_name_the_official_uploaded(service):
                            files={"records": ("二季度书记名单.csv", f, "text/csv")})
     assert r.status_code == 200 and "未能读入的记录" in r.text
     assert "二季度书记名单.csv:" in r.text and "upload-" not in r.text
+
+
+def test_publishing_works_from_any_working_directory(service, tmp_path, monkeypatch):
+    """A county policy imports the shared base beside its folder: the service allows its policies folder."""
+    _, app, _ = service
+    monkeypatch.chdir(tmp_path)
+    publisher = signed_in(app, "publisher")
+    token = csrf_of(publisher.get("/official").text)
+    with SECRETARIES.open("rb") as f:
+        r = publisher.post("/official/publish", data={"policy": "jinyuan/star_rating.policy", "csrf": token},
+                           files={"records": ("secretaries.csv", f, "text/csv")})
+    assert r.status_code == 200 and "成功 76 条" in r.text, r.text[-2000:]
+    number = re.search(r"批次 (\d+)：", r.text).group(1)
+    from policydsl.store import replay
+    assert replay(app.state.store, int(number)).ok

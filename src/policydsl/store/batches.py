@@ -94,23 +94,32 @@ class Decision:
 
 # ------------------------------------------------------------------------------------------------ publishing
 
-def check(path: str | Path):
+def check(path: str | Path, allow: tuple[str | Path, ...] = ()):
     """(policy or None, error diagnostics, loader) of a policy file: syntax, names, types and cycles, as
-    `policydsl check` finds them (the store sits below `api`, so it checks with the stages themselves)."""
+    `policydsl check` finds them (the store sits below `api`, so it checks with the stages themselves).
+
+    Files a policy imports must lie in its folder tree, the working directory or an allowed folder (`limits`);
+    `allow` adds folders for this check — the service's policies folder, a stored batch's checked-out files."""
     from .. import graph
+    from ..limits import ALLOWED_DIRS
     from ..semantics import Loader
     loader = Loader()
-    policy = loader.load(str(path))
+    token = ALLOWED_DIRS.set(ALLOWED_DIRS.get() + tuple(str(a) for a in allow))
+    try:
+        policy = loader.load(str(path))
+    finally:
+        ALLOWED_DIRS.reset(token)
     errors = [d for d in loader.diags.items if d.severity == "error"]
     if policy is not None:
         errors += graph.cycle_diagnostics(policy, graph.build(policy))
     return (policy if not errors else None), errors, loader
 
 
-def policy_files(policy_path: str | Path) -> tuple[ir.Policy, list[tuple[str, str, bytes]], str]:
+def policy_files(policy_path: str | Path, allow: tuple[str | Path, ...] = ()
+                 ) -> tuple[ir.Policy, list[tuple[str, str, bytes]], str]:
     """Check a policy; (policy, [(role, relative path, content)], main file's relative path). Raises PublishError."""
     from ..diagnostics import render_all
-    policy, errors, loader = check(policy_path)
+    policy, errors, loader = check(policy_path, allow)
     if policy is None:
         raise PublishError(f"{policy_path} has errors:\n" + render_all(errors, loader.sources))
     main = os.path.abspath(os.path.normpath(str(policy_path)))
@@ -146,12 +155,15 @@ def params_record(policy: ir.Policy, as_of: date) -> list[dict]:
 
 def publish(store, policy_path: str | Path, records_path: str | Path, *, as_of: date | None = None,
             related: dict[str, str | Path] | None = None, created_by: str = "cli", why_not: bool = True,
-            input_name: str | None = None, progress: Callable[[int], None] | None = None) -> BatchInfo:
-    """Evaluate `policy_path` on `records_path` and keep the whole batch; returns it once sealed."""
+            input_name: str | None = None, progress: Callable[[int], None] | None = None,
+            allow: tuple[str | Path, ...] = ()) -> BatchInfo:
+    """Evaluate `policy_path` on `records_path` and keep the whole batch; returns it once sealed.
+
+    `allow`: folders besides the policy's own tree its imports may come from (the service's policies folder)."""
     from ..engines.records import DataSetupError, RecordStream
     from ..engines.row import Engine
     from ..explain import Explainer, ExplainError
-    policy, files, main = policy_files(policy_path)
+    policy, files, main = policy_files(policy_path, allow)
     engine = Engine(policy)
     when = as_of or engine.default_as_of()
     params = params_record(policy, when)

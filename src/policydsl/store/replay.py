@@ -51,7 +51,9 @@ class ReplayReport:
 
 
 def write_files(store, batch_id: int, folder: str | Path):
-    """Write the batch's files into `folder` with their stored relative paths; (batch, main policy's path)."""
+    """Write the batch's files into `folder` with their stored relative paths; (batch, main policy's path).
+
+    The folder is the root of the batch's files: check the policy with `_stored_policy`, which allows it."""
     batch = get_batch(store, batch_id)
     if batch is None:
         raise ReplayError(f"there is no complete batch {batch_id} in {store.display_url}")
@@ -75,14 +77,16 @@ def materialised(store, batch_id: int):
 def stored_policy(store, batch_id: int, folder: str | Path):
     """(batch, checked policy) of a stored batch, its files written under `folder` (kept: the caller's cache)."""
     batch, path = write_files(store, batch_id, Path(folder) / f"batch-{batch_id}")
-    return batch, _stored_policy(path, batch_id)
+    return batch, _stored_policy(path, batch)
 
 
-def _stored_policy(path: str, batch_id: int):
+def _stored_policy(path: str, batch):
+    """The checked policy of `batch` checked out at `path` (its imports allowed from anywhere in the checkout)."""
     from ..diagnostics import render_all
-    policy, errors, loader = check(path)
+    root = Path(path).parents[len(Path(batch.policy_file).parts) - 1]  # path is root / batch.policy_file
+    policy, errors, loader = check(path, (root,))
     if policy is None:
-        raise ReplayError(f"batch {batch_id}: its stored policy no longer checks with this policydsl:\n"
+        raise ReplayError(f"batch {batch.id}: its stored policy no longer checks with this policydsl:\n"
                           + render_all(errors, loader.sources))
     return policy
 
@@ -93,7 +97,7 @@ def replay(store, batch_id: int) -> ReplayReport:
     from ..engines.row import Engine
     report = ReplayReport(batch_id)
     with materialised(store, batch_id) as (batch, path):
-        policy = _stored_policy(path, batch_id)
+        policy = _stored_policy(path, batch)
         engine = Engine(policy)
         when = date.fromisoformat(batch.as_of)
         loaded = []
@@ -135,9 +139,9 @@ def inputs_file(store, batch_id: int, folder: Path) -> Path:
 def compare_batches(store, earlier_id: int, later_id: int):
     """The comparison of two batches' policies on the later batch's people (earlier policy as the baseline)."""
     from ..compare import compare
-    with materialised(store, earlier_id) as (_, old_path), materialised(store, later_id) as (later, new_path), \
-            tempfile.TemporaryDirectory() as scratch:
-        old, new = _stored_policy(old_path, earlier_id), _stored_policy(new_path, later_id)
+    with materialised(store, earlier_id) as (earlier, old_path), \
+            materialised(store, later_id) as (later, new_path), tempfile.TemporaryDirectory() as scratch:
+        old, new = _stored_policy(old_path, earlier), _stored_policy(new_path, later)
         inputs = inputs_file(store, later_id, Path(scratch))
         return compare([old, new], inputs, as_of=date.fromisoformat(later.as_of),
                        labels=[f"batch {earlier_id}", f"batch {later_id}"], engine="row")
@@ -152,7 +156,7 @@ def replay_compare(store, batch_id: int, new_policy: str | Path, *, engine: str 
     if other is None:
         raise ReplayError(f"{new_policy} has errors:\n" + render_all(errors, loader.sources))
     with materialised(store, batch_id) as (batch, path), tempfile.TemporaryDirectory() as scratch:
-        baseline = _stored_policy(path, batch_id)
+        baseline = _stored_policy(path, batch)
         inputs = inputs_file(store, batch_id, Path(scratch))
         label_new = Path(new_policy).stem
         labels = [f"batch {batch_id}", label_new if label_new != f"batch {batch_id}" else f"{label_new} (new)"]

@@ -543,7 +543,7 @@ async def _publish(request: Request, user, policy: str, as_of: str, records: Upl
     client = _client(request)
     threading.Thread(target=_run_job, daemon=True, name=f"publish-{job.id}", args=(
         job, store, str(Path(settings.policies_dir) / policy), when, related, settings.why_not, original,
-        client)).start()
+        client, settings.policies_dir)).start()
     # A small batch is done in a moment: show it at once. A large one goes on in the background, and the
     # official follows it on a page that reloads itself (no JavaScript needed).
     await run_in_threadpool(job.finished.wait, PUBLISH_WAIT_S)
@@ -568,14 +568,16 @@ class _Job:
 
 
 def _run_job(job: _Job, store: Store, policy_path: str, when, related, why_not: bool, input_name: str,
-             client: str) -> None:
+             client: str, allow: str) -> None:
     """Publish in a thread of its own; the uploads are removed whatever happens."""
     def progress(n: int) -> None:
         job.done += n
 
     try:
+        # The policies folder is allowed as a whole: a county policy imports the shared base beside its folder.
         batch = batches.publish(store, policy_path, str(job.uploads[0]), as_of=when, related=related,
-                                created_by=job.user, why_not=why_not, input_name=input_name, progress=progress)
+                                created_by=job.user, why_not=why_not, input_name=input_name, progress=progress,
+                                allow=(allow,))
         job.batch_id = batch.id
         access.record(store, "official", job.user, "batch.publish", batch_id=batch.id, client=client,
                       detail=job.policy)
