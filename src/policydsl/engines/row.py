@@ -142,8 +142,9 @@ class Engine:
         self.policy = policy
         self.order = evaluation_order(policy, build(policy))
         from ..graph import stages
-        self.across = {x.index: x for n in self.order for x in ir.walk(policy.nodes[n].body)
-                       if isinstance(x, ir.Across)}
+        owned = [(x, n) for n in self.order for x in ir.walk(policy.nodes[n].body) if isinstance(x, ir.Across)]
+        self.across = {x.index: x for x, _ in owned}
+        self._owners = {x.index: n for x, n in owned}  # the node whose rule holds each (errors name it)
         names = (list(policy.params) + ["<as_of>", "<records>"] + list(policy.subject.field_names) + self.order
                  + list(policy.summaries) + [f"<across:{i}>" for i in sorted(self.across)])
         self.slots = {name: i for i, name in enumerate(names)}
@@ -399,10 +400,7 @@ class Engine:
 
     def _owner(self, a: ir.Across) -> str:
         """The node whose rule holds `a` (errors name it, as the row evaluator names a failing node)."""
-        for name in self.order:
-            if any(x is a for x in ir.walk(self.policy.nodes[name].body)):
-                return name
-        return "?"
+        return self._owners[a.index]
 
     # -------------------------------------------------------------------------------------------- nodes
     def _compile_node(self, node: ir.Node, traced: bool) -> Fn:
