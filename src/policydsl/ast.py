@@ -215,6 +215,8 @@ class Citation:
     kind: str
     text: str
     span: Span = _span()
+    document: str | None = None  # a source citing a declared `document` by name; `text` is then the clause
+    en: str | None = None  # the note's English text, where the policy gives one
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from .ast import Annotations
+from .ast import Annotations, Citation
 from .diagnostics import NO_SPAN, Span
 from .types import RecordType, Type
 
@@ -321,6 +321,72 @@ class Assumption:
 
 
 @dataclass(frozen=True)
+class Better:
+    """Which way an outcome is favourable to the person concerned: `direction` higher | lower (numbers, ordered
+    enums), or the favourable `value` (a bool, an enum label)."""
+
+    direction: str | None = None
+    value: object = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary entry: the labels of one name (or `owner.member`) in both languages, its unit, and what it means
+    for the person concerned."""
+
+    target: str
+    zh: str | None = None
+    en: str | None = None
+    unit_zh: str | None = None
+    unit_en: str | None = None  # "year|years": singular|plural
+    actionable: bool = False
+    better: Better | None = None
+    serious: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document a policy cites: what a citizen needs to look it up."""
+
+    name: str
+    title: str
+    en: str | None = None
+    issuer: str | None = None
+    issuer_en: str | None = None
+    date: date | None = None
+    published: str | None = None
+    number: str | None = None
+    url: str | None = None
+    assumed: Citation | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecourseStep:
+    """A review (复核) or appeal (申诉) route, with its deadline."""
+
+    text: str
+    en: str | None = None
+    within: object = None  # a Duration
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Recourse:
+    """Who decided, where a person asks for a review or appeals, by when, and whom to contact."""
+
+    office: str | None = None
+    office_en: str | None = None
+    review: RecourseStep | None = None
+    appeal: RecourseStep | None = None
+    contact: str | None = None
+    contact_en: str | None = None
+    assumed: Citation | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Policy:
     """A checked policy: everything evaluation, graph, explanations and comparisons need."""
 
@@ -339,6 +405,11 @@ class Policy:
     examples: tuple[Example, ...]
     assumptions: tuple[Assumption, ...]
     extends: str | None = None
+    title_en: str | None = None
+    languages: tuple[str, ...] = ("zh",)
+    glossary: dict[str, Term] = field(default_factory=dict)  # by target: "名称" or "枚举.标签"
+    documents: dict[str, Document] = field(default_factory=dict)
+    recourse: Recourse | None = None
 
     @property
     def outcomes(self) -> list[Node]:
