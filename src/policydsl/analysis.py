@@ -40,7 +40,7 @@ from itertools import product
 
 import networkx as nx
 
-from . import ir
+from . import ir, sweep
 from .diagnostics import Diagnostic, SourceCache, Span
 from .graph import build
 from .types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, EnumType, ListOf, Type, format_value
@@ -55,6 +55,7 @@ MAX_BOXES = 512
 #: Tables with more rows are not analysed (a note says so): the exact analysis compares every pair of rows.
 MAX_ANALYSED_ROWS = 300
 _NO = object()  # "not a constant"
+_NEVER = "<never>"  # the key of a box whose condition is constant false
 
 
 def analyse(policy: ir.Policy, sources: SourceCache | None = None) -> list[Diagnostic]:
@@ -379,9 +380,14 @@ class _Analyser:
     def table(self, node: ir.Node) -> list[Diagnostic]:
         body: ir.TableBody = node.body
         if len(body.rows) > MAX_ANALYSED_ROWS:  # the exact analysis grows with the square of the rows
+            swept = self.swept_table(node)
+            if swept is not None:
+                return swept
             return [Diagnostic(node.span, f"table '{node.name}' has {len(body.rows):,} rows: overlaps, shadowed rows "
                                f"and gaps are analysed only for tables of up to {MAX_ANALYSED_ROWS} rows",
-                               "split it into smaller tables (or load the figures as a list) to have it checked",
+                               "write each row as comparisons of its keys with constants joined by 'and' (then it "
+                               "is checked by sorting intervals), split it into smaller tables, or load the figures "
+                               "as a list",
                                "note")]
         formulas = [self.formula(r.condition) if r.condition is not None else TRUE for r in body.rows]
         atoms = [a[1:] for f in formulas for a in _atoms(f)]
@@ -437,6 +443,119 @@ class _Analyser:
                 out.append(Diagnostic(node.span, f"table '{node.name}': no row applies when {witness}",
                                       "add a row for these inputs or an 'otherwise' row (evaluation fails for "
                                       "a record no row covers)", "warning"))
+        return out
+
+    # -------------------------------------------------------------------------------------------- large tables
+    def swept_table(self, node: ir.Node) -> list[Diagnostic] | None:
+        """The analysis of a table too large for the exact one, by sorting intervals (`sweep`); None when a row is
+        not a conjunction of comparisons with constants."""
+        rows = node.body.rows
+        boxes: list[dict | None] = []
+        for row in rows:
+            box = {} if row.condition is None else self._interval_box(self.formula(row.condition))
+            if box is None:
+                return None
+            boxes.append(box)
+        domain = {k: self._interval_domain(k) for b in boxes for k in b}
+        boxes = [_meet_domain(b, domain) for b in boxes]
+        keys = [k for k in domain if k != _NEVER]
+        ranges = [self.range(k) for k in keys]
+        deps = [d for r in ranges for d in r.deps]
+        reportable = all(r.free for r in ranges) and len(deps) == len(set(deps))
+        out = self._never_applying(node, boxes)
+        live = [None if row.condition is None or sweep.is_empty(b) else b for row, b in zip(rows, boxes)]
+        numeric = [k for k in keys if not isinstance(domain[k], frozenset)]
+        if node.body.hit == "unique" and reportable:
+            along = max(numeric, key=lambda k: sum(k in b for b in boxes if b), default=None)
+            pairs, _stopped = sweep.overlapping_pairs(live, along)
+            out += [self._overlap(node, rows[i], rows[j], where, domain) for i, j, where in pairs]
+        if len(keys) == 1 and numeric:
+            out += self._swept_single_key(node, keys[0], live, domain[keys[0]], reportable)
+        elif len(keys) > 1:
+            out.append(Diagnostic(node.span, f"table '{node.name}' has {len(rows):,} rows over {len(keys)} keys: rows "
+                                  "that never apply and overlapping rows are checked; gaps and shadowed rows only for "
+                                  f"tables of one key or of up to {MAX_ANALYSED_ROWS} rows", None, "note"))
+        return out
+
+    def _interval_box(self, f: tuple) -> dict | None:
+        """A conjunction of comparisons as one box (key → `sweep.Interval` or a set of labels), else None."""
+        if f == TRUE:
+            return {}
+        if f[0] == "and":
+            box: dict = {}
+            for g in f[1]:
+                part = self._interval_box(g)
+                if part is None:
+                    return None
+                for key, value in part.items():
+                    box[key] = _meet_part(box[key], value) if key in box else value
+            return box
+        if f == FALSE:
+            return {_NEVER: frozenset()}
+        if f[0] != "atom":
+            return None
+        _, key, op, c = f
+        if isinstance(key.type, EnumType) or key.type == BOOL:
+            return {key: sweep.labels_of(key.type, op, c, sweep.domain_labels(key.type))}
+        if op in ("in", "notin"):
+            return None
+        part = sweep.interval_of(op, _ordinal(c), key.type in INTEGRAL)
+        return None if part is None else {key: part}
+
+    def _interval_domain(self, key) -> object:
+        if key == _NEVER:
+            return frozenset({True})
+        r = self.range(key)
+        if r.labels is not None:
+            return r.labels
+        return sweep.Interval(r.lo, r.hi)
+
+    def _never_applying(self, node: ir.Node, boxes: list[dict]) -> list[Diagnostic]:
+        out = []
+        for row, box in zip(node.body.rows, boxes):
+            if row.condition is not None and sweep.is_empty(box) and len(out) < sweep.MAX_FINDINGS:
+                out.append(Diagnostic(row.span, f"table '{node.name}': row {row.number} can never apply: its "
+                                      "condition is never true", "remove the row or correct its condition", "warning"))
+        return out
+
+    def _overlap(self, node: ir.Node, a: ir.Row, b: ir.Row, where: dict, domain: dict) -> Diagnostic:
+        witness = self._box_witness(where, domain)
+        return Diagnostic(b.span, f"table '{node.name}' (unique): rows {a.number} and {b.number} both apply when "
+                          f"{witness}", "make the conditions exclusive, or use a first-hit table", "warning",
+                          ((a.span, f"row {a.number}"),))
+
+    def _box_witness(self, box: dict, domain: dict) -> str:
+        parts = []
+        for key, part in box.items():
+            if key == _NEVER or part == domain[key]:
+                continue
+            if isinstance(part, frozenset):
+                order = list(key.type.labels) if isinstance(key.type, EnumType) else [True, False]
+                value = next(v for v in order if v in part)
+            else:
+                value = part.point(key.type in INTEGRAL)
+            parts.append(f"{self.text(key)} = {_show(value, key.type)}")
+        return ", ".join(parts) or "any input"
+
+    def _swept_single_key(self, node: ir.Node, key, live: list, whole, reportable: bool) -> list[Diagnostic]:
+        """Shadowed rows (first hit) and a gap (no `otherwise`), exactly, for a table over one numeric key."""
+        out: list[Diagnostic] = []
+        cover = sweep.Cover(key.type in INTEGRAL)
+        for row, box in zip(node.body.rows, live):
+            if box is None:
+                continue
+            part = box.get(key, whole)
+            if node.body.hit == "first" and cover.covers(part) and len(out) < sweep.MAX_FINDINGS:
+                out.append(Diagnostic(row.span, f"table '{node.name}': row {row.number} can never fire: earlier rows "
+                                      "already apply to every input it would", "with a first-hit table, put more "
+                                      "specific rows before more general ones", "warning"))
+            cover.add(part)
+        if reportable and not any(r.condition is None for r in node.body.rows):
+            gap = cover.first_gap(whole)
+            if gap is not None:
+                out.append(Diagnostic(node.span, f"table '{node.name}': no row applies when {self.text(key)} = "
+                                      f"{_show(gap, key.type)}", "add a row for these inputs or an 'otherwise' row "
+                                      "(evaluation fails for a record no row covers)", "warning"))
         return out
 
     def _witness(self, boxes: list[dict], doms: dict) -> str | None:
@@ -672,6 +791,16 @@ def _describe(r: Range, t: Type) -> str:
     if r.lo is not None:
         return f"at least {_show(r.lo, t)}"
     return f"at most {_show(r.hi, t)}"
+
+
+def _meet_part(a: object, b: object) -> object:
+    """Where two parts of a box (intervals, or sets of labels) both hold."""
+    return a.meet(b) if isinstance(a, sweep.Interval) else a & b
+
+
+def _meet_domain(box: dict, domain: dict) -> dict:
+    """A box bounded by its keys' ranges: every key present, so an empty part means the row never applies."""
+    return {key: _meet_part(box[key], d) if key in box else d for key, d in domain.items()}
 
 
 def _meet(a: dict, b: dict, doms: dict) -> dict | None:
