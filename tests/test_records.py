@@ -332,6 +332,26 @@ def test_xlsx_dates(tmp_path):
     assert result.records[0].values["日期"] == date(2024, 1, 5)
 
 
+def test_xlsx_formula_without_a_computed_value_is_named_not_missing(tmp_path):
+    """openpyxl (like most scripts) saves formulas without their values: such a cell is reported as a formula that
+    was never computed, not as a missing field; a truly empty cell is still a missing field."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["编号", "姓名", "年龄", "工资", "等次"])
+    book.active.append(["S1", "张三", "=30+5", 100, "优秀"])
+    book.active.append(["S2", "李四", None, 100, "优秀"])
+    book.active.append(["S3", "王五", 40, 100, "称职"])
+    path = tmp_path / "f.xlsx"
+    book.save(path)
+    result = load_records(path, WORKER, TYPES)
+    assert [r.id for r in result.records] == ["S3"]
+    formula, empty = result.errors
+    assert (formula.record_id, formula.field, formula.location) == ("S1", "年龄", f"{path}:Sheet!2")
+    assert "holds the formula =30+5 but no computed value" in formula.message
+    assert formula.render().endswith("got '=30+5'")
+    assert (empty.record_id, empty.field) == ("S2", "年龄") and empty.message.startswith("missing field")
+
+
 # --------------------------------------------------------------------------- file-level problems
 
 def test_setup_errors(tmp_path):

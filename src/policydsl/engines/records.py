@@ -342,6 +342,7 @@ def _read_xlsx(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise DataSetupError(f"{name}: not a readable .xlsx workbook ({exc})") from None
+    formulas = _Formulas(path)
     try:
         sheet = book.worksheets[0]
         header: list[str] | None = None
@@ -353,11 +354,58 @@ def _read_xlsx(path: Path, name: str) -> Iterator[tuple[str, dict[str, object]]]
             if header is None:
                 header = _header(cells, where)
                 continue
-            yield where, _row(header, cells)
+            row = _row(header, cells)
+            for i, h in enumerate(header):
+                if h and row[h] is None and (formula := formulas.at(number, i)) is not None:
+                    row[h] = UncomputedFormula(formula)
+            yield where, row
         if header is None:
             raise DataSetupError(f"{name}: sheet {sheet.title} is empty; expected a header row naming the fields")
     finally:
         book.close()
+        formulas.close()
+
+
+class UncomputedFormula:
+    """A spreadsheet cell holding a formula whose value was never computed and saved: files written by programs
+    that do not calculate (scripts, some exporters) have them. It is not a missing value: the message says why."""
+
+    def __init__(self, formula: str):
+        self.formula = formula
+
+    def __repr__(self) -> str:  # how a data error shows the value it got
+        return repr(self.formula)
+
+    @property
+    def message(self) -> str:
+        shown = self.formula if len(self.formula) <= 60 else self.formula[:57] + "…"
+        return (f"the cell holds the formula {shown} but no computed value (the file was saved by a program that "
+                "does not calculate formulas): open and save it in Excel or WPS, or enter the value itself")
+
+
+class _Formulas:
+    """The formula text of a sheet's cells, read only when a cell has no value, in one forward pass at most."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.book = None
+        self.rows: Iterator | None = None
+        self.number, self.cells = 0, ()
+
+    def at(self, number: int, column: int) -> str | None:
+        """The formula in row `number` (1-based), column `column` (0-based), or None (rows are asked in order)."""
+        if self.rows is None:
+            import openpyxl
+            self.book = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+            self.rows = enumerate(self.book.worksheets[0].iter_rows(values_only=True), start=1)
+        while self.number < number:
+            self.number, self.cells = next(self.rows, (number, ()))
+        cell = self.cells[column] if self.number == number and column < len(self.cells) else None
+        return cell if isinstance(cell, str) and cell.startswith("=") else None
+
+    def close(self) -> None:
+        if self.book is not None:
+            self.book.close()
 
 
 def _header(cells: Iterable[object], where: str) -> list[str]:
@@ -386,6 +434,8 @@ def convert_value(raw: object, type_: Type, record_types: dict[str, RecordType])
     """`raw` (from a file) in the runtime form of `type_`; raises ValueError(message) if it doesn't fit."""
     if _is_blank(raw):
         raise ValueError("missing field")
+    if isinstance(raw, UncomputedFormula):
+        raise ValueError(raw.message)
     if isinstance(type_, EnumType):
         return _to_enum(raw, type_)
     if isinstance(type_, (ListOf, RecordType)) or type_.name in record_types:
