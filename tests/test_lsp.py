@@ -183,3 +183,24 @@ def test_an_error_in_an_imported_file_is_shown_on_the_import_line(tmp_path):
     shown = to_lsp(foreign[0], checked.path, import_anchor(checked, foreign[0].span.file))
     assert shown.range.start.line == 2  # 0-based: the `import "lib.policy"` line
     assert "lib.policy:2" in shown.message
+
+
+def test_a_burst_of_changes_to_a_large_document_is_checked_once(client, tmp_path):
+    """Typing in a large document is not checked at every keystroke: the last text, once the changes pause."""
+    from policydsl.lsp import DEBOUNCE_CHARACTERS
+
+    uri = (tmp_path / "large.policy").as_uri()
+    padding = "#" + " " * DEBOUNCE_CHARACTERS + "\n"  # a comment: large, and still the same policy
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "policydsl", "version": 1,
+                                                            "text": padding + GOOD}})
+    assert client.diagnostics(uri) == []
+    for version in range(2, 7):  # five quick edits; only the last is broken
+        text = padding + (BROKEN if version == 6 else GOOD.replace("30", str(30 + version)))
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                                 "contentChanges": [{"text": text}]})
+    published = client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                            and m["params"]["uri"] == uri)
+    assert published["params"]["version"] == 6 and published["params"]["diagnostics"]
+    assert client.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                                 "position": {"line": 0, "character": 0}})["result"] is None
+    assert all(m.get("method") != "textDocument/publishDiagnostics" for m in list(client.messages.queue))

@@ -1,6 +1,7 @@
 """`policydsl lsp` — a language server (pygls) for editors: diagnostics as you type, go-to-definition, hover.
 
-- **diagnostics**: on open and on every change the in-memory text is parsed and checked (imports and `extends`
+- **diagnostics**: on open and on every change (a document of 200,000 characters or more: once the changes pause
+  for half a second) the in-memory text is parsed and checked (imports and `extends`
   resolved relative to the document's path, read from disk), with the static-analysis warnings of `check`.
   Problems inside an imported file are shown on the `import`/`extends` line that brought it in, naming the file.
 - **definition**: the name under the cursor (param, fact, outcome, table, eligibility, summary, list, record, enum,
@@ -12,6 +13,7 @@ While the text does not parse, definition and hover use the last version that di
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
@@ -220,6 +222,11 @@ def _with_notes(head: str, notes, span: Span) -> str:
 
 # ------------------------------------------------------------------------------------------------ the server
 
+#: A changed document of at least this many characters is checked once the changes pause for DEBOUNCE_SECONDS.
+DEBOUNCE_CHARACTERS = 200_000
+DEBOUNCE_SECONDS = 0.5
+
+
 class PolicyServer(LanguageServer):
     def __init__(self) -> None:
         try:
@@ -229,6 +236,28 @@ class PolicyServer(LanguageServer):
         super().__init__("policydsl", ver)
         self.checked: dict[str, Checked] = {}   # uri → latest check
         self.good: dict[str, Checked] = {}      # uri → latest check whose text parsed
+        self.pending: dict[str, asyncio.TimerHandle] = {}  # uri → the check of a large document still to come
+
+    def changed(self, uri: str) -> None:
+        """Check a changed document: at once if it is small; a large one once the typing pauses, so that a burst
+        of keystrokes in a 5 MB file costs one check, not one per keystroke."""
+        doc = self.workspace.get_text_document(uri)
+        if len(doc.source) < DEBOUNCE_CHARACTERS:
+            self.refresh(uri)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not inside the server's loop (a direct call): no later to wait for
+            self.refresh(uri)
+            return
+        if (waiting := self.pending.pop(uri, None)) is not None:
+            waiting.cancel()
+        self.pending[uri] = loop.call_later(DEBOUNCE_SECONDS, self._refresh_pending, uri)
+
+    def _refresh_pending(self, uri: str) -> None:
+        self.pending.pop(uri, None)
+        if uri in self.workspace.text_documents:  # closed meanwhile: nothing to check
+            self.refresh(uri)
 
     def refresh(self, uri: str) -> None:
         doc = self.workspace.get_text_document(uri)
@@ -254,7 +283,7 @@ def _did_open(ls: PolicyServer, params: lsp.DidOpenTextDocumentParams) -> None:
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 def _did_change(ls: PolicyServer, params: lsp.DidChangeTextDocumentParams) -> None:
-    ls.refresh(params.text_document.uri)
+    ls.changed(params.text_document.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
@@ -265,6 +294,8 @@ def _did_save(ls: PolicyServer, params: lsp.DidSaveTextDocumentParams) -> None:
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def _did_close(ls: PolicyServer, params: lsp.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
+    if (waiting := ls.pending.pop(uri, None)) is not None:
+        waiting.cancel()
     ls.checked.pop(uri, None)
     ls.good.pop(uri, None)
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
