@@ -114,6 +114,9 @@ class _Names:
         for sname, summary in checker.summaries.items():
             self.names[sname] = _Target("summary", summary.type)
         self.names[policy_name] = _Target("policy")
+        base = checker.decls.base_header
+        if base is not None:  # a base's glossary labels the base's own name
+            self.names.setdefault(base.name, _Target("policy"))
 
     def members(self, owner: str) -> dict[str, _Target]:
         """The members `owner.…` may name: labels of an enum, conditions of an eligibility, fields of a record."""
@@ -153,7 +156,7 @@ class _Names:
         if target is None:
             what = "no labels, conditions or fields" if not members else "no member of that name"
             diags.error(entry.span, f"the glossary labels '{entry.target}', but '{owner}' has {what}",
-                        did_you_mean(member, members) or (f"its members: {', '.join(sorted(members))}"
+                        did_you_mean(member, members) or (f"its members: {', '.join(members)}"
                                                           if members else None))
         return target
 
@@ -224,7 +227,8 @@ def _better(entry: ast.GlossaryEntry, target: _Target, diags: DiagnosticBag) -> 
         return ir.Better(None, value)
     if isinstance(t, EnumType):
         hint = did_you_mean(str(value), t.labels) or f"labels: {', '.join(t.labels)}"
-        diags.error(span, f"'{value}' is not a label of {t.name}, the type of '{entry.target}'", hint)
+        enum = f"'{entry.target}'" if "." in t.name else f"{t.name}, the type of '{entry.target}'"
+        diags.error(span, f"'{value}' is not a label of {enum}", hint)
     elif t == BOOL:
         diags.error(span, f"'{entry.target}' is bool: 'better {value}' is not a yes/no value",
                     "write 'better true' or 'better false' (是/否)")
@@ -250,22 +254,29 @@ def _a(kind: str) -> str:
 
 
 def _add_aliases(glossary: dict[str, ir.Term], names: _Names, checker: "_Checker") -> None:
-    """A label's entry answers under every name of its enum: `考核等次.优秀` written for the enum also answers
-    `年度考核.优秀` for a field of that type, and the other way round (written entries are never replaced)."""
-    typed: dict[str, list[str]] = {}
+    """A member's entry answers under every name of its owner: `考核等次.优秀` written for the enum also answers
+    `年度考核.优秀` for a field of that type, a related record's field under the record type and under the relation
+    field holding it — and the other way round (entries the policy writes are never replaced)."""
+    owners: dict[str, list[str]] = {}  # an enum's or record type's name → the names of fields etc. holding it
     for name, target in names.names.items():
         if isinstance(target.type, EnumType):
-            typed.setdefault(target.type.name, []).append(name)
+            owners.setdefault(target.type.name, []).append(name)
+        elif isinstance(target.type, ListOf):
+            owners.setdefault(target.type.element, []).append(name)
     for key, term in list(glossary.items()):
         if "." not in key:
             continue
         owner, member = key.split(".", 1)
-        enum = checker.enums.get(owner)
-        if enum is None and isinstance(names.names.get(owner, _Target("")).type, EnumType):
-            enum = names.names[owner].type
-        if enum is None or member not in enum.labels:
+        held = names.names.get(owner, _Target("")).type
+        if owner in checker.enums or owner in checker.records:
+            kind = owner
+        elif isinstance(held, EnumType):
+            kind = held.name
+        elif isinstance(held, ListOf):
+            kind = held.element
+        else:
             continue
-        for alias in [enum.name, *typed.get(enum.name, ())]:
+        for alias in [kind, *owners.get(kind, ())]:
             glossary.setdefault(f"{alias}.{member}", term)
 
 
