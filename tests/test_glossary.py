@@ -230,6 +230,7 @@ def test_citations_a_citizen_can_look_up(star):
     assert naming.note(assumed, "en") == "the sources do not say" and naming.note(assumed, "zh") == "来源未说明"
     assert star.source == "《太原市晋源区:村(社区)党组织书记星级化管理办法》一、"
     assert naming.cite(star, star.source_citation, "en").endswith("”, section 1")
+    assert naming.policy_source(star, "zh") == "《太原市晋源区:村(社区)党组织书记星级化管理办法》一、"
     [doc] = naming.documents(star)
     assert (doc.name, doc.issuer, doc.date.isoformat(), doc.url) == (
         "晋源星级", "中共太原市晋源区委组织部", "2021-03-15", "http://example.org/jinyuan")
@@ -444,3 +445,11 @@ def test_no_english_gaps_are_reported_for_a_policy_in_chinese_only(tmp_path):
 def test_the_shipped_example_is_free_of_english_gaps(star, tmp_path):
     _, found, _ = _check(tmp_path, STAR_RATING)
     assert not [d for d in found if "English" in d.message]
+
+
+def test_the_editor_shows_a_names_labels_and_a_documents_title(tmp_path):
+    from policydsl.lsp import check_text, hover_text
+    checked = check_text(str(tmp_path / "p.policy"), STAR_RATING)
+    assert hover_text(checked, "荣誉数").endswith("荣誉数 / honours received · unit 项 / honours · actionable")
+    assert "星级增减 / change of stars" in hover_text(checked, "星级变化")
+    assert hover_text(checked, "晋源星级").startswith("**document** `晋源星级`: 《太原市晋源区:")
