@@ -4,10 +4,13 @@ surfaces, checked (every error at file:line:col), merged through imports and `ex
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policydsl import api, ast, naming
 from policydsl.formatter import format_module, format_source
@@ -453,3 +456,38 @@ def test_the_editor_shows_a_names_labels_and_a_documents_title(tmp_path):
     assert hover_text(checked, "荣誉数").endswith("荣誉数 / honours received · unit 项 / honours · actionable")
     assert "星级增减 / change of stars" in hover_text(checked, "星级变化")
     assert hover_text(checked, "晋源星级").startswith("**document** `晋源星级`: 《太原市晋源区:")
+
+
+texts = st.text(alphabet='ab "\\中文“”|', max_size=6)
+entries = st.builds(
+    ast.GlossaryEntry,
+    target=st.sampled_from(["年龄", "星级", "考核等次.优秀", "考核等次.\"90 分以上\"", "推荐资格.党龄"]),
+    zh=st.none() | texts, en=st.none() | texts, unit_zh=st.none() | texts,
+    actionable=st.booleans(), serious=st.booleans(),
+    better=st.none() | st.sampled_from([ast.BetterClause("higher"), ast.BetterClause("lower"),
+                                        ast.BetterClause(None, True), ast.BetterClause(None, False),
+                                        ast.BetterClause(None, "无"), ast.BetterClause(None, "90 分以上")]),
+).filter(lambda e: any(x is not None for x in (e.zh, e.en, e.unit_zh, e.better)) or e.actionable or e.serious)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(entries, min_size=1, max_size=4), st.none() | texts, st.none() | texts)
+def test_generated_glossaries_documents_and_recourse_round_trip_in_both_surfaces(found, en, contact):
+    from policydsl.surface import to_surface
+    entries = tuple(e if e.unit_zh is None else dataclasses.replace(e, unit_en=en) for e in found)
+    entries = tuple(dataclasses.replace(e, target=e.target.replace('"', "")) for e in entries)
+    step = ast.RecourseStepDecl("复核", en, parse_module("fact x = 30 天").decls[0].expr)
+    module = ast.Module("<g>", (
+        ast.GlossaryDecl(entries),
+        ast.DocumentDecl("文一", "标题“一”", en=en, issuer="机关", issuer_en=en, number=contact,
+                         assumed=None if en is None else ast.Citation("assumed", "假定", en=en)),
+        ast.RecourseDecl(office="机关", office_en=en, review=step, contact=contact,
+                         contact_en=en if contact is not None else None),
+        ast.ValueDecl("x", None, ast.Literal("int", 1, "1"), True, False,
+                      ast.Annotations((ast.Citation("source", "三", document="文一", en=en),))),
+    ))
+    text = format_module(module)
+    assert parse_module(text) == module, text
+    chinese = to_surface(text, "zh")
+    assert parse_module(chinese) == module, chinese
+    assert format_source(chinese, keywords="en") == text
