@@ -491,3 +491,12 @@ def test_generated_glossaries_documents_and_recourse_round_trip_in_both_surfaces
     chinese = to_surface(text, "zh")
     assert parse_module(chinese) == module, chinese
     assert format_source(chinese, keywords="en") == text
+
+
+def test_a_field_named_like_its_enum_is_labelled_as_the_field(tmp_path):
+    text = ('policy 学 "学"\nenum 学历 ordered { 高中, 大专, 本科 }\nrecord 人 { 学历: 学历 }\noutcome 合格 = 学历 >= 大专\n'
+            'glossary {\n  学历: en "education" actionable better higher\n  学历.本科: en "bachelor\'s degree"\n}\n')
+    policy, found, _ = _check(tmp_path, text)
+    assert not _errors(found), _errors(found)
+    assert naming.actionable(policy, "学历") and naming.favourable(policy, "学历") == naming.Better("higher")
+    assert naming.member_label(policy, "学历", "本科", "en") == "bachelor's degree"

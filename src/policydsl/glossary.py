@@ -103,9 +103,11 @@ class _Names:
         for lname in checker.lists:
             self.names[lname] = _Target("list")
         records = [checker.subject] + [r for r in checker.records.values() if r is not checker.subject]
-        for rtype in records:
+        fields: dict[str, _Target] = {}
+        for rtype in records:  # a field named like its enum (学历: 学历) is labelled as the field
             for fname, ftype in rtype.fields:
-                self.names.setdefault(fname, _Target("field", ftype))
+                fields.setdefault(fname, _Target("field", ftype))
+        self.names.update(fields)
         for pname, param in checker.params.items():
             self.names[pname] = _Target("param", param.type)
         for nname, node in checker.nodes.items():
