@@ -500,3 +500,14 @@ def test_a_field_named_like_its_enum_is_labelled_as_the_field(tmp_path):
     assert not _errors(found), _errors(found)
     assert naming.actionable(policy, "学历") and naming.favourable(policy, "学历") == naming.Better("higher")
     assert naming.member_label(policy, "学历", "本科", "en") == "bachelor's degree"
+
+
+def test_the_labels_of_an_outcomes_enum_need_english_too(tmp_path):
+    text = ('policy 学 "学" en "Study"\n  languages zh en\nrecord 人 { 年龄: int }\n'
+            'outcome 结论: enum 结论值 { 合格, 不合格 } = if 年龄 <= 35 then 合格 else 不合格\n'
+            'glossary {\n  年龄: en "age"\n  结论: en "result"\n  结论.合格: en "eligible"\n}\n')
+    _, found, _ = _check(tmp_path, text)
+    assert [(str(d.span).split(":", 1)[1], d.message) for d in found if d.severity == "warning"] == [
+        ("4:28", "label '结论.不合格' has no English label"),
+        ("1:1", "the policy is explained in English but 1 name(s) and 0 note(s) have no English text"),
+    ]

@@ -391,32 +391,40 @@ def _has_en(glossary: dict[str, ir.Term], key: str) -> bool:
 
 
 def _field_gaps(checker: "_Checker", glossary: dict[str, ir.Term], missing) -> None:
-    """The subject's fields and the labels of the enums they hold (each label once, where it is declared)."""
+    """The subject's fields, and the labels of the enums they and the rules hold (each label once, where it is
+    declared)."""
     subject = checker.subject
     decl = checker.decls.types.get(subject.name, (None,))[0] if subject is not None else None
-    if not isinstance(decl, ast.RecordDecl):
+    seen: set[tuple[str, str]] = set()
+    if isinstance(decl, ast.RecordDecl):
+        for f in decl.fields:
+            if not _has_en(glossary, f.name):
+                missing(f.span, "field", f.name)
+            _label_gaps(checker, glossary, missing, f.name, subject.field(f.name), f.type, f.span, seen)
+    for name, node in checker.nodes.items():
+        written = checker.decls.values.get(name, (None,))[0]
+        _label_gaps(checker, glossary, missing, name, node.type, getattr(written, "type", None), node.span, seen)
+
+
+def _label_gaps(checker: "_Checker", glossary: dict[str, ir.Term], missing, owner: str, t, ref, span: Span,
+                seen: set[tuple[str, str]]) -> None:
+    """The labels of `owner`'s enum without English, at the label where it is written."""
+    if not isinstance(t, EnumType):
         return
-    seen_labels: set[tuple[str, str]] = set()
-    for f in decl.fields:
-        if not _has_en(glossary, f.name):
-            missing(f.span, "field", f.name)
-        ftype = subject.field(f.name)
-        if not isinstance(ftype, EnumType):
+    spans = _label_spans(checker, ref, t)
+    for label in t.labels:
+        if (t.name, label) in seen:
             continue
-        spans = _label_spans(checker, f, ftype)
-        for label in ftype.labels:
-            if (ftype.name, label) in seen_labels:
-                continue
-            seen_labels.add((ftype.name, label))
-            if not _has_en(glossary, f"{f.name}.{label}") and not _has_en(glossary, f"{ftype.name}.{label}"):
-                missing(spans.get(label, f.span), "label", f"{f.name}.{label}")
+        seen.add((t.name, label))
+        if not _has_en(glossary, f"{owner}.{label}") and not _has_en(glossary, f"{t.name}.{label}"):
+            missing(spans.get(label, span), "label", f"{owner}.{label}")
 
 
-def _label_spans(checker: "_Checker", f: ast.FieldDecl, ftype: EnumType) -> dict[str, Span]:
-    """Where each label of a field's enum is written: inline in the field, or in its `enum` declaration."""
-    if isinstance(f.type, ast.InlineEnum):
-        return {label.name: label.span for label in f.type.labels}
-    decl = checker.decls.types.get(ftype.name, (None,))[0]
+def _label_spans(checker: "_Checker", ref, t: EnumType) -> dict[str, Span]:
+    """Where each label of an enum is written: inline in a type, or in its `enum` declaration."""
+    if isinstance(ref, ast.InlineEnum):
+        return {label.name: label.span for label in ref.labels}
+    decl = checker.decls.types.get(t.name, (None,))[0]
     if isinstance(decl, ast.EnumDecl):
         return {label.name: label.span for label in decl.labels}
     return {}
