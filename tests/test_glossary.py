@@ -297,7 +297,6 @@ extends "base.policy"
 override fact 合格 = 年龄 <= 40 source 文一 "第二条" en "article 2"
 
 glossary {
-  变体: en "Variant policy"
   年龄: en "age in years"
 }
 

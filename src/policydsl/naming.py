@@ -35,6 +35,8 @@ def label(policy: Policy, name: str, lang: str) -> str:
         text = term.en if lang == "en" else term.zh
         if text:
             return text
+    if lang == "en" and name == policy.name and policy.title_en:  # the policy's own name: its English title
+        return policy.title_en
     return name
 
 
@@ -51,6 +53,8 @@ def member_label(policy: Policy, owner: str, member: str, lang: str) -> str:
 def has_label(policy: Policy, name: str, lang: str, member: str | None = None) -> bool:
     """Whether the policy itself labels `name` (or `name.member`) in `lang`; Chinese names label themselves."""
     if lang == "zh":
+        return True
+    if member is None and name == policy.name and policy.title_en:
         return True
     term = _term(policy, name if member is None else f"{name}.{member}")
     return term is not None and bool(term.en)
