@@ -505,6 +505,7 @@ class DocumentDecl(Decl):
     url: str | None = None
     assumed: Citation | None = None
     span: Span = _span()
+    clause_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)  # for comments
 
 
 @dataclass(frozen=True)
@@ -529,6 +530,7 @@ class RecourseDecl(Decl):
     contact_en: str | None = None
     assumed: Citation | None = None
     span: Span = _span()
+    clause_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)  # for comments
 
 
 @dataclass(frozen=True)

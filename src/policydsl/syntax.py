@@ -703,7 +703,7 @@ class _Builder(Transformer):
         plain = {word: value for word, (value, _) in fields.items()}
         return ast.DocumentDecl(str(name), unescape(title), plain.get("en"), issuer, issuer_en, plain.get("date"),
                                 plain.get("published"), plain.get("number"), plain.get("url"), note,
-                                self._span(meta))
+                                self._span(meta), tuple((w, span) for w, _, span, _ in attached))
 
     def doc_en(self, meta, children):
         return ("en", unescape(children[0]), self._span(meta))
@@ -731,7 +731,7 @@ class _Builder(Transformer):
         office, office_en = fields.get("office", (None, None))
         contact, contact_en = fields.get("contact", (None, None))
         return ast.RecourseDecl(office, office_en, fields.get("review"), fields.get("appeal"), contact, contact_en,
-                                fields.get("assumed"), self._span(meta))
+                                fields.get("assumed"), self._span(meta), tuple((w, span) for w, _, span in children))
 
     def _texts(self, children) -> tuple[str, str | None]:
         return unescape(children[0]), unescape(children[1]) if children[1] else None
