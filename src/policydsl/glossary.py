@@ -347,8 +347,9 @@ def english_gaps(checker: "_Checker", policy_name: str, labels: Labels) -> list[
         found.append(Diagnostic(span, f"{what} '{name}' has no English label",
                                 f"add to the glossary: {name}: en \"…\"", "warning"))
 
+    where = _name_span(checker, header) if header is not None else Span(checker.path, 1, 1, 1, 2)
     if not (header is not None and header.title_en) and not _has_en(glossary, policy_name):
-        missing(header.span if header else Span(checker.path, 1, 1, 1, 2), "the policy", policy_name)
+        missing(where, "the policy", policy_name)
     _field_gaps(checker, glossary, missing)
     for name, param in checker.params.items():
         if not _has_en(glossary, name):
@@ -371,12 +372,20 @@ def english_gaps(checker: "_Checker", policy_name: str, labels: Labels) -> list[
                                     f'add it after the Chinese: {citation.kind} … en "…"', "warning"))
     found.sort(key=lambda d: (d.span.file, d.span.line, d.span.col))
     if found:
-        where = header.span if header is not None else found[0].span
         found.append(Diagnostic(where, f"the policy is explained in English but {names} name(s) and "
                                        f"{len(found) - names} note(s) have no English text",
                                 "the header says 'languages … en': English pages show the Chinese where the "
                                 "English is missing", "warning"))
     return found
+
+
+def _name_span(checker: "_Checker", header: ast.PolicyHeader) -> Span:
+    """`policy NAME` on the header's first line (not the whole header, which may run over several lines)."""
+    span = header.span
+    line = checker.loader.sources.line(span.file, span.line) or ""
+    at = line.find(header.name, span.col - 1)
+    end = at + 1 + len(header.name) if at >= 0 else span.col + 1
+    return Span(span.file, span.line, span.col, span.line, end)
 
 
 def _kind_word(node: ir.Node) -> str:
