@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import ast, ir
 from .diagnostics import Diagnostic, DiagnosticBag, Span, did_you_mean
-from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, EnumType, ListOf, Type
+from .types import BOOL, DATE, DECIMAL, DURATION, ERROR, INT, MONEY, PERCENT, EnumType, ListOf, Type
 
 if TYPE_CHECKING:  # the checker calls in here; only its tables are read
     from .semantics import _Checker, _Decls
@@ -205,6 +205,8 @@ def _better(entry: ast.GlossaryEntry, target: _Target, diags: DiagnosticBag) -> 
         return None
     t = target.type
     span = clause.span if clause.span.line else entry.span
+    if t is ERROR:  # what it labels has an error of its own, reported where it is
+        return None
     if t is None or isinstance(t, ListOf):
         diags.error(span, f"'{entry.target}' is {_a(target.kind)}: it has no value that could be better or worse",
                     "write 'better' for facts, outcomes, tables and fields")
