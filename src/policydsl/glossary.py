@@ -115,7 +115,7 @@ class _Names:
             self.names[nname] = _Target(kind, node.type)
         for sname, summary in checker.summaries.items():
             self.names[sname] = _Target("summary", summary.type)
-        self.names[policy_name] = _Target("policy")
+        self.names.setdefault(policy_name, _Target("policy"))  # a rule of the same name keeps its type
         base = checker.decls.base_header
         if base is not None:  # a base's glossary labels the base's own name
             self.names.setdefault(base.name, _Target("policy"))
