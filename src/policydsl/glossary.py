@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import ast, ir
 from .diagnostics import Diagnostic, DiagnosticBag, Span, did_you_mean
-from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, EnumType, ListOf, Type
+from .types import BOOL, DATE, DECIMAL, DURATION, ERROR, INT, MONEY, PERCENT, EnumType, ListOf, Type
 
 if TYPE_CHECKING:  # the checker calls in here; only its tables are read
     from .semantics import _Checker, _Decls
@@ -115,7 +115,7 @@ class _Names:
             self.names[nname] = _Target(kind, node.type)
         for sname, summary in checker.summaries.items():
             self.names[sname] = _Target("summary", summary.type)
-        self.names[policy_name] = _Target("policy")
+        self.names.setdefault(policy_name, _Target("policy"))  # a rule of the same name keeps its type
         base = checker.decls.base_header
         if base is not None:  # a base's glossary labels the base's own name
             self.names.setdefault(base.name, _Target("policy"))
@@ -205,6 +205,8 @@ def _better(entry: ast.GlossaryEntry, target: _Target, diags: DiagnosticBag) -> 
         return None
     t = target.type
     span = clause.span if clause.span.line else entry.span
+    if t is ERROR:  # what it labels has an error of its own, reported where it is
+        return None
     if t is None or isinstance(t, ListOf):
         diags.error(span, f"'{entry.target}' is {_a(target.kind)}: it has no value that could be better or worse",
                     "write 'better' for facts, outcomes, tables and fields")
@@ -347,8 +349,9 @@ def english_gaps(checker: "_Checker", policy_name: str, labels: Labels) -> list[
         found.append(Diagnostic(span, f"{what} '{name}' has no English label",
                                 f"add to the glossary: {name}: en \"…\"", "warning"))
 
+    where = _name_span(checker, header) if header is not None else Span(checker.path, 1, 1, 1, 2)
     if not (header is not None and header.title_en) and not _has_en(glossary, policy_name):
-        missing(header.span if header else Span(checker.path, 1, 1, 1, 2), "the policy", policy_name)
+        missing(where, "the policy", policy_name)
     _field_gaps(checker, glossary, missing)
     for name, param in checker.params.items():
         if not _has_en(glossary, name):
@@ -371,12 +374,20 @@ def english_gaps(checker: "_Checker", policy_name: str, labels: Labels) -> list[
                                     f'add it after the Chinese: {citation.kind} … en "…"', "warning"))
     found.sort(key=lambda d: (d.span.file, d.span.line, d.span.col))
     if found:
-        where = header.span if header is not None else found[0].span
         found.append(Diagnostic(where, f"the policy is explained in English but {names} name(s) and "
                                        f"{len(found) - names} note(s) have no English text",
                                 "the header says 'languages … en': English pages show the Chinese where the "
                                 "English is missing", "warning"))
     return found
+
+
+def _name_span(checker: "_Checker", header: ast.PolicyHeader) -> Span:
+    """`policy NAME` on the header's first line (not the whole header, which may run over several lines)."""
+    span = header.span
+    line = checker.loader.sources.line(span.file, span.line) or ""
+    at = line.find(header.name, span.col - 1)
+    end = at + 1 + len(header.name) if at >= 0 else span.col + 1
+    return Span(span.file, span.line, span.col, span.line, end)
 
 
 def _kind_word(node: ir.Node) -> str:
