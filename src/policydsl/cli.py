@@ -209,8 +209,9 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
                 seen.add((a.span, a.name))
                 click.echo(f"{a.span}: note: assumed {a.name}: {a.reason}")
     errors = len(report.errors)
-    click.echo(f"checked {len(files)} file(s): {errors} error(s), {len(report.policies)} policy file(s) clean",
-               err=True)
+    warnings = sum(d.severity == "warning" for d in report.diagnostics)
+    click.echo(f"checked {len(files)} file(s): {errors} error(s), {warnings} warning(s); "
+               f"{len(report.policies)} policy file(s) without errors", err=True)
     sys.exit(1 if errors else 0)
 
 
