@@ -98,16 +98,16 @@ class _Names:
         self.names: dict[str, _Target] = {}
         for rtype in checker.records.values():
             self.names.setdefault(rtype.name, _Target("record"))
+        for ename in checker.enums:
+            self.names[ename] = _Target("enum")
         for lname in checker.lists:
             self.names[lname] = _Target("list")
         records = [checker.subject] + [r for r in checker.records.values() if r is not checker.subject]
-        for rtype in records:
+        fields: dict[str, _Target] = {}
+        for rtype in records:  # a field named like its enum (学历: 学历) is labelled as the field
             for fname, ftype in rtype.fields:
-                self.names.setdefault(fname, _Target("field", ftype))
-        # A field named after its enum (学历: 学历) is the field: the one label serves both, and the field may be
-        # actionable; its labels are still reached as 学历.大专 through the field's enum type.
-        for ename in checker.enums:
-            self.names.setdefault(ename, _Target("enum"))
+                fields.setdefault(fname, _Target("field", ftype))
+        self.names.update(fields)
         for pname, param in checker.params.items():
             self.names[pname] = _Target("param", param.type)
         for nname, node in checker.nodes.items():
@@ -116,6 +116,9 @@ class _Names:
         for sname, summary in checker.summaries.items():
             self.names[sname] = _Target("summary", summary.type)
         self.names[policy_name] = _Target("policy")
+        base = checker.decls.base_header
+        if base is not None:  # a base's glossary labels the base's own name
+            self.names.setdefault(base.name, _Target("policy"))
 
     def members(self, owner: str) -> dict[str, _Target]:
         """The members `owner.…` may name: labels of an enum, conditions of an eligibility, fields of a record."""
@@ -155,7 +158,7 @@ class _Names:
         if target is None:
             what = "no labels, conditions or fields" if not members else "no member of that name"
             diags.error(entry.span, f"the glossary labels '{entry.target}', but '{owner}' has {what}",
-                        did_you_mean(member, members) or (f"its members: {', '.join(sorted(members))}"
+                        did_you_mean(member, members) or (f"its members: {', '.join(members)}"
                                                           if members else None))
         return target
 
@@ -226,7 +229,8 @@ def _better(entry: ast.GlossaryEntry, target: _Target, diags: DiagnosticBag) -> 
         return ir.Better(None, value)
     if isinstance(t, EnumType):
         hint = did_you_mean(str(value), t.labels) or f"labels: {', '.join(t.labels)}"
-        diags.error(span, f"'{value}' is not a label of {t.name}, the type of '{entry.target}'", hint)
+        enum = f"'{entry.target}'" if "." in t.name else f"{t.name}, the type of '{entry.target}'"
+        diags.error(span, f"'{value}' is not a label of {enum}", hint)
     elif t == BOOL:
         diags.error(span, f"'{entry.target}' is bool: 'better {value}' is not a yes/no value",
                     "write 'better true' or 'better false' (是/否)")
@@ -252,22 +256,29 @@ def _a(kind: str) -> str:
 
 
 def _add_aliases(glossary: dict[str, ir.Term], names: _Names, checker: "_Checker") -> None:
-    """A label's entry answers under every name of its enum: `考核等次.优秀` written for the enum also answers
-    `年度考核.优秀` for a field of that type, and the other way round (written entries are never replaced)."""
-    typed: dict[str, list[str]] = {}
+    """A member's entry answers under every name of its owner: `考核等次.优秀` written for the enum also answers
+    `年度考核.优秀` for a field of that type, a related record's field under the record type and under the relation
+    field holding it — and the other way round (entries the policy writes are never replaced)."""
+    owners: dict[str, list[str]] = {}  # an enum's or record type's name → the names of fields etc. holding it
     for name, target in names.names.items():
         if isinstance(target.type, EnumType):
-            typed.setdefault(target.type.name, []).append(name)
+            owners.setdefault(target.type.name, []).append(name)
+        elif isinstance(target.type, ListOf):
+            owners.setdefault(target.type.element, []).append(name)
     for key, term in list(glossary.items()):
         if "." not in key:
             continue
         owner, member = key.split(".", 1)
-        enum = checker.enums.get(owner)
-        if enum is None and isinstance(names.names.get(owner, _Target("")).type, EnumType):
-            enum = names.names[owner].type
-        if enum is None or member not in enum.labels:
+        held = names.names.get(owner, _Target("")).type
+        if owner in checker.enums or owner in checker.records:
+            kind = owner
+        elif isinstance(held, EnumType):
+            kind = held.name
+        elif isinstance(held, ListOf):
+            kind = held.element
+        else:
             continue
-        for alias in [enum.name, *typed.get(enum.name, ())]:
+        for alias in [kind, *owners.get(kind, ())]:
             glossary.setdefault(f"{alias}.{member}", term)
 
 
@@ -336,8 +347,9 @@ def english_gaps(checker: "_Checker", policy_name: str, labels: Labels) -> list[
         found.append(Diagnostic(span, f"{what} '{name}' has no English label",
                                 f"add to the glossary: {name}: en \"…\"", "warning"))
 
+    where = _name_span(checker, header) if header is not None else Span(checker.path, 1, 1, 1, 2)
     if not (header is not None and header.title_en) and not _has_en(glossary, policy_name):
-        missing(header.span if header else Span(checker.path, 1, 1, 1, 2), "the policy", policy_name)
+        missing(where, "the policy", policy_name)
     _field_gaps(checker, glossary, missing)
     for name, param in checker.params.items():
         if not _has_en(glossary, name):
@@ -360,12 +372,20 @@ def english_gaps(checker: "_Checker", policy_name: str, labels: Labels) -> list[
                                     f'add it after the Chinese: {citation.kind} … en "…"', "warning"))
     found.sort(key=lambda d: (d.span.file, d.span.line, d.span.col))
     if found:
-        where = header.span if header is not None else found[0].span
         found.append(Diagnostic(where, f"the policy is explained in English but {names} name(s) and "
                                        f"{len(found) - names} note(s) have no English text",
                                 "the header says 'languages … en': English pages show the Chinese where the "
                                 "English is missing", "warning"))
     return found
+
+
+def _name_span(checker: "_Checker", header: ast.PolicyHeader) -> Span:
+    """`policy NAME` on the header's first line (not the whole header, which may run over several lines)."""
+    span = header.span
+    line = checker.loader.sources.line(span.file, span.line) or ""
+    at = line.find(header.name, span.col - 1)
+    end = at + 1 + len(header.name) if at >= 0 else span.col + 1
+    return Span(span.file, span.line, span.col, span.line, end)
 
 
 def _kind_word(node: ir.Node) -> str:
@@ -380,32 +400,40 @@ def _has_en(glossary: dict[str, ir.Term], key: str) -> bool:
 
 
 def _field_gaps(checker: "_Checker", glossary: dict[str, ir.Term], missing) -> None:
-    """The subject's fields and the labels of the enums they hold (each label once, where it is declared)."""
+    """The subject's fields, and the labels of the enums they and the rules hold (each label once, where it is
+    declared)."""
     subject = checker.subject
     decl = checker.decls.types.get(subject.name, (None,))[0] if subject is not None else None
-    if not isinstance(decl, ast.RecordDecl):
+    seen: set[tuple[str, str]] = set()
+    if isinstance(decl, ast.RecordDecl):
+        for f in decl.fields:
+            if not _has_en(glossary, f.name):
+                missing(f.span, "field", f.name)
+            _label_gaps(checker, glossary, missing, f.name, subject.field(f.name), f.type, f.span, seen)
+    for name, node in checker.nodes.items():
+        written = checker.decls.values.get(name, (None,))[0]
+        _label_gaps(checker, glossary, missing, name, node.type, getattr(written, "type", None), node.span, seen)
+
+
+def _label_gaps(checker: "_Checker", glossary: dict[str, ir.Term], missing, owner: str, t, ref, span: Span,
+                seen: set[tuple[str, str]]) -> None:
+    """The labels of `owner`'s enum without English, at the label where it is written."""
+    if not isinstance(t, EnumType):
         return
-    seen_labels: set[tuple[str, str]] = set()
-    for f in decl.fields:
-        if not _has_en(glossary, f.name):
-            missing(f.span, "field", f.name)
-        ftype = subject.field(f.name)
-        if not isinstance(ftype, EnumType):
+    spans = _label_spans(checker, ref, t)
+    for label in t.labels:
+        if (t.name, label) in seen:
             continue
-        spans = _label_spans(checker, f, ftype)
-        for label in ftype.labels:
-            if (ftype.name, label) in seen_labels:
-                continue
-            seen_labels.add((ftype.name, label))
-            if not _has_en(glossary, f"{f.name}.{label}") and not _has_en(glossary, f"{ftype.name}.{label}"):
-                missing(spans.get(label, f.span), "label", f"{f.name}.{label}")
+        seen.add((t.name, label))
+        if not _has_en(glossary, f"{owner}.{label}") and not _has_en(glossary, f"{t.name}.{label}"):
+            missing(spans.get(label, span), "label", f"{owner}.{label}")
 
 
-def _label_spans(checker: "_Checker", f: ast.FieldDecl, ftype: EnumType) -> dict[str, Span]:
-    """Where each label of a field's enum is written: inline in the field, or in its `enum` declaration."""
-    if isinstance(f.type, ast.InlineEnum):
-        return {label.name: label.span for label in f.type.labels}
-    decl = checker.decls.types.get(ftype.name, (None,))[0]
+def _label_spans(checker: "_Checker", ref, t: EnumType) -> dict[str, Span]:
+    """Where each label of an enum is written: inline in a type, or in its `enum` declaration."""
+    if isinstance(ref, ast.InlineEnum):
+        return {label.name: label.span for label in ref.labels}
+    decl = checker.decls.types.get(t.name, (None,))[0]
     if isinstance(decl, ast.EnumDecl):
         return {label.name: label.span for label in decl.labels}
     return {}

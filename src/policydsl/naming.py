@@ -14,7 +14,7 @@ from .ir import Better, Document, Policy, Recourse, Term
 
 __all__ = [
     "Better", "Document", "Recourse", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
-    "label", "member_label", "note", "recourse", "title", "unit",
+    "label", "member_label", "note", "policy_source", "recourse", "title", "unit",
 ]
 
 #: Units guessed from the end of a name where the glossary gives none: (suffix, zh, en "one|many").
@@ -35,6 +35,8 @@ def label(policy: Policy, name: str, lang: str) -> str:
         text = term.en if lang == "en" else term.zh
         if text:
             return text
+    if lang == "en" and name == policy.name and policy.title_en:  # the policy's own name: its English title
+        return policy.title_en
     return name
 
 
@@ -51,6 +53,8 @@ def member_label(policy: Policy, owner: str, member: str, lang: str) -> str:
 def has_label(policy: Policy, name: str, lang: str, member: str | None = None) -> bool:
     """Whether the policy itself labels `name` (or `name.member`) in `lang`; Chinese names label themselves."""
     if lang == "zh":
+        return True
+    if member is None and name == policy.name and policy.title_en:
         return True
     term = _term(policy, name if member is None else f"{name}.{member}")
     return term is not None and bool(term.en)
@@ -131,6 +135,12 @@ def cite(policy: Policy, citation: Citation, lang: str) -> str:
         name = f"“{doc.en or doc.title}”"
         return f"{name}, {clause}" if clause else name
     return f"《{doc.title}》{clause}"
+
+
+def policy_source(policy: Policy, lang: str) -> str | None:
+    """The header's `source` as a citizen can look it up (`cite`), or None where the header names none."""
+    citation = policy.source_citation
+    return cite(policy, citation, lang) if citation is not None else policy.source
 
 
 def note(citation: Citation, lang: str) -> str:

@@ -443,6 +443,9 @@ def _hint_for(token: Token, expected: set[str], line: str = "") -> str:
         return (f"'{text}' belongs to the policy header: write it on the lines right under 'policy NAME', before "
                 "any import, extends or other declaration")
     before = line[:token.column - 1].rstrip()
+    if expected & _DECL_KEYWORDS and (text in ("en", "英文") or re.search(r"(?:^|\s)(?:en|英文)$", before)):
+        return ('the English title comes right after the Chinese one: policy NAME "标题" en "Title" (an English note '
+                'follows its own text: source "…" en "…")')
     if before.endswith((",", "，")) and re.search(r"(?:\bwhere\b|其中)[^()（）]*$", before):
         return ("'where' comes last in an aggregate, after the value: count(X where CONDITION), "
                 "sum(X, VALUE where CONDITION)")
