@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import ast, ir
 from .diagnostics import Diagnostic, DiagnosticBag, Span, did_you_mean
-from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, PERCENT, EnumType, ListOf, Type
+from .types import BOOL, DATE, DECIMAL, DURATION, ERROR, INT, MONEY, PERCENT, EnumType, ListOf, Type
 
 if TYPE_CHECKING:  # the checker calls in here; only its tables are read
     from .semantics import _Checker, _Decls
@@ -115,7 +115,7 @@ class _Names:
             self.names[nname] = _Target(kind, node.type)
         for sname, summary in checker.summaries.items():
             self.names[sname] = _Target("summary", summary.type)
-        self.names[policy_name] = _Target("policy")
+        self.names.setdefault(policy_name, _Target("policy"))  # a rule of the same name keeps its type
         base = checker.decls.base_header
         if base is not None:  # a base's glossary labels the base's own name
             self.names.setdefault(base.name, _Target("policy"))
@@ -205,6 +205,8 @@ def _better(entry: ast.GlossaryEntry, target: _Target, diags: DiagnosticBag) -> 
         return None
     t = target.type
     span = clause.span if clause.span.line else entry.span
+    if t is ERROR:  # what it labels has an error of its own, reported where it is
+        return None
     if t is None or isinstance(t, ListOf):
         diags.error(span, f"'{entry.target}' is {_a(target.kind)}: it has no value that could be better or worse",
                     "write 'better' for facts, outcomes, tables and fields")

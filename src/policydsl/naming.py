@@ -10,10 +10,10 @@ the name (a figure's unit the policy did not state), and no documents or recours
 from __future__ import annotations
 
 from .ast import Citation
-from .ir import Better, Document, Policy, Recourse, Term
+from .ir import Better, Document, Policy, Recourse, RecourseStep, Term
 
 __all__ = [
-    "Better", "Document", "Recourse", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
+    "Better", "Document", "Recourse", "RecourseStep", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
     "label", "member_label", "note", "policy_source", "recourse", "title", "unit",
 ]
 
