@@ -222,6 +222,29 @@ def test_a_favourable_label_makes_only_the_other_values_serious(tmp_path):
     assert naming.is_serious(policy, "退出情形", "末位淘汰") and not naming.is_serious(policy, "退出情形", "无")
 
 
+def test_serious_can_name_the_serious_labels_of_an_enum(tmp_path):
+    """Of 可推荐 / 常规 / 诫勉, only 诫勉 (a warning) is serious: `serious (诫勉)`, in both surfaces and formats."""
+    text = STAR_RATING.replace(
+        'outcome 退出情形 = if 考核等次 == 不称职 then "末位淘汰" else "无"',
+        'outcome 星级运用: enum 运用 { 可推荐, 常规, 诫勉 } = if 星级 >= 3 then 可推荐 else if 星级 >= 1 then 常规 '
+        'else 诫勉\noutcome 退出情形 = if 考核等次 == 不称职 then "末位淘汰" else "无"') \
+        .replace("glossary {\n", 'glossary {\n  星级运用: en "use of the rating" better 可推荐 serious (诫勉)\n'
+                 '  运用.可推荐: en "may be recommended"\n  运用.常规: en "ordinary"\n  运用.诫勉: en "admonished"\n')
+    policy, found, path = _check(tmp_path, text)
+    assert not _errors(found), _errors(found)
+    assert naming.is_serious(policy, "星级运用", "诫勉")
+    assert not naming.is_serious(policy, "星级运用", "常规") and not naming.is_serious(policy, "星级运用", "可推荐")
+    assert "星级运用: en \"use of the rating\" better 可推荐 serious (诫勉)" in format_source(text)
+    chinese = format_source(text, keywords="zh")
+    assert "有利 可推荐 严重 (诫勉)" in chinese
+    assert format_source(chinese, keywords="en") == format_source(text)
+    _, found, _ = _check(tmp_path, text.replace("serious (诫勉)", "serious (诫免)"), "bad.policy")
+    (wrong,) = [d for d in found if d.severity == "error"]
+    assert wrong.message == "'诫免' is not a label of '星级运用'" and "诫勉" in wrong.hint and wrong.span.line > 1
+    _, found, _ = _check(tmp_path, text.replace('"star|stars" better higher serious', '"star|stars" better higher serious (一)'), "number.policy")
+    assert any("'serious (…)' names labels of an enum" in e for e in _errors(found))
+
+
 def test_citations_a_citizen_can_look_up(star):
     source = star.nodes["星级"].notes.citations[0]
     assert naming.cite(star, source, "zh") == "《太原市晋源区:村(社区)党组织书记星级化管理办法》三、(二)"

@@ -471,6 +471,7 @@ class GlossaryEntry:
     actionable: bool = False
     better: BetterClause | None = None
     serious: bool = False
+    serious_values: tuple[str, ...] = ()  # `serious (诫勉督促)`: only these labels are serious
     span: Span = _span()
 
     @property

@@ -356,7 +356,8 @@ def _term_clauses(e: ast.GlossaryEntry) -> list[str]:
     if e.better is not None:
         out.append(f"better {_better(e.better)}")
     if e.serious:
-        out.append("serious")
+        out.append("serious" + (f" ({', '.join(_label(ast.Label(v)) for v in e.serious_values)})"
+                                if e.serious_values else ""))
     return out
 
 

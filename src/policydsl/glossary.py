@@ -193,6 +193,7 @@ def _merged(base: ir.Term | None, entry: ast.GlossaryEntry, better: ir.Better | 
         given["actionable"] = True
     if entry.serious:
         given["serious"] = True
+        given["serious_values"] = entry.serious_values
     if base is None:
         return ir.Term(entry.target, span=entry.span, **given)
     return dataclasses.replace(base, span=entry.span, **given)
@@ -251,6 +252,15 @@ def _check_flags(entry: ast.GlossaryEntry, target: _Target, diags: DiagnosticBag
     if entry.serious and target.kind not in _NODE_KINDS:
         diags.error(entry.span, f"'{entry.target}' is {_a(target.kind)}: only an outcome (a fact, table or "
                                 "eligibility) can be serious", "mark the outcome whose unfavourable value is serious")
+    elif entry.serious_values:
+        t = target.type
+        if not isinstance(t, EnumType):
+            diags.error(entry.span, f"'{entry.target}' is {t}: 'serious (…)' names labels of an enum",
+                        "for a number or a yes/no value write 'serious' with 'better'")
+        for label in entry.serious_values if isinstance(t, EnumType) else ():
+            if label not in t.labels:
+                diags.error(entry.span, f"'{label}' is not a label of '{entry.target}'",
+                            did_you_mean(label, t.labels) or f"labels: {', '.join(t.labels)}")
 
 
 def _a(kind: str) -> str:

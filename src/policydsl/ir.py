@@ -343,6 +343,7 @@ class Term:
     actionable: bool = False
     better: Better | None = None
     serious: bool = False
+    serious_values: tuple[str, ...] = ()  # the labels that are serious; () = every value but the favourable one
     span: Span = _span()
 
 

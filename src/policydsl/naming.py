@@ -115,6 +115,8 @@ def is_serious(policy: Policy, name: str, value: object) -> bool:
     term = _term(policy, name)
     if term is None or not term.serious:
         return False
+    if term.serious_values:
+        return value in term.serious_values
     better = term.better
     if better is None:
         return True

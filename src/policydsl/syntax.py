@@ -648,6 +648,8 @@ class _Builder(Transformer):
         unit = fields.pop("unit", None)
         if unit is not None:
             fields["unit_zh"], fields["unit_en"] = unit
+        if isinstance(fields.get("serious"), tuple):
+            fields["serious_values"], fields["serious"] = fields["serious"], True
         return ast.GlossaryEntry(target, span=self._span(meta), **fields)
 
     def _once(self, clauses, where: str) -> dict:
@@ -674,7 +676,9 @@ class _Builder(Transformer):
         return ("actionable", True, self._span(meta))
 
     def term_serious(self, meta, children):
-        return ("serious", True, self._span(meta))
+        """`serious`, or `serious (诫勉督促, …)`: only these values of an enum outcome are serious."""
+        labels = tuple(c.name for c in children if c is not None)
+        return ("serious", labels or True, self._span(meta))
 
     def term_better(self, meta, children):
         value = children[0]
