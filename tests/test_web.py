@@ -264,6 +264,8 @@ def test_a_publisher_publishes_and_sees_the_comparison_with_the_previous_batch(s
     publisher = signed_in(app, "publisher")
     home = publisher.get("/official").text
     assert "jinyuan/star_rating.policy" in home
+    # libraries that only other files import decide nothing: they are not offered for publishing
+    assert "base.policy" not in home and "jiangbei_common.policy" not in home
     with SECRETARIES.open("rb") as f:
         r = publisher.post("/official/publish", data={"policy": "variants/jinyuan_1500_per_star.policy",
                                                       "as_of": "2024-12-31", "csrf": csrf_of(home)},

@@ -361,11 +361,22 @@ def _official_page(request: Request, template: str, user, status: int = 200, **c
 
 
 def _policy_choices(settings: Settings) -> list[str]:
-    """The policy files officials may publish: every *.policy under the configured folder, relative paths."""
+    """The policy files officials may publish: every *.policy under the configured folder with a `policy` header
+    (libraries such as base.policy, which only other files import, decide nothing), as relative paths."""
     root = Path(settings.policies_dir)
     if not root.is_dir():
         return []
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.policy"))
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.policy") if _has_header(p))
+
+
+_HEADER = re.compile(r"^(?:policy|政策)\s", re.MULTILINE)
+
+
+def _has_header(path: Path) -> bool:
+    try:
+        return _HEADER.search(path.read_text(encoding="utf-8", errors="replace")) is not None
+    except OSError:
+        return False
 
 
 def _official_routes(app: FastAPI) -> None:
