@@ -1,0 +1,493 @@
+"""Searching for suggestions: the smallest change of an input, re-evaluated, that changes a decision."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from .. import ir
+from ..engines.row import EvaluationError
+from ..types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, EnumType, Type
+from .formatting import _change, with_unit
+from .model import Suggestion
+from .tree import _children, _decides, _decision_exprs, _flatten, _guard_field, _refs
+
+_MISSING = object()
+_STEPS = {INT: 1, MONEY: Decimal("0.01"), PERCENT: Decimal("0.0001"), DECIMAL: Decimal("0.01"), DATE: 1}
+
+
+def _searchable(t: Type | None) -> bool:
+    return t in _STEPS or t == BOOL or isinstance(t, EnumType)
+
+
+def _candidates(old, t) -> list[list]:
+    """Changes tried one by one (bools and unordered enums); numbers and ordered enums are bisected instead."""
+    if t == BOOL:
+        return [[not old]]
+    if isinstance(t, EnumType) and not t.ordered:
+        rank = t.rank(old)
+        return [list(t.labels[:rank][::-1]), list(t.labels[rank + 1:])]
+    return []
+
+
+def _move(old, t, k: int):
+    if t == DATE:
+        try:
+            return old + timedelta(days=k)
+        except OverflowError:
+            return None
+    if t == INT:
+        new = old + k
+        return None if old >= 0 > new else new
+    step = _STEPS[t]
+    new = old + step * k
+    if t == MONEY and old >= 0 > new:
+        return None
+    return new
+
+
+#: Threshold crossings tried per field and direction for "what would change it" (the nearest first).
+MAX_CROSSINGS = 64
+
+
+def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
+    """The step counts k ≥ 1 at which `old` moved by k steps in `direction` first reaches, and first passes, each
+    threshold on that side (in increasing order)."""
+    ks = set()
+    for th in thresholds:
+        try:
+            diff = (th - old) if direction > 0 else (old - th)
+            if t == DATE:
+                diff, unit = diff.days, 1
+            else:
+                unit = step
+            if diff < 0:
+                continue
+            q, r = divmod(diff, unit)
+        except (TypeError, ArithmeticError):
+            continue
+        q = int(q)
+        ks.add(q if r == 0 else q + 1)
+        ks.add(q + 1)
+    return sorted(k for k in ks if k >= 1)
+
+
+def _same(a, b) -> bool:
+    """Equal and indistinguishable when shown (same type; for Decimal the same exponent: 0.1 is not 0.10)."""
+    if type(a) is not type(b) or a != b:
+        return False
+    return not isinstance(a, Decimal) or a.as_tuple().exponent == b.as_tuple().exponent
+
+
+class SuggestionsMixin:
+    """Searching for the changes of the record that would change a decision (a part of `Explainer`)."""
+
+    # -------------------------------------------------------------------------------------------- why not
+    def _suggestions(self, node: ir.Node, step, v: list, values: dict, as_of: date) -> tuple[Suggestion, ...]:
+        found: list[Suggestion] = []
+        if isinstance(node.body, ir.EligibilityBody):
+            slot = self.engine.slots[node.name]
+            for cond, res in zip(node.body.conditions, step.conditions):
+                if res.passed:
+                    continue
+                guards = {_guard_field(p) for p in _flatten(cond.expr, "or")} - {None}
+                live = self._live(cond.expr, v)
+                fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards and f in live]
+
+                def key(vv, cond=cond):
+                    return bool(self._eval(cond.expr, vv))
+
+                for change in self._search(fields, values, as_of, key):
+                    field, new_value, new_v = change
+                    whole = new_v[slot]
+                    reads = [r for r in cond.reads if r in self.policy.nodes and new_v[self.engine.slots[r]] !=
+                             v[self.engine.slots[r]]]
+                    effect = self._cond_effect(cond.name, node.name, whole, reads, new_v)
+                    found.append(self._suggestion(field, values[field], new_value, effect))
+            return tuple(found)
+        decides = self._decides.get(node.name)
+        if decides is None:
+            decides = self._decides[node.name] = _decides(node.body) or bool(self._decision_fields_of(node.name))
+        if not decides:
+            return ()
+        slot = self.engine.slots[node.name]
+        live = self._live_node(node.name, v)
+        fields = [f for f in self._decision_fields_of(node.name) if f in live]
+        current = v[slot]
+        for field, new_value, new_v in self._search(fields, values, as_of, lambda vv: vv[slot] != current,
+                                                    flip_only=True):
+            if len(found) == 8:
+                break
+            new = with_unit(node.name, new_v[slot], node.type, self.lang)
+            diff = _change(current, new_v[slot], node.type, self.lang, node.name) \
+                if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
+            if diff:
+                new += f"({diff})" if self.lang == "zh" else f" ({diff})"
+            effect = f"{node.name} 将为 {new}" if self.lang == "zh" else f"{node.name} would be {new}"
+            found.append(self._suggestion(field, values[field], new_value, effect))
+        return tuple(found)
+
+    def _cond_effect(self, cond: str, outcome: str, whole: bool, reads: list, new_v) -> str:
+        zh = self.lang == "zh"
+        changes = ", ".join(
+            f"{r} {'将为' if zh else 'would be'} "
+            f"{with_unit(r, new_v[self.engine.slots[r]], self.policy.nodes[r].type, self.lang)}" for r in reads)
+        if zh:
+            text = (f"{changes}," if changes else "") + f"条件“{cond}”将满足"
+            return text + (f",{outcome} 将为符合" if whole else f";{outcome} 仍不符合(还有其他条件未满足)")
+        text = (f"{changes}; " if changes else "") + f"condition {cond} would pass"
+        return text + (f" and {outcome} would be met" if whole else f"; {outcome} would still not be met "
+                                                                      f"(other conditions fail)")
+
+    def _suggestion(self, field: str, old, new, effect: str) -> Suggestion:
+        key = (field, type(new), new)
+        said = self._said.get(key)  # the same change is usually suggested for several outcomes
+        if said is None:
+            t = self.policy.subject.field(field)
+            old_t, new_t = with_unit(field, old, t, self.lang), with_unit(field, new, t, self.lang)
+            change = _change(old, new, t, self.lang, field)
+            zh = self.lang == "zh"
+            now = f"现为 {old_t}" if zh else f"now {old_t}"
+            detail = f"{now}, {change}" if change and not zh else (f"{now},{change}" if change else now)
+            head = f"若 {field} 为 {new_t}({detail})," if zh else f"if {field} were {new_t} ({detail}), "
+            said = self._said[key] = (old_t, new_t, change, head)
+        old_t, new_t, change, head = said
+        return Suggestion(field, old_t, new_t, change, effect, head + effect)
+
+    def _search(self, fields: Iterable[str], values: dict, as_of: date, flipped: Callable[[list], bool],
+                flip_only: bool = False):
+        """For each field, the smallest change up and down (re-evaluated) for which `flipped(v)` holds."""
+        for field in fields:
+            t = self.policy.subject.field(field)
+            old = values.get(field)
+            if old is None:
+                continue
+            best = []
+            for candidates in _candidates(old, t):
+                for new in candidates:
+                    new_v = self._changed(values, field, new, as_of)
+                    if new_v is not None and flipped(new_v):
+                        best.append((field, new, new_v))
+                        break
+            if isinstance(t, EnumType) and not t.ordered or t == BOOL:
+                yield from best
+                continue
+            for direction in (1, -1):
+                hit = self._bisect(field, old, t, direction, values, as_of, flipped)
+                if hit is not None:
+                    yield hit
+
+    def _bisect(self, field, old, t, direction, values, as_of, flipped):
+        step = _STEPS.get(t)
+        if step is None and not (isinstance(t, EnumType) and t.ordered):
+            return None
+        if isinstance(t, EnumType):
+            rank = t.rank(old)
+            order = t.labels[rank + 1:] if direction > 0 else tuple(reversed(t.labels[:rank]))
+            for label in order:
+                new_v = self._changed(values, field, label, as_of)
+                if new_v is not None and flipped(new_v):
+                    return field, label, new_v
+            return None
+
+        def moved(k: int):
+            new = _move(old, t, k * direction)
+            if new is None:
+                return None, None
+            return new, self._changed(values, field, new, as_of)
+
+        thresholds = self._saturation(field)[2]
+        if thresholds is not None:
+            # Only comparisons read the field: the record's values are the same for every change that leaves it on
+            # the same side of each threshold, so the steps that reach or pass one are the only ones to try, in
+            # order — the smallest change that flips, found exactly, without probing.
+            key = (field, direction, "crossings")
+            probes = self._ladders.get(key)
+            if probes is None:
+                probes = self._ladders[key] = []
+                # the nearest crossings only: a 10,000-row table would otherwise cost 20,000 evaluations a field
+                for k in _crossings(old, t, step, direction, thresholds)[:MAX_CROSSINGS]:
+                    new, new_v = moved(k)
+                    if new is None:
+                        break
+                    probes.append((new, new_v))
+            for new, new_v in probes:
+                if new_v is not None and flipped(new_v):
+                    return field, new, new_v
+            return None
+
+        lo, hi = 0, None
+        for k, _new, new_v in self._ladder(field, old, t, direction, values, as_of):
+            if new_v is not None and flipped(new_v):
+                hi = k
+                break
+            lo = k
+        if hi is None:
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            new, new_v = moved(mid)
+            if new is not None and new_v is not None and flipped(new_v):
+                hi = mid
+            else:
+                lo = mid
+        new, new_v = moved(hi)
+        return field, new, new_v
+
+    def _ladder(self, field, old, t, direction, values, as_of) -> list:
+        """The exponential probe of a field, (k, new value, values) for k = 1, 2, 4, … 2**24 while the change is
+        possible; computed once per record and direction, then read by every outcome's search."""
+        key = (field, direction)
+        ladder = self._ladders.get(key)
+        if ladder is None:
+            ladder = self._ladders[key] = []
+            low, high, _ = self._saturation(field)
+            k = 1
+            while k <= 1 << 24:
+                new = _move(old, t, k * direction)
+                if new is None:
+                    break
+                ladder.append((k, new, self._changed(values, field, new, as_of)))
+                if (direction > 0 and high is not None and new > high) or \
+                        (direction < 0 and low is not None and new < low):
+                    break  # past every threshold the field meets: further probes would all give these values
+                k *= 2
+        return ladder
+
+    def _saturation(self, field: str) -> tuple:
+        """(low, high, thresholds): no node of the record changes while the field moves above `high` (or below
+        `low`); None where there is no such bound. Known only for a field that every expression uses solely as a
+        side of a comparison or membership test, or as an argument of min/max/clamp, against constants, params
+        and the evaluation date: its value matters only through which side of those figures it falls on.
+        `thresholds` (None unless every use is a comparison or membership test) are those figures: the record's
+        values can change only where the field reaches or passes one of them."""
+        key = (field, self._v[self.engine.slots["<as_of>"]])
+        found = self._bounds.get(key)
+        if found is None:
+            found = self._bounds[key] = self._find_saturation(field)
+        return found
+
+    def _find_saturation(self, field: str) -> tuple:
+        uses = [(parent, child) for parent, child in self._field_uses() if child.name == field]
+        lows, highs, pure = [], [], True
+        for parent, child in uses:
+            if parent is None:
+                return None, None, None
+            if isinstance(parent, ir.BinaryOp) and parent.op in ("eq", "ne", "lt", "le", "gt", "ge", "in",
+                                                                   "notin"):
+                others = [parent.right if parent.left is child else parent.left]
+                if parent.op in ("in", "notin"):
+                    if parent.left is not child or not isinstance(parent.right, ir.ListItems):
+                        return None, None, None
+                    others = list(parent.right.items)
+                if not all(self._fixed(o) for o in others):
+                    return None, None, None
+                figures = [self._eval(o, self._v) for o in others]
+                lows += figures
+                highs += figures
+            elif isinstance(parent, ir.Builtin) and parent.func in ("min", "max", "clamp"):
+                others = [a for a in parent.args if a is not child]
+                if len(others) != len(parent.args) - 1 or not all(self._fixed(o) for o in others):
+                    return None, None, None
+                figures = [self._eval(o, self._v) for o in others]
+                pure = False
+                if parent.func == "clamp":
+                    if parent.args[0] is not child:
+                        return None, None, None
+                    lows.append(figures[0])
+                    highs.append(figures[1])
+                elif parent.func == "min":  # min(F, c) is c for every F above c; below c it follows F
+                    highs += figures
+                    lows.append(None)
+                else:
+                    lows += figures
+                    highs.append(None)
+            else:
+                return None, None, None
+        try:
+            low = None if None in lows or not lows else min(lows)
+            high = None if None in highs or not highs else max(highs)
+        except TypeError:
+            return None, None, None
+        return low, high, (tuple(sorted(set(lows))) if pure else None)
+
+    def _fixed(self, x: ir.IExpr) -> bool:
+        """A constant for the whole record: a literal, a param or the evaluation date."""
+        return isinstance(x, (ir.Const, ir.AsOf)) or (isinstance(x, ir.Ref) and x.kind == "param")
+
+    def _field_uses(self) -> list:
+        """(parent expression, Ref) for every reference to a field in the record's nodes (parent None: the
+        reference is a whole node body, row value or condition)."""
+        if self._uses is None:
+            uses = []
+
+            def walk(x, parent):
+                if isinstance(x, ir.Ref) and x.kind == "field":
+                    uses.append((parent, x))
+                for c in _children(x):
+                    walk(c, x)
+            for node in self.policy.nodes.values():
+                body = node.body
+                if isinstance(body, ir.TableBody):
+                    for row in body.rows:
+                        if row.condition is not None:
+                            walk(row.condition, None)
+                        walk(row.value, None)
+                elif isinstance(body, ir.EligibilityBody):
+                    for c in body.conditions:
+                        walk(c.expr, None)
+                else:
+                    walk(body, None)
+            self._uses = uses
+        return self._uses
+
+    def _changed(self, values: dict, field: str, new, as_of: date) -> list | None:
+        key = (field, type(new), new)
+        found = self._runs.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._runs[key] = self._rerun(field, new)
+        return found
+
+    def _rerun(self, field: str, new) -> list | None:
+        """The record's values with one field changed. Only what the change reaches is re-evaluated: a node is
+        recomputed when something it reads has a new value (the others keep their values from the record's own
+        evaluation), so a change that a `min` or a table absorbs stops there."""
+        chain = self._downstream.get(field)
+        if chain is None:
+            slots = self.engine.slots
+            chain = self._downstream[field] = tuple(
+                (slot, fn, frozenset(slots[r] for r in self.policy.nodes[name].reads if r in slots))
+                for slot, name, fn in self.engine.fast if field in self._field_cone(name))
+        v = self._v.copy()
+        changed = {self.engine.slots[field]}
+        v[self.engine.slots[field]] = new
+        try:
+            for slot, fn, reads in chain:
+                if changed.isdisjoint(reads):
+                    continue
+                value = fn(v, None)
+                if not _same(value, v[slot]):
+                    changed.add(slot)
+                v[slot] = value
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
+                AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
+            return None
+        return v
+
+    def _run(self, values: dict, as_of: date) -> list | None:
+        """The record re-evaluated from scratch (all nodes): the reference `_rerun` is tested against."""
+        e = self.engine
+        v = e.base_values(as_of)
+        for slot, name in e.field_slots:
+            v[slot] = values.get(name)
+        try:
+            for slot, _, fn in e.fast:
+                v[slot] = fn(v, None)
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
+                AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
+            return None
+        return v
+
+    def _live_node(self, name: str, v: list) -> frozenset[str]:
+        """The input fields whose change can change this node's value, given the record's branches (memoised)."""
+        found = self._live_memo.get(name)
+        if found is None:
+            self._live_memo[name] = frozenset()  # cycles are rejected by check; this only guards recursion
+            body = self.policy.nodes[name].body
+            if isinstance(body, ir.EligibilityBody):
+                conds = [c.expr for c in body.conditions]
+                failed = [x for x in conds if not self._eval(x, v)]
+                found = self._live_union(failed or conds, v)  # while one condition fails, passing ones can't help
+            elif isinstance(body, ir.TableBody):
+                parts = []
+                for row in body.rows:
+                    if row.condition is None:
+                        parts.append(row.value)
+                        if body.hit != "unique":
+                            break
+                        continue
+                    parts.append(row.condition)
+                    if self._eval(row.condition, v):
+                        parts.append(row.value)
+                        if body.hit != "unique":
+                            break  # rows below the chosen one are never reached unless a condition above flips
+                found = self._live_union(parts, v)
+            else:
+                found = self._live(body, v)
+            self._live_memo[name] = found
+        return found
+
+    def _live_union(self, xs, v) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for x in xs:
+            out |= self._live(x, v)
+        return out
+
+    def _live(self, x: ir.IExpr, v: list) -> frozenset[str]:
+        """The input fields whose change can change `x`'s value on this record: an if/match only through its
+        condition and the branch taken, a false `and` only through its false operands (a true `or` likewise).
+        Any other field is left unchanged by a change of the record that keeps these, so searching it is
+        wasted: restricting the why-not search to live fields changes no suggestion, it only skips probes."""
+        if isinstance(x, ir.Ref):
+            if x.kind == "field":
+                return frozenset((x.name,))
+            if x.kind == "node":
+                return self._live_node(x.name, v)
+            return frozenset()
+        if isinstance(x, ir.If):
+            branch = x.then if self._eval(x.cond, v) else x.otherwise
+            return self._live(x.cond, v) | self._live(branch, v)
+        if isinstance(x, ir.Match):
+            label = self._eval(x.subject, v)
+            branch = next((val for labels, val in x.arms if label in labels), x.default)
+            return self._live_union([x.subject] + ([branch] if branch is not None else []), v)
+        if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
+            parts = _flatten(x, x.op)
+            decisive = x.op == "or"  # the operand value that alone decides the whole: true for or, false for and
+            keep = [p for p in parts if self._maybe(p, v) == decisive]
+            return self._live_union(keep or parts, v)
+        if isinstance(x, ir.Aggregate):  # its parts see the element, not the record: every field it names
+            return self._live_union(_refs(x), v)
+        return self._live_union(_children(x), v)
+
+    def _fields_of_expr(self, x: ir.IExpr) -> tuple[str, ...]:
+        fields: list[str] = []
+        for ref in _refs(x):
+            if ref.kind == "field":
+                fields.append(ref.name)
+            elif ref.kind == "node":  # in the record's field order (a set's order would vary between runs)
+                order = self.policy.subject.field_names
+                fields.extend(sorted(self._field_cone(ref.name), key=order.index))
+        return tuple(f for f in dict.fromkeys(fields) if _searchable(self.policy.subject.field(f)))
+
+    def _field_cone(self, name: str) -> frozenset[str]:
+        """Every input field a node depends on, transitively."""
+        if name not in self._cone:
+            self._cone[name] = frozenset()  # cycles are rejected by check; this only guards recursion
+            node = self.policy.nodes[name]
+            found = set()
+            for r in node.reads:
+                if r in self.policy.nodes:
+                    found |= self._field_cone(r)
+                elif r in self.policy.subject.field_names:
+                    found.add(r)
+            self._cone[name] = frozenset(found)
+        return self._cone[name]
+
+    def _decision_fields_of(self, name: str) -> tuple[str, ...]:
+        """The input fields that feed a comparison, membership test, if condition or match in a node's cone."""
+        if name in self._decision_fields:
+            return self._decision_fields[name]
+        self._decision_fields[name] = ()
+        node = self.policy.nodes[name]
+        fields: list[str] = []
+        for x in _decision_exprs(node.body):
+            fields.extend(self._fields_of_expr(x))
+        for r in node.reads:
+            if r in self.policy.nodes:
+                fields.extend(self._decision_fields_of(r))
+        order = self.policy.subject.field_names
+        result = tuple(sorted(dict.fromkeys(fields), key=order.index))
+        self._decision_fields[name] = result
+        return result
