@@ -8,17 +8,19 @@ from datetime import date
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateError
 
-from .. import ir
+from .. import ir, naming
 from ..engines.row import Engine, Result
+from ..types import EnumType
 from .authored import _annotated, _author_env, _render_bounded, _template_problem
-from .formatting import LANGS, WORDS, _wrap, format_date, format_value, unit_of
+from .decision import DecisionMixin, polished
+from .formatting import LANGS, WORDS, _change, _wrap, format_date, format_value, fullwidth, unit_of
 from .model import ExplainError, Explanation, Figure
 from .reasons import ReasonsMixin
 from .sentences import SentencesMixin
 from .suggestions import SuggestionsMixin
 
 
-class Explainer(ReasonsMixin, SentencesMixin, SuggestionsMixin):
+class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
     """Builds explanations for one policy (compile once, explain many records). Author templates are checked here."""
 
     def __init__(self, policy: ir.Policy, engine: Engine | None = None, lang: str = "zh", why_not: bool = True):
@@ -38,7 +40,64 @@ class Explainer(ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._decides: dict[str, bool] = {}
         self._bounds: dict = {}
         self._uses: list | None = None
+        self._names: dict[tuple[str, str | None], str] = {}
+        self._aggs: dict[str, list] = {}
+        self._enum_owner = self._enum_owners()
         self._check_templates()
+
+    # -------------------------------------------------------------------------------------------- names, values
+    def _enum_owners(self) -> dict:
+        """The glossary owner of each enum type's labels: its name, or for an inline enum the field declaring it."""
+        owners: dict = {}
+        schemas = [self.policy.subject, *self.policy.records.values()]
+        for schema in schemas:
+            for field, t in schema.fields:
+                if isinstance(t, EnumType) and t.name not in self.policy.enums:
+                    owners.setdefault(t, field)
+        return owners
+
+    def _n(self, name: str) -> str:
+        """A name as the reader's language calls it (`naming.label`)."""
+        key = (name, None)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = naming.label(self.policy, name, self.lang)
+        return found
+
+    def _m(self, owner: str, member: str) -> str:
+        """`owner.member` (a condition, an enum label, a related record's field) in the reader's language."""
+        key = (owner, member)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = naming.member_label(self.policy, owner, member, self.lang)
+        return found
+
+    def _val(self, value, t, lang: str | None = None) -> str:
+        """A value for the reader; an enum label through the glossary (`lang` is the explainer's own)."""
+        if isinstance(t, EnumType) and isinstance(value, str):
+            return self._m(self._enum_owner.get(t, t.name), value)
+        return format_value(value, t, self.lang)
+
+    def _unit(self, name: str, t, value, lang: str | None = None) -> str:
+        return unit_of(name, t, value, self.lang, self.policy)
+
+    def _wu(self, name: str, value, t, lang: str | None = None) -> str:
+        """A value with the unit the policy gives its name."""
+        return self._val(value, t) + self._unit(name, t, value)
+
+    def _size(self, old, new, t, lang: str, field: str) -> str:
+        return _change(old, new, t, self.lang, field, self.policy)
+
+    def _cites(self, notes) -> tuple[str, ...]:
+        """The sources of a node, row, condition or param value, cited as a citizen can look them up."""
+        return tuple(naming.cite(self.policy, c, self.lang) for c in notes.citations if c.kind == "source")
+
+    def _assumed(self, notes) -> str | None:
+        return naming.note(notes.assumed, self.lang) if notes.assumed else None
+
+    def _zh(self, text: str) -> str:
+        """Chinese text with full-width punctuation; English as it is."""
+        return fullwidth(text) if self.lang == "zh" else text
 
     # -------------------------------------------------------------------------------------------- templates
 
@@ -74,9 +133,10 @@ class Explainer(ReasonsMixin, SentencesMixin, SuggestionsMixin):
         """The explanation of one evaluated record (`result` must carry a trace unless it failed)."""
         p = self.policy
         label = self._label(values, result)
+        title = naming.title(p, self.lang)
         if not result.ok:
-            return Explanation(self.lang, p.name, p.title, p.source, p.path, result.record_id, label, "", (), (), (),
-                               result.error)
+            return Explanation(self.lang, p.name, title, self._source_line(), p.path, result.record_id, label, "",
+                               (), (), (), result.error, office=self._office(), recourse=self._recourse())
         if result.trace is None:
             raise ExplainError("the result has no trace: evaluate with trace=True")
         trace = result.trace
@@ -88,6 +148,7 @@ class Explainer(ReasonsMixin, SentencesMixin, SuggestionsMixin):
         v = self._value_list(values, trace)
         self._v = v
         self._live_memo: dict[str, frozenset[str]] = {}
+        self._incidents_said: set[int] = set()
         scope = self._scope(values, trace)
         outcomes = []
         all_figures: dict[str, Figure] = {}
@@ -96,10 +157,17 @@ class Explainer(ReasonsMixin, SentencesMixin, SuggestionsMixin):
             outcomes.append(out)
             for f in out.figures:
                 all_figures.setdefault(f.name, f)
-        inputs = tuple((n, self._input_text(n, t, values.get(n))) for n, t in p.subject.fields if n in values)
-        return Explanation(self.lang, p.name, p.title, p.source, p.path, result.record_id, label,
-                           format_date(trace.as_of, self.lang), inputs, tuple(outcomes),
-                           tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))))
+        inputs = tuple((self._n(n), self._input_text(n, t, values.get(n))) for n, t in p.subject.fields
+                       if n in values)
+        who = f"{label}({result.record_id})" if label and self.lang == "zh" else (
+            f"{label} ({result.record_id})" if label else result.record_id)
+        when = format_date(trace.as_of, self.lang)
+        x = Explanation(self.lang, p.name, title, self._source_line(), p.path, result.record_id, label, when, inputs,
+                        tuple(outcomes), tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))),
+                        conclusion=self._conclusion(who, outcomes), serious=any(o.serious for o in outcomes),
+                        office=self._office(), decided_on=when, recourse=self._recourse(),
+                        suggestions=self._page_suggestions(outcomes))
+        return polished(x, fullwidth) if self.lang == "zh" else x
 
     def among(self, records: list[tuple[str, dict]], as_of: date | None = None) -> None:
         """The records a policy that compares records with each other explains each record among (a rank, a share
@@ -170,7 +238,7 @@ class Explainer(ReasonsMixin, SentencesMixin, SuggestionsMixin):
     def _input_text(self, name: str, t, value) -> str:
         if value is None and name in self.policy.subject.optional:
             return "无记录" if self.lang == "zh" else "not recorded"
-        return format_value(value, t, self.lang) + unit_of(name, t, value, self.lang)
+        return self._val(value, t, self.lang) + self._unit(name, t, value, self.lang)
 
     def _maybe(self, x: ir.IExpr, v: list) -> bool | None:
         """A condition's truth, or None when it reads an optional value the record does not have."""

@@ -18,6 +18,7 @@ class Figure:
     effective: str | None
     sources: tuple[str, ...]
     assumed: str | None
+    label: str = ""                   # the name in the reader's language
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Reason:
     sources: tuple[str, ...] = ()
     assumed: str | None = None
     passed: bool | None = None
+    detail: bool = False              # a formula, table row or branch: folded below the plain sentences
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Suggestion:
     change: str        # "2 more", "1 day later", "" for enums and bools
     effect: str        # the sentence's consequence part
     text: str          # the whole sentence
+    fields: tuple[str, ...] = ()      # every field the suggestion changes (more than one: a combination)
+    ease: tuple = ()                  # sorts the easiest first: (number of changes, size of the change)
+    changes: tuple = ()               # ((field, new value in runtime form), …): what the engine re-evaluated
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,10 @@ class OutcomeExplanation:
     sources: tuple[str, ...]
     assumed: str | None
     suggestions: tuple[Suggestion, ...]
+    label: str = ""                   # the outcome's name in the reader's language
+    serious: bool = False             # a removal, exit, refusal, deduction or warning (naming.is_serious)
+    applies: bool = True              # False: the outcome does not concern this person's case (不适用)
+    incidents: tuple[str, ...] = ()   # the dated related records a penalty counted, one line each
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,12 @@ class Explanation:
     outcomes: tuple[OutcomeExplanation, ...]
     figures: tuple[Figure, ...]
     error: str | None = None
+    conclusion: str = ""              # the one sentence first on the page: what the person got
+    serious: bool = False
+    office: str | None = None         # the deciding office (naming.recourse)
+    decided_on: str = ""              # the date of the decision
+    recourse: tuple[tuple[str, str], ...] = ()   # (heading, sentence): review, appeal, contact
+    suggestions: tuple[Suggestion, ...] = ()     # the page's "what you can do", easiest first
 
     @property
     def ok(self) -> bool:

@@ -5,60 +5,75 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .. import ir
 from ..limits import printable_lines
+from .formatting import chinese_runs, fullwidth
 from .model import ExplainError, Explanation
 
 FORMATS = ("text", "md", "html")
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 
 
-LABELS = {
-    "zh": {"title": "结果说明", "record": "记录", "as_of": "评估日期", "policy": "政策", "source": "依据",
-           "value": "结果", "reasons": "理由", "figures": "使用的参数", "name": "名称", "effective": "生效日期",
-           "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定",
-           "why_not": "怎样会改变结果", "inputs": "记录中的数据", "field": "项目", "error": "无法计算",
-           "always": "一直有效", "from": "自 {d} 起生效", "index": "结果说明索引", "not_applied": "不适用", "outcomes": "结果",
-           "no_source": "原文未给出", "colon": ":", "lparen": "(", "rparen": ")"},
-    "en": {"title": "Explanation", "record": "Record", "as_of": "Evaluated on", "policy": "Policy",
-           "source": "Source", "value": "Result", "reasons": "Reasons", "figures": "Parameters used", "name": "Name",
-           "effective": "In force from", "citation": "Source", "assumed":
-           "an assumption of this policy file, not of the source", "assumed_short": "assumed",
-           "why_not": "What would change it", "inputs": "Data in the record", "field": "Field",
-           "error": "Could not be computed", "always": "in force throughout", "from": "in force from {d}", "index": "Explanations", "not_applied":
-           "does not apply", "outcomes": "Outcomes", "no_source": "not given in the source", "colon": ": ",
-           "lparen": " (", "rparen": ")"},
-}
+_LABELS_ZH = {
+    "title": "结果说明", "record": "记录", "as_of": "评估日期", "policy": "政策", "source": "依据",
+    "value": "结果", "reasons": "理由", "figures": "使用的参数", "name": "名称", "effective": "生效日期",
+    "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定",
+    "why_not": "怎样可以改变结果", "inputs": "记录中的数据", "field": "项目", "error": "无法计算",
+    "always": "一直有效", "from": "自 {d} 起生效", "index": "结果说明索引", "not_applied": "不适用",
+    "outcomes": "各项结果", "no_source": "原文未给出", "details": "计算过程与依据", "office": "决定机关",
+    "no_office": "本政策文件未载明", "decided_on": "决定日期", "recourse": "复核与申诉", "serious": "严重",
+    "incidents": "计入的情形", "not_applying": "与本人情形无关", "failed_records": "未能读取的记录",
+    "online": "在线查看", "letter": "决定通知书",
+    "colon": "\uff1a", "lparen": "\uff08", "rparen": "\uff09", "sep": "、"}
+_LABELS_EN = {
+    "title": "Explanation", "record": "Record", "as_of": "Evaluated on", "policy": "Policy", "source": "Source",
+    "value": "Result", "reasons": "Reasons", "figures": "Parameters used", "name": "Name",
+    "effective": "In force from", "citation": "Source", "assumed": "an assumption of this policy file, not of "
+    "the source", "assumed_short": "assumed", "why_not": "What would change the result",
+    "inputs": "Data in the record", "field": "Field", "error": "Could not be computed",
+    "always": "in force throughout", "from": "in force from {d}", "index": "Explanations",
+    "not_applied": "does not apply", "outcomes": "Results", "no_source": "not given in the source",
+    "details": "How it was worked out, and the sources", "office": "Decided by", "no_office": "not stated in "
+    "this policy file", "decided_on": "Date of decision", "recourse": "Review and appeal", "serious": "serious",
+    "incidents": "Incidents counted", "not_applying": "Not concerning your case", "failed_records":
+    "Records that could not be read", "online": "Online version", "letter": "Decision letter",
+    "colon": ": ", "lparen": " (", "rparen": ")", "sep": ", "}
+LABELS = {"zh": {k: fullwidth(v) for k, v in _LABELS_ZH.items()}, "en": _LABELS_EN}
 
 
-def _environment() -> jinja2.Environment:
+def _marked(value) -> object:
+    """An English page's text with any Chinese in it (a name the policy gives no English label) marked
+    `<span lang="zh">`, escaped; screen readers and fonts then treat it as Chinese."""
+    if isinstance(value, Markup) or not isinstance(value, str) or value.isascii():
+        return value
+    return Markup("").join(Markup('<span lang="zh">{}</span>').format(part) if zh else escape(part)
+                           for part, zh in chinese_runs(value))
+
+
+def _environment(lang: str = "zh") -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
                              autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined, auto_reload=False)
+    env.filters["zh"] = _marked if lang == "en" else (lambda v: v)
     return env
 
 
-_ENV: jinja2.Environment | None = None
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html"}
+_ENVS: dict[str, jinja2.Environment] = {}
+_TEMPLATES: dict[tuple[str, str], jinja2.Template] = {}
 
 
-_TEMPLATES: dict[str, jinja2.Template] = {}
-
-
-def _env() -> jinja2.Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = _environment()
-    return _ENV
-
-
-def _template(name: str) -> jinja2.Template:
-    """A page template, compiled once per process (the templates ship with the package and do not change)."""
-    found = _TEMPLATES.get(name)
+def _template(name: str, lang: str = "zh") -> jinja2.Template:
+    """A page template, compiled once per process and language (the templates ship with the package)."""
+    found = _TEMPLATES.get((name, lang))
     if found is None:
-        found = _TEMPLATES[name] = _env().get_template(name)
+        env = _ENVS.get(lang)
+        if env is None:
+            env = _ENVS[lang] = _environment(lang)
+        found = _TEMPLATES[(name, lang)] = env.get_template(name)
     return found
 
 
@@ -66,12 +81,12 @@ def render(explanation: Explanation, fmt: str = "text") -> str:
     """The explanation as plain text, Markdown or a self-contained HTML page (every value escaped)."""
     if fmt not in FORMATS:
         raise ExplainError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
-    template = _template(f"explanation.{EXTENSIONS[fmt]}")
+    template = _template(f"explanation.{EXTENSIONS[fmt]}", explanation.lang)
     page = template.render(x=explanation, t=LABELS[explanation.lang])
     return page if fmt == "html" else printable_lines(page)  # a record's escape codes never reach a terminal
 
 
 def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy) -> str:
     """An index of many explanations: (file name, record id, explanation) per entry."""
-    template = _template(f"index.{EXTENSIONS[fmt]}")
+    template = _template(f"index.{EXTENSIONS[fmt]}", lang)
     return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from .. import ir
 from ..types import BOOL, DECIMAL, INT, PERCENT
-from .formatting import format_value, unit_of, with_unit
 from .tree import _flatten, _guard_field, _is_condition, _refs
 
 
@@ -76,11 +75,11 @@ class SentencesMixin:
             for x in ir.walk(part):
                 if isinstance(x, ir.Ref):
                     track(x)
-        noun = self.policy.subject.name
+        noun = self._n(self.policy.subject.name)
         size = f("size")
         where = ""
         if a.within is not None:
-            group = format_value(figures.group, a.within.type, self.lang)
+            group = self._val(figures.group, a.within.type, self.lang)
             where = f"{self._text(a.within)}为「{group}」的" if zh else f" with {self._text(a.within)} {group}"
         whole = (f"{where or '全部'} {size} 个{noun}中" if zh else f"of the {size} {noun}{where}")
         keys = self.w["sep"].join(self._text(k.expr) + (("(从高到低)" if zh else " (highest first)") if k.descending
@@ -93,11 +92,11 @@ class SentencesMixin:
             rank = f("rank")
             text = (f"{by}在{whole}排第 {rank} 名" if zh else f"{by}number {rank} {whole}")
             if a.func == "percent_rank":
-                text += (f",百分位排名 {format_value(value, a.type, self.lang)}" if zh else
-                         f": percent rank {format_value(value, a.type, self.lang)}")
+                text += (f",百分位排名 {self._val(value, a.type, self.lang)}" if zh else
+                         f": percent rank {self._val(value, a.type, self.lang)}")
             if a.func in ("top", "bottom"):
                 count, place = f("count"), f("place")
-                amount = format_value(self._eval(a.amount, v), a.amount.type, self.lang)
+                amount = self._val(self._eval(a.amount, v), a.amount.type, self.lang)
                 rounding = _ROUNDING_WORDS[self.lang].get(a.rounding, "") if a.amount.type == PERCENT else ""
                 share = (f"{amount}{rounding}即 {count} 名" if zh else f"{amount}{rounding}, that is {count},")
                 if a.amount.type != PERCENT:
@@ -110,12 +109,12 @@ class SentencesMixin:
                              f", number {place} from the end; the bottom {share} are taken: {yes}")
             return text + ((f"({ties})" if zh else f" ({ties})") if ties else "")
         def n(x) -> str:
-            return format_value(x, INT, self.lang) if x is not None else "—"
+            return self._val(x, INT, self.lang) if x is not None else "—"
         if a.func == "apportion":
             total, weights, weight = n(f("total")), n(f("weights")), n(f("weight"))
             quota = f("quota")
             method = _METHOD_WORDS[self.lang][a.method]
-            shown = format_value(quota, a.type if quota is None else DECIMAL, self.lang) if quota is not None else "—"
+            shown = self._val(quota, a.type if quota is None else DECIMAL, self.lang) if quota is not None else "—"
             return (f"{where or '全部'} {total} 个名额按{self._text(a.value)}分配({method}):"
                     f"{weight} ÷ {weights} × {total} = {shown},分得 {value} 个;各份相加正好等于 {total}"
                     if zh else
@@ -128,7 +127,7 @@ class SentencesMixin:
                     f"批给 {value} 个" if zh else
                     f"a pool of {total}{where} {by}served in turn ({method}): this record asked for {request}, "
                     f"{before} were left when its turn came, it was granted {value}")
-        shown = format_value(value, a.type, self.lang)
+        shown = self._val(value, a.type, self.lang)
         what = self._text(a.value) if a.value is not None else ""
         cond = f",{self._text(a.where)}" if a.where is not None and zh else (
             f" where {self._text(a.where)}" if a.where is not None else "")
@@ -155,8 +154,8 @@ class SentencesMixin:
                 return ""
             return ",按下式计算" if self.lang == "zh" else ", so:"
         value = self._eval(branch, v)
-        shown = with_unit(node.name, value, branch.type, self.lang) if node.type == branch.type else \
-            format_value(value, branch.type, self.lang)
+        shown = self._wu(node.name, value, branch.type, self.lang) if node.type == branch.type else \
+            self._val(value, branch.type, self.lang)
         if isinstance(branch, ir.Const):
             return f" → {shown}"
         track(branch)
@@ -167,13 +166,13 @@ class SentencesMixin:
         subst = self._subst(expr, v, track)
         if isinstance(expr, ir.Builtin) and expr.func in ("years_between", "months_between", "days_between"):
             text = subst
-        parts = [name, text]
+        parts = [self._n(name), text]
         if subst != text:
             parts.append(subst)
-        if format_value(value, type_, self.lang) != subst:
-            parts.append(with_unit(name, value, type_, self.lang))
-        elif unit_of(name, type_, value, self.lang):
-            parts[-1] += unit_of(name, type_, value, self.lang)
+        if self._val(value, type_, self.lang) != subst:
+            parts.append(self._wu(name, value, type_, self.lang))
+        elif self._unit(name, type_, value, self.lang):
+            parts[-1] += self._unit(name, type_, value, self.lang)
         return " = ".join(parts)
 
     # -------------------------------------------------------------------------------------------- sentences
@@ -197,7 +196,7 @@ class SentencesMixin:
             text = w["semi"].join(self._cond(p, v, track) for p in rest)
             if guards and rest:
                 scope = w["sep"].join(f"{g.left.name} {'为' if self.lang == 'zh' else 'is'} "
-                                      f"{format_value(self._eval(g.left, v), g.left.type, self.lang)}"
+                                      f"{self._val(self._eval(g.left, v), g.left.type, self.lang)}"
                                       for g in guards)
                 return f"{scope},故须:{text}" if self.lang == "zh" else f"{scope}, so: {text}"
             return text
@@ -221,30 +220,30 @@ class SentencesMixin:
             return f"{w['not']} ({self._cond(x.operand, v, track)})"
         if isinstance(x, ir.Ref):
             track(x)
-            return f"{x.name}{answer}"
+            return f"{self._n(x.name)}{answer}"
         self._subst(x, v, track)
         return f"{self._text(x)}{answer}"
 
     def _side(self, x: ir.IExpr, v, track) -> str:
         """An operand of a comparison: a constant as itself, a name with its value, else the expression (value)."""
         if isinstance(x, ir.Const):
-            return format_value(x.value, x.type, self.lang)
-        value = format_value(self._eval(x, v), x.type, self.lang)
+            return self._val(x.value, x.type, self.lang)
+        value = self._val(self._eval(x, v), x.type, self.lang)
         if isinstance(x, ir.AsOf):
             return f"{self.w['as_of']} {value}"
         if isinstance(x, ir.Ref):
             track(x)
-            return f"{x.name} {value}"
+            return f"{self._n(x.name)} {value}"
         self._subst(x, v, track)
         return f"{self._text(x)}({value})" if self.lang == "zh" else f"{self._text(x)} ({value})"
 
     def _subst(self, x: ir.IExpr, v, track, top: bool = True) -> str:
         """The expression with every name replaced by its value (if/match/aggregates by their result)."""
         if isinstance(x, ir.Const):
-            return format_value(x.value, x.type, self.lang)
+            return self._val(x.value, x.type, self.lang)
         if isinstance(x, ir.Ref):
             track(x)
-            return format_value(self._eval(x, v), x.type, self.lang)
+            return self._val(self._eval(x, v), x.type, self.lang)
         if isinstance(x, ir.BinaryOp) and x.op in ARITH:
             left = self._subst(x.left, v, track, False)
             right = self._subst(x.right, v, track, False)
@@ -272,15 +271,15 @@ class SentencesMixin:
             return shown
         for ref in _refs(x):
             track(ref)
-        return format_value(self._eval(x, v), x.type, self.lang)
+        return self._val(self._eval(x, v), x.type, self.lang)
 
     def _text(self, x: ir.IExpr, shown_args: tuple[str, str] | None = None) -> str:
         """The expression in words and symbols, without values."""
         w, zh = self.w, self.lang == "zh"
         if isinstance(x, ir.Const):
-            return format_value(x.value, x.type, self.lang)
+            return self._val(x.value, x.type, self.lang)
         if isinstance(x, (ir.Ref, ir.ElemRef)):
-            return x.name
+            return self._n(x.name)
         if isinstance(x, ir.AsOf):
             return w["as_of"]
         if isinstance(x, ir.RecordsRef):
@@ -327,13 +326,13 @@ class SentencesMixin:
                     "distinct": f"distinct {elem} among"}[x.func]
             return f"{what} {src}{where}"
         if isinstance(x, ir.Lookup):
-            return f"{x.list_name}[{self._text(x.key)}]"
+            return f"{self._n(x.list_name)}[{self._text(x.key)}]"
         if isinstance(x, ir.GetField):
             if isinstance(x.obj, ir.Lookup):  # 职责清单[职责编号].责任 → 职责清单中职责编号对应的责任
                 key = self._text(x.obj.key)
-                return (f"{x.obj.list_name}中{key}对应的{x.name}" if zh else
-                        f"the {x.name} for {key} in {x.obj.list_name}")
-            return f"{self._text(x.obj)}.{x.name}"
+                return (f"{self._n(x.obj.list_name)}中{key}对应的{self._n(x.name)}" if zh else
+                        f"the {self._n(x.name)} for {key} in {self._n(x.obj.list_name)}")
+            return f"{self._text(x.obj)}.{self._n(x.name)}"
         if isinstance(x, ir.ListItems):
             return "[" + w["sep"].join(self._text(i) for i in x.items) + "]"
         if isinstance(x, ir.Across):

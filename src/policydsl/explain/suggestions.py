@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from .. import ir
+from .. import ir, naming
 from ..engines.row import EvaluationError
 from ..types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, EnumType, Type
-from .formatting import _change, with_unit
 from .model import Suggestion
 from .tree import _children, _decides, _decision_exprs, _flatten, _guard_field, _refs
 
@@ -73,6 +73,41 @@ def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
     return sorted(k for k in ks if k >= 1)
 
 
+#: Suggestions shown on a page.
+MAX_SUGGESTIONS = 6
+
+
+def _improves(better, t, old, new) -> bool:
+    """Whether `new` is better for the person than `old`, the way the policy declares (`naming.favourable`)."""
+    if better.direction in ("higher", "lower"):
+        if isinstance(t, EnumType):
+            old, new = t.rank(old), t.rank(new)
+        try:
+            return new > old if better.direction == "higher" else new < old
+        except TypeError:
+            return False
+    return new == better.value and old != better.value
+
+
+def _ease(policy, changes, olds: dict) -> tuple:
+    """How hard a change is, smallest first: the number of changes, then their size (an enum step or a flipped bool
+    counts 1; a number its change relative to its value)."""
+    size = 0.0
+    for field, new in changes:
+        t = policy.subject.field(field)
+        old = olds.get(field)
+        if isinstance(t, EnumType):
+            size += abs(t.rank(new) - t.rank(old))
+        elif t == BOOL or old is None:
+            size += 1
+        else:
+            try:
+                size += float(abs(new - old)) / max(float(abs(old)), 1.0)
+            except (TypeError, ArithmeticError):
+                size += 1
+    return (len(changes), round(size, 6))
+
+
 def _same(a, b) -> bool:
     """Equal and indistinguishable when shown (same type; for Decimal the same exponent: 0.1 is not 0.10)."""
     if type(a) is not type(b) or a != b:
@@ -83,29 +118,33 @@ def _same(a, b) -> bool:
 class SuggestionsMixin:
     """Searching for the changes of the record that would change a decision (a part of `Explainer`)."""
 
+    def _page_suggestions(self, outcomes) -> tuple[Suggestion, ...]:
+        """What the person can do: every outcome's suggestions, one change said once with all it would bring,
+        the easiest first (fewest changes, then the smallest), at most MAX_SUGGESTIONS."""
+        merged: dict[tuple, list[Suggestion]] = {}
+        for o in outcomes:
+            for s in o.suggestions:
+                merged.setdefault((s.fields, s.new), []).append(s)
+        out = []
+        sep = ";" if self.lang == "zh" else "; "
+        for group in merged.values():
+            first = group[0]
+            head = first.text[:len(first.text) - len(first.effect)]
+            effect = sep.join(dict.fromkeys(s.effect for s in group))
+            out.append(replace(first, effect=effect, text=head + effect))
+        out.sort(key=lambda s: s.ease)
+        return tuple(out[:MAX_SUGGESTIONS])
+
     # -------------------------------------------------------------------------------------------- why not
     def _suggestions(self, node: ir.Node, step, v: list, values: dict, as_of: date) -> tuple[Suggestion, ...]:
-        found: list[Suggestion] = []
+        """Changes the person can make (fields the policy declares actionable), each re-evaluated, that move this
+        outcome the way the policy declares favourable; when no single change does, the smallest pair that does;
+        for a condition that only time can meet, the date from which it is met."""
         if isinstance(node.body, ir.EligibilityBody):
-            slot = self.engine.slots[node.name]
-            for cond, res in zip(node.body.conditions, step.conditions):
-                if res.passed:
-                    continue
-                guards = {_guard_field(p) for p in _flatten(cond.expr, "or")} - {None}
-                live = self._live(cond.expr, v)
-                fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards and f in live]
-
-                def key(vv, cond=cond):
-                    return bool(self._eval(cond.expr, vv))
-
-                for change in self._search(fields, values, as_of, key):
-                    field, new_value, new_v = change
-                    whole = new_v[slot]
-                    reads = [r for r in cond.reads if r in self.policy.nodes and new_v[self.engine.slots[r]] !=
-                             v[self.engine.slots[r]]]
-                    effect = self._cond_effect(cond.name, node.name, whole, reads, new_v)
-                    found.append(self._suggestion(field, values[field], new_value, effect))
-            return tuple(found)
+            return self._eligibility_suggestions(node, step, v, values, as_of)
+        better = naming.favourable(self.policy, node.name)
+        if better is None:
+            return ()  # the policy does not say which way is good for the person: nothing to suggest
         decides = self._decides.get(node.name)
         if decides is None:
             decides = self._decides[node.name] = _decides(node.body) or bool(self._decision_fields_of(node.name))
@@ -113,47 +152,204 @@ class SuggestionsMixin:
             return ()
         slot = self.engine.slots[node.name]
         live = self._live_node(node.name, v)
-        fields = [f for f in self._decision_fields_of(node.name) if f in live]
+        # every field the outcome depends on, in the record's order: a formula's input helps as much as a test's
+        order = self.policy.subject.field_names
+        fields = [f for f in sorted(self._field_cone(node.name), key=order.index)
+                  if f in live and self._may_suggest(f) and _searchable(self.policy.subject.field(f))]
         current = v[slot]
-        for field, new_value, new_v in self._search(fields, values, as_of, lambda vv: vv[slot] != current,
-                                                    flip_only=True):
-            if len(found) == 8:
-                break
-            new = with_unit(node.name, new_v[slot], node.type, self.lang)
-            diff = _change(current, new_v[slot], node.type, self.lang, node.name) \
-                if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
-            if diff:
-                new += f"({diff})" if self.lang == "zh" else f" ({diff})"
-            effect = f"{node.name} 将为 {new}" if self.lang == "zh" else f"{node.name} would be {new}"
-            found.append(self._suggestion(field, values[field], new_value, effect))
+
+        def improves(vv) -> bool:
+            return vv[slot] != current and _improves(better, node.type, current, vv[slot])
+
+        found = [self._outcome_suggestion(node, current, new_v, ((field, new_value),), values)
+                 for field, new_value, new_v in self._search(fields, values, as_of, improves, flip_only=True)]
+        if not found:
+            found = [self._outcome_suggestion(node, current, new_v, changes, values)
+                     for changes, new_v in self._pairs(fields, values, improves)]
         return tuple(found)
 
-    def _cond_effect(self, cond: str, outcome: str, whole: bool, reads: list, new_v) -> str:
+    def _eligibility_suggestions(self, node, step, v, values, as_of) -> tuple[Suggestion, ...]:
+        found: list[Suggestion] = []
+        slot = self.engine.slots[node.name]
+        failed = [(cond, res) for cond, res in zip(node.body.conditions, step.conditions) if not res.passed]
+        for cond, _ in failed:
+            guards = {_guard_field(p) for p in _flatten(cond.expr, "or")} - {None}
+            live = self._live(cond.expr, v)
+            fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards and f in live and
+                      self._may_suggest(f)]
+
+            def passes(vv, cond=cond):
+                return bool(self._eval(cond.expr, vv))
+
+            for field, new_value, new_v in self._search(fields, values, as_of, passes):
+                effect = self._cond_effect(node, cond, new_v[slot], v, new_v)
+                found.append(self._suggestion(((field, values[field], new_value),), effect))
+            if not self.engine.cross and self._reads_date(cond.expr):
+                found += self._waiting(node, cond, values, as_of)
+        if failed and not any(self._whole_marker in s.effect for s in found):
+            fields = [f for f in self._decision_fields_of(node.name) if self._may_suggest(f)]
+            for changes, _ in self._pairs(fields, values, lambda vv: bool(vv[slot])):
+                effect = self._n(node.name) + (" 将为符合" if self.lang == "zh" else " would be met")
+                found.append(self._suggestion(tuple((f, values[f], new) for f, new in changes), effect))
+        return tuple(found)
+
+    @property
+    def _whole_marker(self) -> str:
+        return "将为符合" if self.lang == "zh" else "would be met"
+
+    def _may_suggest(self, field: str) -> bool:
+        """Only what the person concerned can change (the policy says so), never a date: a birth date, the day a
+        violation was found or a resignation are facts; time passing is said as a date instead."""
+        return naming.actionable(self.policy, field) and self.policy.subject.field(field) != DATE
+
+    def _outcome_suggestion(self, node, current, new_v, changes, values) -> Suggestion:
+        slot = self.engine.slots[node.name]
+        new = self._wu(node.name, new_v[slot], node.type, self.lang)
+        diff = self._size(current, new_v[slot], node.type, self.lang, node.name) \
+            if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
+        if diff:
+            new += f"({diff})" if self.lang == "zh" else f" ({diff})"
+        effect = f"{self._n(node.name)} 将为 {new}" if self.lang == "zh" else f"{self._n(node.name)} would be {new}"
+        return self._suggestion(tuple((f, values[f], n) for f, n in changes), effect)
+
+    def _pairs(self, fields, values, flipped) -> list:
+        """The easiest combination of two changes (each a step of one actionable field) for which `flipped`
+        holds, re-evaluated; [] when none does."""
+        moves = [(f, new) for f in fields for new in self._moves(f, values.get(f))]
+        best = None
+        for i, (f1, n1) in enumerate(moves):
+            for f2, n2 in moves[i + 1:]:
+                if f2 == f1:
+                    continue
+                changes = ((f1, n1), (f2, n2))
+                ease = _ease(self.policy, changes, values)
+                if best is not None and ease >= best[0]:
+                    continue
+                new_v = self._rerun_many(changes)
+                if new_v is not None and flipped(new_v):
+                    best = (ease, changes, new_v)
+        return [] if best is None else [(best[1], best[2])]
+
+    def _moves(self, field: str, old) -> list:
+        """A few single steps of a field for combinations: the neighbouring labels, a flipped bool, a number
+        moved to the figures it is compared with."""
+        t = self.policy.subject.field(field)
+        if old is None:
+            return []
+        if t == BOOL:
+            return [not old]
+        if isinstance(t, EnumType):
+            rank = t.rank(old)
+            return [label for label in (t.labels[rank - 1] if rank else None,
+                                        t.labels[rank + 1] if rank + 1 < len(t.labels) else None) if label]
+        step = _STEPS.get(t)
+        if step is None:
+            return []
+        thresholds = self._saturation(field)[2]
+        out = []
+        for direction in (1, -1):
+            # to the figures it is compared with; a field in a formula (min(荣誉数, 2)): one, two, four steps
+            ks = _crossings(old, t, step, direction, thresholds)[:2] if thresholds else [1, 2, 4]
+            for k in ks:
+                new = _move(old, t, k * direction)
+                if new is not None:
+                    out.append(new)
+        return out
+
+    def _rerun_many(self, changes) -> list | None:
+        """The record's values with several fields changed, every node re-evaluated."""
+        e = self.engine
+        v = self._v.copy()
+        for field, new in changes:
+            v[e.slots[field]] = new
+        try:
+            for slot, _, fn in e.fast:
+                v[slot] = fn(v, None)
+        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
+                AttributeError):
+            return None
+        return v
+
+    def _waiting(self, node, cond, values, as_of) -> list[Suggestion]:
+        """For a condition on time (years of membership, of service): the first day, within ten years, from which
+        it is met with the record unchanged — said as a date, not as a change of the record."""
+        def passes(day: int) -> bool:
+            v = self._run(values, as_of + timedelta(days=day))
+            return v is not None and self._maybe(cond.expr, v) is True
+
+        lo, hi = 0, 1
+        while hi <= 3660 and not passes(hi):
+            lo, hi = hi, hi * 2
+        if hi > 3660:
+            return []
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if passes(mid) else (mid, hi)
+        day = as_of + timedelta(days=hi)
+        when = self._val(day, DATE)
+        name = self._m(node.name, cond.name)
+        if self.lang == "zh":
+            text = f"{when}起,条件“{name}”将满足,届时可再申请"
+        else:
+            text = f"from {when} the condition {name} will be met, and you may apply again"
+        return [Suggestion("", "", when, "", text, text, (), (1, hi / 365))]
+
+    def _reads_date(self, x) -> bool:
+        """Whether a condition reads the evaluation date, itself or through the facts it reads (a length of
+        membership, of service): time alone can then meet it."""
+        seen: set[str] = set()
+        stack = [x]
+        while stack:
+            for e in ir.walk(stack.pop()):
+                if isinstance(e, ir.AsOf):
+                    return True
+                if isinstance(e, ir.Ref) and e.kind == "node" and e.name not in seen:
+                    seen.add(e.name)
+                    stack.append(self.policy.nodes[e.name].body)
+        return False
+
+    def _cond_effect(self, node, cond, whole: bool, v, new_v) -> str:
         zh = self.lang == "zh"
+        outcome, name = self._n(node.name), self._m(node.name, cond.name)
+        reads = [r for r in cond.reads if r in self.policy.nodes and new_v[self.engine.slots[r]] !=
+                 v[self.engine.slots[r]]]
         changes = ", ".join(
-            f"{r} {'将为' if zh else 'would be'} "
-            f"{with_unit(r, new_v[self.engine.slots[r]], self.policy.nodes[r].type, self.lang)}" for r in reads)
+            f"{self._n(r)} {'将为' if zh else 'would be'} "
+            f"{self._wu(r, new_v[self.engine.slots[r]], self.policy.nodes[r].type, self.lang)}" for r in reads)
         if zh:
-            text = (f"{changes}," if changes else "") + f"条件“{cond}”将满足"
+            text = (f"{changes}," if changes else "") + f"条件“{name}”将满足"
             return text + (f",{outcome} 将为符合" if whole else f";{outcome} 仍不符合(还有其他条件未满足)")
-        text = (f"{changes}; " if changes else "") + f"condition {cond} would pass"
+        text = (f"{changes}; " if changes else "") + f"condition {name} would pass"
         return text + (f" and {outcome} would be met" if whole else f"; {outcome} would still not be met "
                                                                       f"(other conditions fail)")
 
-    def _suggestion(self, field: str, old, new, effect: str) -> Suggestion:
-        key = (field, type(new), new)
-        said = self._said.get(key)  # the same change is usually suggested for several outcomes
-        if said is None:
-            t = self.policy.subject.field(field)
-            old_t, new_t = with_unit(field, old, t, self.lang), with_unit(field, new, t, self.lang)
-            change = _change(old, new, t, self.lang, field)
-            zh = self.lang == "zh"
-            now = f"现为 {old_t}" if zh else f"now {old_t}"
-            detail = f"{now}, {change}" if change and not zh else (f"{now},{change}" if change else now)
-            head = f"若 {field} 为 {new_t}({detail})," if zh else f"if {field} were {new_t} ({detail}), "
-            said = self._said[key] = (old_t, new_t, change, head)
-        old_t, new_t, change, head = said
-        return Suggestion(field, old_t, new_t, change, effect, head + effect)
+    def _suggestion(self, changes: tuple, effect: str) -> Suggestion:
+        """A suggestion of one or more changes ((field, old, new), …) and what they would bring."""
+        heads, olds, news, sizes = [], [], [], []
+        for field, old, new in changes:
+            key = (field, type(new), new)
+            said = self._said.get(key)  # the same change is usually suggested for several outcomes
+            if said is None:
+                t = self.policy.subject.field(field)
+                old_t, new_t = self._wu(field, old, t, self.lang), self._wu(field, new, t, self.lang)
+                change = self._size(old, new, t, self.lang, field)
+                zh = self.lang == "zh"
+                now = f"现为 {old_t}" if zh else f"now {old_t}"
+                detail = f"{now}, {change}" if change and not zh else (f"{now},{change}" if change else now)
+                head = f"{self._n(field)} 为 {new_t}({detail})" if zh else f"{self._n(field)} were {new_t} ({detail})"
+                said = self._said[key] = (old_t, new_t, change, head)
+            old_t, new_t, change, head = said
+            heads.append(head)
+            olds.append(old_t)
+            news.append(new_t)
+            sizes.append(change)
+        if self.lang == "zh":
+            lead = "若 " + ",且 ".join(heads) + ","
+        else:
+            lead = "if " + ", and ".join(heads) + ", "
+        ease = _ease(self.policy, tuple((f, n) for f, _, n in changes), {f: o for f, o, _ in changes})
+        return Suggestion(changes[0][0], "; ".join(olds), "; ".join(news), "; ".join(s for s in sizes if s), effect,
+                          lead + effect, tuple(f for f, _, _ in changes), ease, tuple((f, n) for f, _, n in changes))
 
     def _search(self, fields: Iterable[str], values: dict, as_of: date, flipped: Callable[[list], bool],
                 flip_only: bool = False):

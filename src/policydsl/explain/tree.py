@@ -79,3 +79,16 @@ def _decision_exprs(body) -> list[ir.IExpr]:
 
 def _decides(body) -> bool:
     return bool(_decision_exprs(body))
+
+
+def _case_guard(x: ir.IExpr) -> bool:
+    """A condition about which case the record is (its post, its kind, whether it left): a bool field, a field
+    compared with a constant or tested against constants, or `and` of such with anything."""
+    if isinstance(x, ir.Ref):
+        return x.kind == "field"
+    if isinstance(x, ir.BinaryOp) and x.op in ("eq", "in") and isinstance(x.left, ir.Ref) and x.left.kind == "field":
+        return isinstance(x.right, ir.Const) or (isinstance(x.right, ir.ListItems) and
+                                                 all(isinstance(i, ir.Const) for i in x.right.items))
+    if isinstance(x, ir.BinaryOp) and x.op == "and":
+        return _case_guard(x.left) or _case_guard(x.right)
+    return False
