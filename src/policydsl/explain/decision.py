@@ -64,14 +64,15 @@ class DecisionMixin:
         return source
 
     def _conclusion(self, who: str, outcomes: list[OutcomeExplanation]) -> str:
-        """One sentence: the first outcome, the largest sum of money, and every serious outcome."""
+        """One sentence: the eligibility decided (else the first outcome), the largest sum of money, and every
+        serious outcome."""
         words = FRAME[self.lang]
         chosen: list[OutcomeExplanation] = []
         applying = [o for o in outcomes if o.applies] or outcomes
-        if applying:
-            chosen.append(applying[0])
+        decisions = [o for o in applying if o.kind == "eligibility"]  # an admission decides: it comes first
+        chosen += decisions or applying[:1]
         money = [o for o in applying if o.type == str(MONEY) and o.value is not None]
-        if money and applying[0].type != str(MONEY):
+        if money and not any(o.type == str(MONEY) for o in chosen):
             chosen.append(max(money, key=lambda o: o.value))
         chosen += [o for o in outcomes if o.serious and o not in chosen]
         parts = [self._said_of(o) for o in chosen]
@@ -83,7 +84,7 @@ class DecisionMixin:
         if o.kind == "eligibility" and o.headline.startswith(o.label):
             said = o.headline
         else:
-            said = f"{o.label}:{o.value_text}" if self.lang == "zh" else f"{o.label} {o.value_text}"
+            said = f"{o.label}:{o.value_text}" if self.lang == "zh" else f"{o.label}: {o.value_text}"
         return said + (words["serious"] if o.serious else "")
 
 

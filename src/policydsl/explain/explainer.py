@@ -90,10 +90,10 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
 
     def _cites(self, notes) -> tuple[str, ...]:
         """The sources of a node, row, condition or param value, cited as a citizen can look them up."""
-        return tuple(naming.cite(self.policy, c, self.lang) for c in notes.citations if c.kind == "source")
+        return tuple(self._zh(naming.cite(self.policy, c, self.lang)) for c in notes.citations if c.kind == "source")
 
     def _assumed(self, notes) -> str | None:
-        return naming.note(notes.assumed, self.lang) if notes.assumed else None
+        return self._zh(naming.note(notes.assumed, self.lang)) if notes.assumed else None
 
     def _zh(self, text: str) -> str:
         """Chinese text with full-width punctuation; English as it is."""

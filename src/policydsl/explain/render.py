@@ -22,7 +22,7 @@ _LABELS_ZH = {
     "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定",
     "why_not": "怎样可以改变结果", "inputs": "记录中的数据", "field": "项目", "error": "无法计算",
     "always": "一直有效", "from": "自 {d} 起生效", "index": "结果说明索引", "not_applied": "不适用",
-    "outcomes": "各项结果", "no_source": "原文未给出", "details": "计算过程与依据", "office": "决定机关",
+    "outcomes": "各项结果", "no_source": "原文未给出", "details": "计算过程", "office": "决定机关",
     "no_office": "本政策文件未载明", "decided_on": "决定日期", "recourse": "复核与申诉", "serious": "严重",
     "incidents": "计入的情形", "not_applying": "与本人情形无关", "failed_records": "未能读取的记录",
     "online": "在线查看", "letter": "决定通知书",
@@ -35,7 +35,7 @@ _LABELS_EN = {
     "inputs": "Data in the record", "field": "Field", "error": "Could not be computed",
     "always": "in force throughout", "from": "in force from {d}", "index": "Explanations",
     "not_applied": "does not apply", "outcomes": "Results", "no_source": "not given in the source",
-    "details": "How it was worked out, and the sources", "office": "Decided by", "no_office": "not stated in "
+    "details": "How it was worked out", "office": "Decided by", "no_office": "not stated in "
     "this policy file", "decided_on": "Date of decision", "recourse": "Review and appeal", "serious": "serious",
     "incidents": "Incidents counted", "not_applying": "Not concerning your case", "failed_records":
     "Records that could not be read", "online": "Online version", "letter": "Decision letter",
