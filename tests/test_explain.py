@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html.parser
 import os
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_every_failed_condition_is_listed_with_threshold_and_value(policies):
                       fw("亲属回避:直系亲属在村任职?是(须为“否”)")]
     en = _explained(policies, "longshan_refused", "en").outcomes[0]
     assert [r.text for r in en.reasons if r.kind == "fail"][0] == \
-        "秘书年龄: 拟任岗位 is 秘书, so: 年龄 36 ≤ 秘书适用年龄上限 35? no"
+        "age limit of a clerk: post applied for is full-time clerk, so: age 36 ≤ age limit applying to the clerk 35? no"
 
 
 def test_a_comparison_reads_as_a_question(longshan):
@@ -93,7 +94,7 @@ def test_a_comparison_reads_as_a_question(longshan):
                                lang="zh", as_of=LS_AS_OF)
     texts = [r.text for r in x.outcomes[0].reasons]
     assert fw("书记年龄:拟任岗位 为 书记,故须:年龄 58 ≤ 书记年龄上限 57?否") in texts
-    assert fw("书记年龄上限:连任?否 → 新任书记年龄上限(57)") in texts
+    assert fw("书记年龄上限:连任?否 → 新任书记年龄上限(57 岁)") in texts
     # the conditions for a clerk, an auxiliary police officer do not concern a secretary: one line
     assert fw("不适用(另一情形的条件):秘书年龄、秘书学历、辅警年龄、辅警学历") in texts
 
@@ -115,7 +116,7 @@ def test_params_used_carry_value_date_citation_and_assumption(policies):
 def test_only_the_branch_taken_is_explained(policies):
     x = _explained(policies, "jinyuan_gained", "en")
     leave = next(o for o in x.outcomes if o.name == "离任月补贴")
-    assert [r.text for r in leave.reasons] == ["正常离任? no → CNY 0.00"]  # the false operand of `and`
+    assert [r.text for r in leave.reasons] == ["left office normally? no → CNY 0.00"]  # the false operand of `and`
     assert leave.figures == ()  # the departure figures are on the branch not taken
 
 
@@ -157,7 +158,7 @@ def test_author_template_renders_with_formatted_values(policies):
     reward = next(o for o in x.outcomes if o.name == "星级奖励")
     assert reward.author and reward.headline == fw("比上年增加 2 星,每星 1,000.00 元")
     en = next(o for o in _explained(policies, "jinyuan_gained", "en").outcomes if o.name == "星级奖励")
-    assert not en.author and en.headline == "星级奖励: CNY 2,000.00"  # no English template: generated
+    assert not en.author and en.headline == "reward for stars gained: CNY 2,000.00"  # no English template: generated
 
 
 # ------------------------------------------------------------------------------------------------ why not
@@ -174,7 +175,8 @@ def test_why_not_never_suggests_what_the_person_cannot_change(longshan):
     (education,) = [s for s in elig.suggestions if s.fields == ("学历",)]
     assert education.text == fw("若 学历 为 大专(现为 中专),条件“秘书学历”将满足;人选资格 仍不符合(还有其他条件未满足)")
     # without a glossary nothing is actionable: no suggestion at all
-    assert explain.explain_record(longshan, candidate(), lang="zh", as_of=LS_AS_OF).suggestions == ()
+    bare = replace(longshan, glossary={})
+    assert explain.explain_record(bare, candidate(), lang="zh", as_of=LS_AS_OF).suggestions == ()
 
 
 def test_a_condition_on_time_is_said_as_a_date(longshan):
@@ -196,12 +198,12 @@ def test_why_not_for_stars_goes_only_the_favourable_way(policies):
     star = next(o for o in x.outcomes if o.name == "星级")
     texts = [s.text for s in star.suggestions]
     assert fw("若 年度考核 为 优秀(现为 称职),星级 将为 5 星(多 1 星)") in texts
-    assert fw("若 荣誉数 为 2(现为 1,多 1),星级 将为 5 星(多 1 星)") in texts
+    assert fw("若 荣誉数 为 2 项(现为 1 项,多 1 项),星级 将为 5 星(多 1 星)") in texts
     assert not any("少" in s for s in texts)   # never a change that costs the person a star
-    assert {f for s in star.suggestions for f in s.fields} <= {"年度考核", "荣誉数"}  # 任职年限: time, not a choice
+    assert "任职年限" not in {f for s in star.suggestions for f in s.fields}  # time in post: not a choice
     en = explain.explain_record(policy, RECORDS["jinyuan_gained"][1], lang="en", as_of=AS_OF)
-    assert "if 年度考核 were 优秀 (now 称职), star rating would be 5 stars (1 star more)" in \
-        [s.text for s in en.suggestions] or any("优秀" in s.text for s in en.suggestions)
+    assert any(s.text.startswith("if annual assessment were excellent (now competent), star rating would be 5 stars "
+                                 "(1 star more)") for s in en.suggestions)
 
 
 def test_when_no_single_change_is_enough_the_smallest_combination_is_given(policies):
@@ -320,7 +322,7 @@ def test_html_is_self_contained_and_accessible(policies):
     assert 'name="viewport"' in page and "<style>" in page
     for external in ("<link", "src=", "http://", "https://", "@import"):
         assert external not in page
-    assert '<h1 class="conclusion">' in page and "<h2" in page and "<details>" in page
+    assert '<h1 class="conclusion' in page and "<h2" in page and "<details>" in page
 
 
 MALICIOUS = [
@@ -433,7 +435,7 @@ def test_cli_explain_one_record(tmp_path):
     policy = str(REPO / "policies/longshan/eligibility.policy")
     res = runner.invoke(main, ["explain", policy, "--records", records, "--id", "LS-T1", "--lang", "en"])
     assert res.exit_code == 0, res.output
-    assert "人选资格: not met (3 conditions failed)" in res.output
+    assert "eligible: not met (3 conditions failed)" in res.output
     res = runner.invoke(main, ["explain", policy, "--records", records, "--id", "nobody"])
     assert res.exit_code == 1 and "record nobody is not in" in res.output
     res = runner.invoke(main, ["explain", policy, "--records", records])
@@ -499,7 +501,7 @@ def test_no_suggestion_proposes_a_field_the_person_cannot_change_or_an_unfavoura
     actionable = data.draw(st.sets(st.sampled_from(_JY_FIELDS), min_size=1))
     numeric = [o.name for o in jinyuan.outcomes if o.type in (explain.INT, explain.MONEY)]
     directions = {name: data.draw(st.sampled_from(["higher", "lower"])) for name in numeric}
-    policy = glossed(jinyuan, **{f: {"actionable": True} for f in actionable},
+    policy = glossed(jinyuan, **{f: {"actionable": f in actionable} for f in jinyuan.subject.field_names},
                      **{n: {"better": Better(d)} for n, d in directions.items()})
     assessments = jinyuan.subject.field("年度考核").labels
     degrees = jinyuan.subject.field("学历").labels

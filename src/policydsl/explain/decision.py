@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import naming
-from ..ast import Citation
 from ..types import MONEY
 from .formatting import format_duration
 from .model import Explanation, OutcomeExplanation, Reason, Suggestion
@@ -19,7 +18,7 @@ FRAME = {
     "en": {"serious": " (serious)", "no_recourse": "This policy file does not state how to ask for a review or "
            "appeal; if you disagree, write to the office that made the decision.",
            "review": "Review", "appeal": "Appeal", "contact": "Contact", "within": " (within {d} of receiving "
-           "this decision)", "assumed": " (an assumption of this policy file: {t})", "sep": "; ", "end": ".",
+           "this decision)", "assumed": "(an assumption of this policy file: {t})", "sep": "; ", "end": ".",
            "got": "{who}: {what}"},
 }
 
@@ -55,29 +54,27 @@ class DecisionMixin:
         return tuple((head, self._zh(text)) for head, text in out)
 
     def _source_line(self) -> str | None:
-        """The policy's own source: a declared document cited by title, else the text as written."""
-        source = self.policy.source
-        if source is None:
-            return None
-        if source in self.policy.documents:
-            return naming.cite(self.policy, Citation("source", "", document=source), self.lang)
-        return source
+        """The policy's own source, cited as a citizen can look it up (`naming.policy_source`)."""
+        source = naming.policy_source(self.policy, self.lang)
+        return self._zh(source) if source else None
 
     def _conclusion(self, who: str, outcomes: list[OutcomeExplanation]) -> str:
-        """One sentence: the eligibility decided (else the first outcome), the largest sum of money, and every
-        serious outcome."""
+        """One sentence: the outcomes `_leading_outcomes` chooses, each with its value."""
         words = FRAME[self.lang]
-        chosen: list[OutcomeExplanation] = []
+        parts = [self._said_of(o) for o in self._leading_outcomes(outcomes)]
+        return self._zh(words["got"].format(who=who, what=words["sep"].join(parts)) + words["end"])
+
+    def _leading_outcomes(self, outcomes: list[OutcomeExplanation]) -> list[OutcomeExplanation]:
+        """What the person got, first: the eligibility decided (else the first outcome), the largest sum of
+        money, and every serious outcome."""
         applying = [o for o in outcomes if o.applies] or outcomes
         decisions = [o for o in applying if o.kind == "eligibility"]  # an admission decides: it comes first
-        chosen += decisions or applying[:1]
+        chosen = decisions or applying[:1]
         money = [o for o in applying if o.type == str(MONEY) and o.value is not None]
         if money and not any(o.type == str(MONEY) for o in chosen):
             chosen.append(max(money, key=lambda o: o.value))
         chosen += [o for o in outcomes if o.serious and o not in chosen]
-        parts = [self._said_of(o) for o in chosen]
-        text = words["got"].format(who=who, what=words["sep"].join(parts)) + words["end"]
-        return self._zh(text)
+        return chosen
 
     def _said_of(self, o: OutcomeExplanation) -> str:
         words = FRAME[self.lang]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import jinja2
@@ -162,6 +163,10 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         who = f"{label}({result.record_id})" if label and self.lang == "zh" else (
             f"{label} ({result.record_id})" if label else result.record_id)
         when = format_date(trace.as_of, self.lang)
+        leading = self._leading_outcomes(outcomes)
+        self._leading = tuple(o.label for o in leading)
+        outcomes = [replace(o, leading=True) if o in leading or o.reasons and any(not r.detail for r in o.reasons)
+                    or o.incidents or o.author else o for o in outcomes]
         x = Explanation(self.lang, p.name, title, self._source_line(), p.path, result.record_id, label, when, inputs,
                         tuple(outcomes), tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))),
                         conclusion=self._conclusion(who, outcomes), serious=any(o.serious for o in outcomes),

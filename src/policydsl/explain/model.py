@@ -68,6 +68,7 @@ class OutcomeExplanation:
     serious: bool = False             # a removal, exit, refusal, deduction or warning (naming.is_serious)
     applies: bool = True              # False: the outcome does not concern this person's case (不适用)
     incidents: tuple[str, ...] = ()   # the dated related records a penalty counted, one line each
+    leading: bool = False             # named in the conclusion: shown first
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 _LABELS_ZH = {
     "title": "结果说明", "record": "记录", "as_of": "评估日期", "policy": "政策", "source": "依据",
     "value": "结果", "reasons": "理由", "figures": "使用的参数", "name": "名称", "effective": "生效日期",
-    "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定",
+    "citation": "出处", "assumed": "本政策文件的假定(非原文规定)", "assumed_short": "假定", "recourse_note": "注:本文件的假定",
+    "others": "其余各项结果({n} 项)",
     "why_not": "怎样可以改变结果", "inputs": "记录中的数据", "field": "项目", "error": "无法计算",
     "always": "一直有效", "from": "自 {d} 起生效", "index": "结果说明索引", "not_applied": "不适用",
     "outcomes": "各项结果", "no_source": "原文未给出", "details": "计算过程", "office": "决定机关",
@@ -31,11 +32,12 @@ _LABELS_EN = {
     "title": "Explanation", "record": "Record", "as_of": "Evaluated on", "policy": "Policy", "source": "Source",
     "value": "Result", "reasons": "Reasons", "figures": "Parameters used", "name": "Name",
     "effective": "In force from", "citation": "Source", "assumed": "an assumption of this policy file, not of "
-    "the source", "assumed_short": "assumed", "why_not": "What would change the result",
+    "the source", "assumed_short": "assumed", "recourse_note": "Note: what this file assumes",
+    "others": "The other results ({n})", "why_not": "What would change the result",
     "inputs": "Data in the record", "field": "Field", "error": "Could not be computed",
     "always": "in force throughout", "from": "in force from {d}", "index": "Explanations",
     "not_applied": "does not apply", "outcomes": "Results", "no_source": "not given in the source",
-    "details": "How it was worked out", "office": "Decided by", "no_office": "not stated in "
+    "details": "Details", "office": "Decided by", "no_office": "not stated in "
     "this policy file", "decided_on": "Date of decision", "recourse": "Review and appeal", "serious": "serious",
     "incidents": "Incidents counted", "not_applying": "Not concerning your case", "failed_records":
     "Records that could not be read", "online": "Online version", "letter": "Decision letter",

@@ -159,7 +159,7 @@ class SentencesMixin:
         if isinstance(branch, ir.Const):
             return f" → {shown}"
         track(branch)
-        return f" → {branch.name}({shown})" if self.lang == "zh" else f" → {branch.name} ({shown})"
+        return f" → {self._n(branch.name)}({shown})" if self.lang == "zh" else f" → {self._n(branch.name)} ({shown})"
 
     def _formula(self, name: str, expr: ir.IExpr, v, value, type_, track) -> str:
         text = self._text(expr)
@@ -195,7 +195,7 @@ class SentencesMixin:
             rest = [p for p in keep if p not in guards]
             text = w["semi"].join(self._cond(p, v, track) for p in rest)
             if guards and rest:
-                scope = w["sep"].join(f"{g.left.name} {'为' if self.lang == 'zh' else 'is'} "
+                scope = w["sep"].join(f"{self._n(g.left.name)} {'为' if self.lang == 'zh' else 'is'} "
                                       f"{self._val(self._eval(g.left, v), g.left.type, self.lang)}"
                                       for g in guards)
                 return f"{scope},故须:{text}" if self.lang == "zh" else f"{scope}, so: {text}"
@@ -208,15 +208,15 @@ class SentencesMixin:
             if isinstance(x.right, ir.ListItems):
                 pool = w["sep"].join(self._side(i, v, track) for i in x.right.items)
                 return f"{self._side(x.left, v, track)} {w[x.op]} {pool}{answer}"
-            return f"{self._side(x.left, v, track)} {w[x.op + '_list']} {x.right.name}{answer}"
+            return f"{self._side(x.left, v, track)} {w[x.op + '_list']} {self._n(x.right.name)}{answer}"
         if isinstance(x, ir.UnaryOp) and x.op == "not":
             inner = bool(self._eval(x.operand, v))
             if isinstance(x.operand, ir.Ref):
                 track(x.operand)
                 need = w["no"]
                 if self.lang == "zh":
-                    return f"{x.operand.name}?{w['yes'] if inner else w['no']}(须为“{need}”)"
-                return f"{x.operand.name}? {w['yes'] if inner else w['no']} (must be {need})"
+                    return f"{self._n(x.operand.name)}?{w['yes'] if inner else w['no']}(须为“{need}”)"
+                return f"{self._n(x.operand.name)}? {w['yes'] if inner else w['no']} (must be {need})"
             return f"{w['not']} ({self._cond(x.operand, v, track)})"
         if isinstance(x, ir.Ref):
             track(x)

@@ -73,8 +73,9 @@ def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
     return sorted(k for k in ks if k >= 1)
 
 
-#: Suggestions shown on a page.
-MAX_SUGGESTIONS = 6
+#: Suggestions shown on a page, and the effects said for each.
+MAX_SUGGESTIONS = 3
+MAX_EFFECTS = 1
 
 
 def _improves(better, t, old, new) -> bool:
@@ -130,7 +131,10 @@ class SuggestionsMixin:
         for group in merged.values():
             first = group[0]
             head = first.text[:len(first.text) - len(first.effect)]
-            effect = sep.join(dict.fromkeys(s.effect for s in group))
+            # what the change brings, said for the outcomes that matter most: those the conclusion names first,
+            # then the others in the policy's order, at most MAX_EFFECTS of them
+            group.sort(key=lambda s: not any(s.effect.startswith(name + " ") for name in self._leading))
+            effect = sep.join(list(dict.fromkeys(s.effect for s in group))[:MAX_EFFECTS])
             out.append(replace(first, effect=effect, text=head + effect))
         out.sort(key=lambda s: s.ease)
         return tuple(out[:MAX_SUGGESTIONS])
