@@ -442,18 +442,41 @@ def test_cli_explain_one_record(tmp_path):
     assert res.exit_code == 2 and "--id ID or --all" in res.output
 
 
-def test_cli_explain_all_writes_one_file_per_record_and_an_index(tmp_path):
-    records = _csv(tmp_path, [candidate(), candidate(编号="LS/T2", 学历="大专", 直系亲属在村任职=False,
-                                                      出生日期=date(1990, 1, 1))])
+def test_cli_explain_all_names_pages_by_token_keeps_the_index_private_and_lists_bad_records(tmp_path):
+    rows = [candidate(), candidate(编号="LS/T2", 学历="大专", 直系亲属在村任职=False, 出生日期=date(1990, 1, 1)),
+            candidate(编号="LS-T9", 姓名="孙丽")]
+    records = _csv(tmp_path, rows)
+    text = Path(records).read_text(encoding="utf-8").replace("1983-03-01", "not a date", 1)  # LS-T1 cannot load
+    Path(records).write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["explain", str(REPO / "policies/longshan/eligibility.policy"), "--records",
-                                    records, "--all", "--out", str(out), "--format", "html", "--as-of",
-                                    "2019-03-01"])
-    assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["LS-T1.html", "LS_T2.html", "index.html"]
+    policy = str(REPO / "policies/longshan/eligibility.policy")
+    res = CliRunner().invoke(main, ["explain", policy, "--records", records, "--all", "--out", str(out),
+                                    "--format", "html", "--as-of", "2019-03-01"])
+    assert res.exit_code == 1, res.output   # a bad record: the batch is not clean
+    names = sorted(p.name for p in out.iterdir())
+    pages = [n for n in names if n not in ("index.html", "mapping.csv")]
+    assert len(pages) == 2 and all(len(n) == len("x" * 26 + ".html") for n in pages)
+    assert not any("LS" in n for n in pages)     # nothing to guess a neighbour's page from
+    mapping = (out / "mapping.csv").read_text(encoding="utf-8").splitlines()
+    assert mapping[0] == "record_id,name,file,status,error" and len(mapping) == 4
+    assert any(line.startswith("LS-T1,,,not loaded,") for line in mapping)
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="LS-T1.html"' in index and 'href="LS_T2.html"' in index and "不符合" in index
-    assert "2 explanation(s) written" in res.output
+    assert "李红" not in index and "孙丽" not in index and "不符合" not in index and "LS/T2" not in index
+    assert "未能读取" in index and "LS-T1" in index            # the bad record, with its error
+    assert all(f'href="{n}"' in index for n in pages)
+    assert "2 explanation(s) written" in res.output and "listed in the index: LS-T1" in res.output
+    res = CliRunner().invoke(main, ["explain", policy, "--records", records, "--all", "--out", str(tmp_path / "f"),
+                                    "--format", "html", "--as-of", "2019-03-01", "--index", "full"])
+    full = (tmp_path / "f" / "index.html").read_text(encoding="utf-8")
+    assert "孙丽" in full and "不符合" in full
+
+
+def test_page_tokens_are_unguessable_and_stable_under_one_key():
+    from policydsl.explain.batch import page_token
+    key = bytes(32)
+    assert page_token(key, "JY001") == page_token(key, "JY001") != page_token(key, "JY002")
+    assert page_token(key, "JY001") != page_token(bytes([1]) * 32, "JY001")
+    assert len(page_token(key, "JY001")) == 26
 
 
 # ------------------------------------------------------------------------------------------------ among other records

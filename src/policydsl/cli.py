@@ -484,8 +484,11 @@ def _compare_with_progress(comparing, policies, records_file, related, when, eng
               help="Evaluation date (selects dated params). Default: the policy's effective date.")
 @click.option("--out", type=click.Path(), help="With --id: a file to write; with --all: a directory.")
 @click.option("--no-why-not", is_flag=True, help="Skip the 'what would change it' suggestions (faster).")
+@click.option("--index", "index", type=click.Choice(["summary", "full"]), default="summary", show_default=True,
+              help="With --all: 'summary' lists files and their status only (no personal data); 'full' adds names "
+                   "and results.")
 def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_records: bool, lang: str, fmt: str,
-                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool) -> None:
+                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool, index: str) -> None:
     """Explain each outcome of one record (--id) or of all records (--all --out DIR), in Chinese or English.
 
     Every outcome with its value, the reasons that decided it, the parameters used with their citations, and
@@ -528,9 +531,11 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         for err in loaded.errors:
             click.echo(err.render(), err=True)
         started = time.perf_counter()
+        failed = [(rid, "; ".join(e.render() for e in loaded.errors if getattr(e, "record_id", None) == rid))
+                  for rid in loaded.failed_ids]
         entries = explaining.write_all(policy, ((r.id, r.values) for r in loaded.records), out, lang=lang,
                                        fmt=fmt, as_of=when, why_not=not no_why_not,
-                                       explainer=explainer)
+                                       explainer=explainer, failed=failed, index=index)
         took = time.perf_counter() - started
     except (explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
@@ -538,11 +543,13 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     except OSError as exc:
         click.echo(f"error: cannot write into {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
-    failed = sum(1 for _, _, x in entries if not x.ok)
+    failed_count = sum(1 for _, _, x in entries if not x.ok)
     rate = f" ({len(entries) / took:.0f}/s)" if took > 0 and entries else ""
-    click.echo(f"{len(entries)} explanation(s) written to {out}{rate}; {failed} evaluation error(s), "
-               f"{len(loaded.failed_ids)} bad record(s)", err=True)
-    sys.exit(1 if failed or loaded.failed_ids else 0)
+    bad = ", ".join(loaded.failed_ids[:10]) + (" …" if len(loaded.failed_ids) > 10 else "")
+    click.echo(f"{len(entries)} explanation(s) written to {out}{rate}, each named by a token (mapping.csv "
+               f"links them to the records); {failed_count} evaluation error(s), {len(loaded.failed_ids)} bad record(s)"
+               + (f" not explained, listed in the index: {bad}" if loaded.failed_ids else ""), err=True)
+    sys.exit(1 if failed_count or loaded.failed_ids else 0)
 
 @main.command()
 def lsp() -> None:

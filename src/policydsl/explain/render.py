@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from .. import ir
+from .. import ir, naming
 from ..limits import printable_lines
 from .formatting import chinese_runs, fullwidth
 from .model import ExplainError, Explanation
@@ -26,7 +26,9 @@ _LABELS_ZH = {
     "outcomes": "各项结果", "no_source": "原文未给出", "details": "计算过程", "office": "决定机关",
     "no_office": "本政策文件未载明", "decided_on": "决定日期", "recourse": "复核与申诉", "serious": "严重",
     "incidents": "计入的情形", "not_applying": "与本人情形无关", "failed_records": "未能读取的记录",
-    "online": "在线查看", "letter": "决定通知书",
+    "online": "在线查看", "letter": "决定通知书", "file": "文件", "status": "状态",
+    "ok": "已生成", "counts": "共 {n} 条记录:已生成 {ok} 份说明,{errors} 条无法计算,{failed} 条未能读取。",
+    "not_loaded": "未能读取", "private": "本索引不含个人信息;文件与记录的对应关系见 mapping.csv(仅供经办机关使用)。",
     "colon": "\uff1a", "lparen": "\uff08", "rparen": "\uff09", "sep": "、"}
 _LABELS_EN = {
     "title": "Explanation", "record": "Record", "as_of": "Evaluated on", "policy": "Policy", "source": "Source",
@@ -40,7 +42,10 @@ _LABELS_EN = {
     "details": "Details", "office": "Decided by", "no_office": "not stated in "
     "this policy file", "decided_on": "Date of decision", "recourse": "Review and appeal", "serious": "serious",
     "incidents": "Incidents counted", "not_applying": "Not concerning your case", "failed_records":
-    "Records that could not be read", "online": "Online version", "letter": "Decision letter",
+    "Records that could not be read", "online": "Online version", "letter": "Decision letter", "file": "File", "status": "Status",
+    "ok": "written", "counts": "{n} records: {ok} explanations written, {errors} could not be computed, {failed} could "
+    "not be read.", "not_loaded": "could not be read", "private": "This index holds no personal data; which file "
+    "belongs to whom is in mapping.csv, for the office only.",
     "colon": ": ", "lparen": " (", "rparen": ")", "sep": ", "}
 LABELS = {"zh": {k: fullwidth(v) for k, v in _LABELS_ZH.items()}, "en": _LABELS_EN}
 
@@ -88,7 +93,12 @@ def render(explanation: Explanation, fmt: str = "text") -> str:
     return page if fmt == "html" else printable_lines(page)  # a record's escape codes never reach a terminal
 
 
-def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy) -> str:
-    """An index of many explanations: (file name, record id, explanation) per entry."""
+def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: str, policy: ir.Policy,
+                 failed: list[tuple[str, str]] = (), full: bool = False) -> str:
+    """An index of many explanations: (file name, record id, explanation) per entry, and the records that failed
+    to load with their errors. Without `full` it holds no personal data: the files, their status, the counts."""
     template = _template(f"index.{EXTENSIONS[fmt]}", lang)
-    return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy)
+    ok = sum(1 for _, _, x in entries if x.ok)
+    return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy, failed=list(failed),
+                           full=full, ok=ok, title=naming.title(policy, lang),
+                           outcomes=[(o.name, naming.label(policy, o.name, lang)) for o in policy.outcomes[:4]])
