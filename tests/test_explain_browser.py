@@ -111,3 +111,32 @@ def test_the_usual_page_fits_two_phone_screens(browser, policies, tmp_path, name
 def test_the_screenshots_in_docs_exist():
     for shot in SCREENSHOTS.values():
         assert (DOCS / shot).exists(), f"missing docs/{shot}; run with UPDATE_SCREENSHOTS=1 and look at it"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_decision_letter_is_one_a4_page_with_office_date_conclusion_recourse_and_qr(policies, lang, tmp_path):
+    import re
+
+    from click.testing import CliRunner
+
+    from policydsl.cli import main
+    which, values, as_of = RECORDS["jinyuan_lost"]
+    x = explain.explain_record(policies[which], values, record_id=values["编号"], lang=lang, as_of=as_of)
+    url = "https://jinyuan.example.gov.cn/?batch=7"
+    page = explain.letter_html(x, url)
+    for part in (x.office, x.decided_on, x.conclusion, url, *(text for _, text in x.recourse)):
+        assert part and str(part).replace("'", "&#39;").replace('"', "&#34;") in page, part
+    assert "<svg" in page and "@page { size: A4" in page
+    pdf = explain.letter_pdf(x, url, CHROMIUM)
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1                 # one sheet
+    (box,) = set(re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf))
+    width, height = (float(v) for v in box.split()[2:])
+    assert round(width / 72 * 25.4) == 210 and round(height / 72 * 25.4) == 297  # A4, in millimetres
+    # and from the command line, for a record of a data file
+    out = tmp_path / "letter.pdf"
+    res = CliRunner().invoke(main, ["explain", str(REPO / "policies/jinyuan/star_rating.policy"), "--records",
+                                    str(REPO / "data/jinyuan/secretaries.csv"), "--id", "JY004", "--format", "pdf",
+                                    "--out", str(out), "--lang", lang, "--url", url])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes().startswith(b"%PDF-")

@@ -157,6 +157,15 @@ def _write_text(path: str | Path, text: str) -> None:
         sys.exit(1)
 
 
+def _write_bytes(path: str | Path, data: bytes) -> None:
+    """Write a binary output file (a PDF letter), with the same one-line error as `_write_text`."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
 def _as_of_or_exit(policies, as_of) -> date | None:
     """The --as-of date; without one, every policy must say from when it is in force (no date is made up)."""
     if as_of is not None:
@@ -477,18 +486,22 @@ def _compare_with_progress(comparing, policies, records_file, related, when, eng
 @click.option("--id", "record_id", help="The record to explain (its key).")
 @click.option("--all", "all_records", is_flag=True, help="Explain every record; needs --out DIR.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "html"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "pdf"]), default="text", show_default=True,
+              help="pdf: an A4 decision letter (with --id and --out FILE), printed by headless Chromium.")
 @click.option("--related", multiple=True, metavar="FIELD=FILE",
               help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date (selects dated params). Default: the policy's effective date.")
 @click.option("--out", type=click.Path(), help="With --id: a file to write; with --all: a directory.")
+@click.option("--url", "online_url", default="http://localhost:8000/", show_default=True,
+              help="With --format pdf: where the online version is (the letter's QR code links to it).")
 @click.option("--no-why-not", is_flag=True, help="Skip the 'what would change it' suggestions (faster).")
 @click.option("--index", "index", type=click.Choice(["summary", "full"]), default="summary", show_default=True,
               help="With --all: 'summary' lists files and their status only (no personal data); 'full' adds names "
                    "and results.")
 def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_records: bool, lang: str, fmt: str,
-                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool, index: str) -> None:
+                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool, index: str,
+                online_url: str) -> None:
     """Explain each outcome of one record (--id) or of all records (--all --out DIR), in Chinese or English.
 
     Every outcome with its value, the reasons that decided it, the parameters used with their citations, and
@@ -503,6 +516,8 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         raise click.UsageError("give either --id ID or --all")
     if all_records and not out:
         raise click.UsageError("--all needs --out DIR")
+    if fmt == "pdf" and (all_records or not out):
+        raise click.UsageError("--format pdf writes one letter: give --id ID and --out FILE.pdf")
     _check_out(out, "folder" if all_records else "file")
     policy = _load_or_exit(policy_file)
     when: date | None = _as_of_or_exit([policy], as_of)
@@ -522,6 +537,9 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
                                                              f"is not in {records_file}"), err=True)
                 sys.exit(1)
             x = explainer.explain_values(record.values, record.id, when)
+            if fmt == "pdf":
+                _write_bytes(out, explaining.letter_pdf(x, online_url))
+                sys.exit(0 if x.ok else 1)
             text = explaining.render(x, fmt)
             if out:
                 _write_text(out, text)

@@ -42,6 +42,7 @@ from .authored import MAX_FILTER_NUMBER, MAX_TEMPLATE_CHARS, _author_env, templa
 from .batch import MAX_NAME_BYTES, _summary, file_name, load_inputs, write_all
 from .explainer import Explainer, explain, explain_record
 from .formatting import LANGS, UNITS, WORDS, Money, Percent, format_date, format_duration, format_money, format_value, unit_of, with_unit
+from .letter import letter_html, letter_pdf
 from .model import ExplainError, Explanation, Figure, OutcomeExplanation, Reason, Suggestion
 from .render import EXTENSIONS, FORMATS, LABELS, TEMPLATE_DIR, render, render_index
 from .suggestions import _STEPS, MAX_CROSSINGS, _move
@@ -51,6 +52,6 @@ __all__ = [
     "MAX_FILTER_NUMBER", "MAX_NAME_BYTES", "MAX_TEMPLATE_CHARS", "MONEY", "PERCENT", "TEMPLATE_DIR", "UNITS",
     "WORDS", "ExplainError", "Explainer", "Explanation", "Figure", "Money", "OutcomeExplanation", "Percent",
     "Reason", "Suggestion", "_STEPS", "_author_env", "_move", "_summary", "explain", "explain_record",
-    "file_name", "format_date", "format_duration", "format_money", "format_value", "load_inputs", "render",
+    "file_name", "format_date", "letter_html", "letter_pdf", "format_duration", "format_money", "format_value", "load_inputs", "render",
     "render_index", "template_diagnostics", "unit_of", "with_unit", "write_all",
 ]

@@ -26,7 +26,7 @@ _LABELS_ZH = {
     "outcomes": "各项结果", "no_source": "原文未给出", "details": "计算过程", "office": "决定机关",
     "no_office": "本政策文件未载明", "decided_on": "决定日期", "recourse": "复核与申诉", "serious": "严重",
     "incidents": "计入的情形", "not_applying": "与本人情形无关", "failed_records": "未能读取的记录",
-    "online": "在线查看", "letter": "决定通知书", "file": "文件", "status": "状态",
+    "online": "在线查看", "letter": "决定通知书", "letter_online": "扫码或访问以下地址查看完整说明:", "file": "文件", "status": "状态",
     "ok": "已生成", "counts": "共 {n} 条记录:已生成 {ok} 份说明,{errors} 条无法计算,{failed} 条未能读取。",
     "not_loaded": "未能读取", "private": "本索引不含个人信息;文件与记录的对应关系见 mapping.csv(仅供经办机关使用)。",
     "colon": "\uff1a", "lparen": "\uff08", "rparen": "\uff09", "sep": "、"}
@@ -42,7 +42,8 @@ _LABELS_EN = {
     "details": "Details", "office": "Decided by", "no_office": "not stated in "
     "this policy file", "decided_on": "Date of decision", "recourse": "Review and appeal", "serious": "serious",
     "incidents": "Incidents counted", "not_applying": "Not concerning your case", "failed_records":
-    "Records that could not be read", "online": "Online version", "letter": "Decision letter", "file": "File", "status": "Status",
+    "Records that could not be read", "online": "Online version", "letter": "Decision letter", "letter_online": "The full explanation is online "
+    "(scan the code or visit):", "file": "File", "status": "Status",
     "ok": "written", "counts": "{n} records: {ok} explanations written, {errors} could not be computed, {failed} could "
     "not be read.", "not_loaded": "could not be read", "private": "This index holds no personal data; which file "
     "belongs to whom is in mapping.csv, for the office only.",
