@@ -88,7 +88,9 @@ class DecisionMixin:
 def polished(x: Explanation, fix) -> Explanation:
     """The explanation with `fix` (full-width punctuation) applied to every sentence a Chinese reader sees."""
     def reason(r: Reason) -> Reason:
-        return replace(r, text=fix(r.text))
+        text = fix(r.text)
+        return r if text == r.text else Reason(text, r.kind, r.node, r.depth, r.sources, r.assumed, r.passed,
+                                               r.detail)
 
     def suggestion(s: Suggestion) -> Suggestion:
         return replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change))

@@ -43,6 +43,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._uses: list | None = None
         self._names: dict[tuple[str, str | None], str] = {}
         self._aggs: dict[str, list] = {}
+        self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
         self._enum_owner = self._enum_owners()
         self._check_templates()
 
@@ -90,11 +91,23 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         return _change(old, new, t, self.lang, field, self.policy)
 
     def _cites(self, notes) -> tuple[str, ...]:
-        """The sources of a node, row, condition or param value, cited as a citizen can look them up."""
-        return tuple(self._zh(naming.cite(self.policy, c, self.lang)) for c in notes.citations if c.kind == "source")
+        """The sources of a node, row, condition or param value, cited as a citizen can look them up (the same
+        for every record: worked out once per note)."""
+        key = ("cites", id(notes))
+        found = self._notes.get(key)
+        if found is None or found[0] is not notes:
+            cites = tuple(self._zh(naming.cite(self.policy, c, self.lang)) for c in notes.citations
+                          if c.kind == "source")
+            found = self._notes[key] = (notes, cites)
+        return found[1]
 
     def _assumed(self, notes) -> str | None:
-        return self._zh(naming.note(notes.assumed, self.lang)) if notes.assumed else None
+        key = ("assumed", id(notes))
+        found = self._notes.get(key)
+        if found is None or found[0] is not notes:
+            text = self._zh(naming.note(notes.assumed, self.lang)) if notes.assumed else None
+            found = self._notes[key] = (notes, text)
+        return found[1]
 
     def _zh(self, text: str) -> str:
         """Chinese text with full-width punctuation; English as it is."""

@@ -198,6 +198,7 @@ _CJK_CHAR = re.compile(rf"[{_CJK}]")
 _PUNCT = re.compile(r" ?([,:;?!]) ?|([()])")
 
 
+@lru_cache(maxsize=65536)
 def fullwidth(text: str) -> str:
     """A Chinese sentence with full-width punctuation where it touches Chinese text: `严重问题?否,按下式计算`
     becomes `严重问题？否，按下式计算` and a bracket opened next to Chinese closes full width; figures keep theirs

@@ -3,7 +3,7 @@ those read, recursively."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from .. import ir, naming
@@ -12,6 +12,12 @@ from .formatting import _plural, format_date
 from .model import Figure, OutcomeExplanation, Reason
 from .sentences import _Tracker
 from .tree import _case_guard, _flatten, _guard_field, _is_condition
+
+
+def _detailed(r: Reason) -> Reason:
+    """The reason folded below the plain sentences (a formula, a row, a branch); built directly, as
+    dataclasses.replace costs more than the sentence."""
+    return Reason(r.text, r.kind, r.node, r.depth, r.sources, r.assumed, r.passed, True)
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ class ReasonsMixin:
             out.append(Reason(text, "summary", node.name, depth, (), None, True))
             for c in passed:
                 reason = self._condition_reason(c, "pass", node.name, depth, scope, v, track)
-                out.append(replace(reason, detail=True))
+                out.append(_detailed(reason))
                 out.append(_Expand(tuple(track.nodes)))
         if other:
             names = self.w["sep"].join(self._m(node.name, c.name) for c in other)
@@ -228,7 +234,7 @@ class ReasonsMixin:
             track.branches.clear()
             if author:
                 out.append(Reason(author, "formula", node.name, depth))
-            return [replace(r, detail=True) for r in out], refs
+            return [_detailed(r) for r in out], refs
         # a plain fact/outcome: the branches taken, then the formula of the branch taken with its figures
         own = () if not is_dependency else src
         own_assumed = None if not is_dependency else assumed
@@ -268,4 +274,4 @@ class ReasonsMixin:
         track.branches.clear()
         last = out[-1]
         out[-1] = Reason(last.text, last.kind, last.node, last.depth, own, own_assumed, last.passed)
-        return [replace(r, detail=True) for r in out], refs
+        return [_detailed(r) for r in out], refs

@@ -76,6 +76,8 @@ def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
 #: Suggestions shown on a page, and the effects said for each.
 MAX_SUGGESTIONS = 3
 MAX_EFFECTS = 1
+#: Pairs of changes tried, easiest first, when no single change is enough.
+MAX_PAIRS = 48
 
 
 def _improves(better, t, old, new) -> bool:
@@ -167,7 +169,9 @@ class SuggestionsMixin:
 
         found = [self._outcome_suggestion(node, current, new_v, ((field, new_value),), values)
                  for field, new_value, new_v in self._search(fields, values, as_of, improves, flip_only=True)]
-        if not found:
+        if not found and node.type not in (INT, MONEY, DECIMAL, PERCENT):
+            # a decision (an enum, a yes/no) no single change moves: the smallest pair that does; a number moves
+            # with almost any single input, so a pair would only add to the list
             found = [self._outcome_suggestion(node, current, new_v, changes, values)
                      for changes, new_v in self._pairs(fields, values, improves)]
         return tuple(found)
@@ -218,21 +222,26 @@ class SuggestionsMixin:
 
     def _pairs(self, fields, values, flipped) -> list:
         """The easiest combination of two changes (each a step of one actionable field) for which `flipped`
-        holds, re-evaluated; [] when none does."""
-        moves = [(f, new) for f in fields for new in self._moves(f, values.get(f))]
-        best = None
-        for i, (f1, n1) in enumerate(moves):
-            for f2, n2 in moves[i + 1:]:
-                if f2 == f1:
-                    continue
-                changes = ((f1, n1), (f2, n2))
-                ease = _ease(self.policy, changes, values)
-                if best is not None and ease >= best[0]:
-                    continue
-                new_v = self._rerun_many(changes)
-                if new_v is not None and flipped(new_v):
-                    best = (ease, changes, new_v)
-        return [] if best is None else [(best[1], best[2])]
+        holds, re-evaluated; [] when none does. Pairs are tried easiest first, so the first that flips is it."""
+        moves = [(f, new, _ease(self.policy, ((f, new),), values)[1]) for f in fields
+                 for new in self._moves(f, values.get(f))]
+        pairs = sorted(((e1 + e2, (f1, n1), (f2, n2)) for i, (f1, n1, e1) in enumerate(moves)
+                        for f2, n2, e2 in moves[i + 1:] if f2 != f1), key=lambda p: p[0])
+        for _, first, second in pairs[:MAX_PAIRS]:
+            changes = (first, second)
+            new_v = self._rerun_pair(changes)
+            if new_v is not None and flipped(new_v):
+                return [(changes, new_v)]
+        return []
+
+    def _rerun_pair(self, changes) -> list | None:
+        """The record with two fields changed (memoised per record: every outcome's search shares them); only
+        the nodes either field reaches are re-evaluated."""
+        key = tuple((f, type(n), n) for f, n in changes)
+        found = self._runs.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._runs[key] = self._rerun_many(changes)
+        return found
 
     def _moves(self, field: str, old) -> list:
         """A few single steps of a field for combinations: the neighbouring labels, a flipped bool, a number
@@ -261,14 +270,29 @@ class SuggestionsMixin:
         return out
 
     def _rerun_many(self, changes) -> list | None:
-        """The record's values with several fields changed, every node re-evaluated."""
+        """The record's values with several fields changed; a node is re-evaluated when something it reads
+        changed (as `_rerun` does for one field)."""
         e = self.engine
+        fields = tuple(f for f, _ in changes)
+        chain = self._downstream.get(fields)
+        if chain is None:
+            slots = e.slots
+            chain = self._downstream[fields] = tuple(
+                (slot, fn, frozenset(slots[r] for r in self.policy.nodes[name].reads if r in slots))
+                for slot, name, fn in e.fast if any(f in self._field_cone(name) for f in fields))
         v = self._v.copy()
+        changed = set()
         for field, new in changes:
             v[e.slots[field]] = new
+            changed.add(e.slots[field])
         try:
-            for slot, _, fn in e.fast:
-                v[slot] = fn(v, None)
+            for slot, fn, reads in chain:
+                if changed.isdisjoint(reads):
+                    continue
+                value = fn(v, None)
+                if not _same(value, v[slot]):
+                    changed.add(slot)
+                v[slot] = value
         except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
                 AttributeError):
             return None
