@@ -13,7 +13,7 @@ from .model import Explanation, OutcomeExplanation, Reason, Suggestion
 #: Words of the page's frame, in each language.
 FRAME = {
     "zh": {"serious": "(严重)", "no_recourse": "本政策文件未载明复核、申诉途径;如有异议,请向作出决定的机关提出。",
-           "review": "复核", "appeal": "申诉", "contact": "联系方式", "within": "(自收到本决定之日起 {d} 内)",
+           "review": "复核", "appeal": "申诉", "contact": "联系方式", "within": "(自收到本决定之日起 {d}内)",
            "assumed": "(本政策文件的假定:{t})", "sep": ";", "end": "。", "got": "{who}:{what}"},
     "en": {"serious": " (serious)", "no_recourse": "This policy file does not state how to ask for a review or "
            "appeal; if you disagree, write to the office that made the decision.",
