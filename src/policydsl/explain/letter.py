@@ -5,6 +5,7 @@ version, laid out by an HTML print stylesheet and printed to PDF by headless Chr
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import segno
 from markupsafe import Markup
@@ -33,6 +34,13 @@ def letter_pdf(x: Explanation, url: str, chromium: str | None = None) -> bytes:
     except ImportError:
         raise ExplainError("--format pdf needs Playwright (pip install playwright)") from None
     page_html = letter_html(x, url)
+    # in a thread of its own: Playwright's sync API refuses to run where an event loop is running (the web
+    # service, a test's browser)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print, page_html, executable, Error, sync_playwright).result()
+
+
+def _print(page_html: str, executable: str, error, sync_playwright) -> bytes:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
@@ -42,5 +50,5 @@ def letter_pdf(x: Explanation, url: str, chromium: str | None = None) -> bytes:
                 return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
             finally:
                 browser.close()
-    except Error as exc:
+    except error as exc:
         raise ExplainError(f"Chromium could not print the letter: {exc}") from None

@@ -76,6 +76,7 @@ def _crossings(old, t, step, direction: int, thresholds) -> list[int]:
 #: Suggestions shown on a page, and the effects said for each.
 MAX_SUGGESTIONS = 3
 MAX_EFFECTS = 1
+_NUMBERS = ("int", "money", "decimal", "percent")
 #: Pairs of changes tried, easiest first, when no single change is enough.
 MAX_PAIRS = 48
 
@@ -89,6 +90,11 @@ def _improves(better, t, old, new) -> bool:
             return new > old if better.direction == "higher" else new < old
         except TypeError:
             return False
+    if isinstance(t, EnumType) and better.value in t.labels:
+        # the labels of an outcome are declared in order (可推荐事业编, 常规管理, 诫勉督促): a label nearer the
+        # favourable one is better — from 诫勉督促 to 常规管理 is a step up though not the top
+        best = t.rank(better.value)
+        return abs(t.rank(new) - best) < abs(t.rank(old) - best)
     return new == better.value and old != better.value
 
 
@@ -139,7 +145,15 @@ class SuggestionsMixin:
             effect = sep.join(list(dict.fromkeys(s.effect for s in group))[:MAX_EFFECTS])
             out.append(replace(first, effect=effect, text=head + effect))
         out.sort(key=lambda s: s.ease)
-        return tuple(out[:MAX_SUGGESTIONS])
+        shown = out[:MAX_SUGGESTIONS]
+        # a decision (诫勉督促 → 常规管理, refused → met) is not crowded out by easier changes of sums of money:
+        # the easiest change of each decision is kept
+        for o in outcomes:
+            if o.type not in _NUMBERS and o.suggestions and not any(
+                    s.fields == o.suggestions[0].fields and s.new == o.suggestions[0].new for s in shown):
+                first = next(s for s in out if s.fields == o.suggestions[0].fields and s.new == o.suggestions[0].new)
+                shown.append(first)
+        return tuple(shown)
 
     # -------------------------------------------------------------------------------------------- why not
     def _suggestions(self, node: ir.Node, step, v: list, values: dict, as_of: date) -> tuple[Suggestion, ...]:
