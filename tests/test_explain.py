@@ -202,7 +202,7 @@ def test_why_not_for_stars_goes_only_the_favourable_way(policies):
     assert not any("少" in s for s in texts)   # never a change that costs the person a star
     assert "任职年限" not in {f for s in star.suggestions for f in s.fields}  # time in post: not a choice
     en = explain.explain_record(policy, RECORDS["jinyuan_gained"][1], lang="en", as_of=AS_OF)
-    assert any(s.text.startswith("if annual assessment were excellent (now competent), star rating would be 5 stars "
+    assert any(s.text.startswith("If annual assessment were excellent (now competent), star rating would be 5 stars "
                                  "(1 star more)") for s in en.suggestions)
 
 

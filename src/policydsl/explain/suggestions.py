@@ -333,7 +333,7 @@ class SuggestionsMixin:
         if self.lang == "zh":
             text = f"{when}起,条件“{name}”将满足,届时可再申请"
         else:
-            text = f"from {when} the condition {name} will be met, and you may apply again"
+            text = f"From {when} the condition {name} will be met, and you may apply again"
         return [Suggestion("", "", when, "", text, text, (), (1, hi / 365))]
 
     def _reads_date(self, x) -> bool:
@@ -388,7 +388,7 @@ class SuggestionsMixin:
         if self.lang == "zh":
             lead = "若 " + ",且 ".join(heads) + ","
         else:
-            lead = "if " + ", and ".join(heads) + ", "
+            lead = "If " + ", and ".join(heads) + ", "
         ease = _ease(self.policy, tuple((f, n) for f, _, n in changes), {f: o for f, o, _ in changes})
         return Suggestion(changes[0][0], "; ".join(olds), "; ".join(news), "; ".join(s for s in sizes if s), effect,
                           lead + effect, tuple(f for f, _, _ in changes), ease, tuple((f, n) for f, _, n in changes))
