@@ -68,13 +68,23 @@ class DecisionMixin:
         """What the person got, first: the eligibility decided (else the first outcome), the largest sum of
         money, and every serious outcome."""
         applying = [o for o in outcomes if o.applies] or outcomes
-        decisions = [o for o in applying if o.kind == "eligibility"]  # an admission decides: it comes first
-        chosen = decisions or applying[:1]
+        decisions = [self._consequence(o, applying) for o in applying if o.kind == "eligibility"]
+        chosen = list(dict.fromkeys(decisions)) or applying[:1]  # an admission decides: it comes first
         money = [o for o in applying if o.type == str(MONEY) and o.value is not None]
         if money and not any(o.type == str(MONEY) for o in chosen):
             chosen.append(max(money, key=lambda o: o.value))
         chosen += [o for o in outcomes if o.serious and o not in chosen]
         return chosen
+
+    def _consequence(self, o: OutcomeExplanation, outcomes: list[OutcomeExplanation]) -> OutcomeExplanation:
+        """The outcome that says what an eligibility means for the person (三个标准 → 准入结果: 待完成职责交接),
+        where another outcome reads it and is a label or a yes/no; else the eligibility itself."""
+        for other in outcomes:
+            node = self.policy.nodes[other.name]
+            if other is not o and o.name in node.reads and node.kind != "eligibility" and \
+                    other.type not in ("int", "money", "decimal", "percent", "text"):
+                return other
+        return o
 
     def _said_of(self, o: OutcomeExplanation) -> str:
         words = FRAME[self.lang]
