@@ -435,7 +435,7 @@ def test_cli_explain_one_record(tmp_path):
     policy = str(REPO / "policies/longshan/eligibility.policy")
     res = runner.invoke(main, ["explain", policy, "--records", records, "--id", "LS-T1", "--lang", "en"])
     assert res.exit_code == 0, res.output
-    assert "eligible: not met (3 conditions failed)" in res.output
+    assert "李红 (LS-T1): eligible: not met (3 conditions failed, serious)." in res.output
     res = runner.invoke(main, ["explain", policy, "--records", records, "--id", "nobody"])
     assert res.exit_code == 1 and "record nobody is not in" in res.output
     res = runner.invoke(main, ["explain", policy, "--records", records])

@@ -92,7 +92,12 @@ class DecisionMixin:
             said = o.headline
         else:
             said = f"{o.label}:{o.value_text}" if self.lang == "zh" else f"{o.label}: {o.value_text}"
-        return said + (words["serious"] if o.serious else "")
+        if not o.serious:
+            return said
+        if said.endswith(")"):  # 不符合(3 项条件未满足) → 不符合(3 项条件未满足,严重): one bracket, not two
+            inner = words["serious"].strip().strip("()")
+            return said[:-1] + ("," if self.lang == "zh" else ", ") + inner + ")"
+        return said + words["serious"]
 
 
 def polished(x: Explanation, fix) -> Explanation:
