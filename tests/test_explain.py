@@ -462,7 +462,8 @@ def test_cli_explain_all_names_pages_by_token_keeps_the_index_private_and_lists_
     assert any(line.startswith("LS-T1,,,not loaded,") for line in mapping)
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "李红" not in index and "孙丽" not in index and "不符合" not in index and "LS/T2" not in index
-    assert "未能读取" in index and "LS-T1" in index            # the bad record, with its error
+    assert "未能读取" in index and "LS-T1" in index            # the bad record, with where its error is ...
+    assert "not a date" not in index and "not a date" in "\n".join(mapping)   # ... the value only for the office
     assert all(f'href="{n}"' in index for n in pages)
     assert "2 explanation(s) written" in res.output and "listed in the index: LS-T1" in res.output
     res = CliRunner().invoke(main, ["explain", policy, "--records", records, "--all", "--out", str(tmp_path / "f"),

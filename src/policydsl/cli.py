@@ -157,6 +157,12 @@ def _write_text(path: str | Path, text: str) -> None:
         sys.exit(1)
 
 
+def _where(error) -> str:
+    """A data error without the value it quotes (a private index names the record and field, not the figure)."""
+    parts = [error.location, f"record {error.record_id}"] + ([f"field {error.field}"] if error.field else [])
+    return ": ".join(parts)
+
+
 def _write_bytes(path: str | Path, data: bytes) -> None:
     """Write a binary output file (a PDF letter), with the same one-line error as `_write_text`."""
     try:
@@ -549,8 +555,9 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         for err in loaded.errors:
             click.echo(err.render(), err=True)
         started = time.perf_counter()
-        failed = [(rid, "; ".join(e.render() for e in loaded.errors if getattr(e, "record_id", None) == rid))
-                  for rid in loaded.failed_ids]
+        failed = [(rid, "; ".join(e.render() for e in mine), "; ".join(_where(e) for e in mine))
+                  for rid in loaded.failed_ids
+                  for mine in [[e for e in loaded.errors if getattr(e, "record_id", None) == rid]]]
         entries = explaining.write_all(policy, ((r.id, r.values) for r in loaded.records), out, lang=lang,
                                        fmt=fmt, as_of=when, why_not=not no_why_not,
                                        explainer=explainer, failed=failed, index=index)

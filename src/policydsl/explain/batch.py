@@ -75,7 +75,8 @@ def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "z
     Files are named by an unguessable token (`page_token`, under `key`, by default a fresh secret), so that a page
     handed to one person does not lead to their neighbour's; `mapping.csv` links each token to its record for the
     office. The index lists no personal figures unless `index="full"`; records that failed to load (`failed`:
-    (record id, error)) are listed in it with their error.
+    (record id, error[, the error without the value it quotes])) are listed in it with their error — the short
+    form in a summary index, the whole in mapping.csv.
 
     One `Explainer` (compiled engine, checked author templates, why-not analysis) serves every record: pass the
     one you already have, or it is built once here."""
@@ -96,12 +97,14 @@ def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "z
         rows.append((record_id, x.record_label or "", name, "ok" if x.ok else "error", x.error or ""))
         if progress:
             progress(1)
-    failures = list(failed)
-    rows += [(record_id, "", "", "not loaded", error) for record_id, error in failures]
+    failures = [(f[0], f[1], f[2] if len(f) > 2 else f[1]) for f in failed]
+    rows += [(record_id, "", "", "not loaded", error) for record_id, error, _ in failures]
     with open(out / MAPPING_FILE, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["record_id", "name", "file", "status", "error"])
         writer.writerows(rows)
     (out / f"index.{EXTENSIONS[fmt]}").write_text(
-        render_index(entries, fmt, lang, policy, failed=failures, full=index == "full"), encoding="utf-8")
+        render_index(entries, fmt, lang, policy, failed=[(rid, error if index == "full" else short)
+                                                         for rid, error, short in failures],
+                     full=index == "full"), encoding="utf-8")
     return entries
