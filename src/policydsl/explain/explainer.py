@@ -11,7 +11,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 
 from .. import ir, naming
 from ..engines.row import Engine, Result
-from ..types import EnumType
+from ..types import INT, EnumType
 from .authored import _annotated, _author_env, _render_bounded, _template_problem
 from .decision import DecisionMixin, polished
 from .formatting import LANGS, WORDS, _change, _wrap, format_date, format_value, fullwidth, unit_of
@@ -43,6 +43,8 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._uses: list | None = None
         self._names: dict[tuple[str, str | None], str] = {}
         self._aggs: dict[str, list] = {}
+        self._units: dict[tuple[str, bool], str] = {}
+        self._texts: dict[int, tuple] = {}  # an expression's words, by id (the IR outlives the explainer)
         self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
         self._enum_owner = self._enum_owners()
         self._check_templates()
@@ -81,7 +83,14 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         return format_value(value, t, self.lang)
 
     def _unit(self, name: str, t, value, lang: str | None = None) -> str:
-        return unit_of(name, t, value, self.lang, self.policy)
+        """The unit after `name`'s figure; it depends on the name and on whether the figure is one (memoised)."""
+        if t != INT or not isinstance(value, int) or isinstance(value, bool):
+            return ""
+        key = (name, abs(value) == 1)
+        found = self._units.get(key)
+        if found is None:
+            found = self._units[key] = unit_of(name, t, value, self.lang, self.policy)
+        return found
 
     def _wu(self, name: str, value, t, lang: str | None = None) -> str:
         """A value with the unit the policy gives its name."""

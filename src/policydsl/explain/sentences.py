@@ -274,7 +274,15 @@ class SentencesMixin:
         return self._val(self._eval(x, v), x.type, self.lang)
 
     def _text(self, x: ir.IExpr, shown_args: tuple[str, str] | None = None) -> str:
-        """The expression in words and symbols, without values."""
+        """The expression in words and symbols, without values (the same for every record: memoised)."""
+        if shown_args is not None:
+            return self._words(x, shown_args)
+        found = self._texts.get(id(x))
+        if found is None or found[0] is not x:
+            found = self._texts[id(x)] = (x, self._words(x, None))
+        return found[1]
+
+    def _words(self, x: ir.IExpr, shown_args: tuple[str, str] | None) -> str:
         w, zh = self.w, self.lang == "zh"
         if isinstance(x, ir.Const):
             return self._val(x.value, x.type, self.lang)
