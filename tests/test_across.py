@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from policydsl import api
 from policydsl.engines.row import Engine
+from policydsl.explain.formatting import fullwidth
 
 HEADER = """\
 policy 排名
@@ -196,7 +197,7 @@ def test_explanation_shows_the_rank_group_and_line(tmp_path):
     explainer = explain.Explainer(policy, engine, lang="zh", why_not=False)
     explainer.among(records)
     text = explain.render(explainer.explain_values(records[1][1], "b"), "text")
-    assert "按分(从高到低)排序,在组为「x」的 3 个人中排第 3 名,即倒数第 1 名;取末 25%(人数向上取整)即 1 名,本记录在内" in text
+    assert fullwidth("按分(从高到低)排序,在组为「x」的 3 个人中排第 3 名,即倒数第 1 名;取末 25%(人数向上取整)即 1 名,本记录在内") in text
 
 
 def test_a_single_record(tmp_path):

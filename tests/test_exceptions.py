@@ -10,6 +10,7 @@ import pytest
 
 from policydsl import api, explain
 from policydsl.engines.row import Engine
+from policydsl.explain.formatting import fullwidth
 
 BASE = """\
 policy 例外
@@ -72,6 +73,6 @@ def test_a_variant_adds_an_exception(tmp_path):
 def test_the_explanation_names_the_exception(tmp_path):
     policy = _load(tmp_path, BASE)
     x = explain.explain_record(policy, _people()[0][1], record_id="A", lang="zh")
-    assert "例外「特别优秀」:特别优秀?是 → 40" in explain.render(x, "text")
+    assert fullwidth("例外「特别优秀」:特别优秀?是 → 40") in explain.render(x, "text")
     x = explain.explain_record(policy, _people()[2][1], record_id="C", lang="en")
     assert "no exception applies, so the general rule → 35" in explain.render(x, "text")

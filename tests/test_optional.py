@@ -11,6 +11,7 @@ import pytest
 
 from policydsl import api, explain
 from policydsl.engines.base import run_batch
+from policydsl.explain.formatting import fullwidth
 
 POLICY = """\
 policy 可选
@@ -89,6 +90,6 @@ def test_the_explanation_says_not_recorded(tmp_path):
     values = {"编号": "A", "党员": True, "转正日期": None, "备注": None}
     zh = explain.render(explain.explain_record(report.policies[path], values, record_id="A", lang="zh"), "text")
     en = explain.render(explain.explain_record(report.policies[path], values, record_id="A", lang="en"), "text")
-    assert "转正日期 有记录?否" in zh and "not recorded" in explain.render(
+    assert fullwidth("转正日期 有记录?否") in zh and "not recorded" in explain.render(
         explain.explain_record(report.policies[path], values, record_id="A", lang="en"), "html")
     assert "转正日期 is recorded? no" in en

@@ -157,6 +157,21 @@ def _write_text(path: str | Path, text: str) -> None:
         sys.exit(1)
 
 
+def _where(error) -> str:
+    """A data error without the value it quotes (a private index names the record and field, not the figure)."""
+    parts = [error.location, f"record {error.record_id}"] + ([f"field {error.field}"] if error.field else [])
+    return ": ".join(parts)
+
+
+def _write_bytes(path: str | Path, data: bytes) -> None:
+    """Write a binary output file (a PDF letter), with the same one-line error as `_write_text`."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
 def _as_of_or_exit(policies, as_of) -> date | None:
     """The --as-of date; without one, every policy must say from when it is in force (no date is made up)."""
     if as_of is not None:
@@ -478,15 +493,22 @@ def _compare_with_progress(comparing, policies, records_file, related, when, eng
 @click.option("--id", "record_id", help="The record to explain (its key).")
 @click.option("--all", "all_records", is_flag=True, help="Explain every record; needs --out DIR.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "html"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "pdf"]), default="text", show_default=True,
+              help="pdf: an A4 decision letter (with --id and --out FILE), printed by headless Chromium.")
 @click.option("--related", multiple=True, metavar="FIELD=FILE",
               help="Related records for a 'list of' field when the records file is flat (CSV/XLSX).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluation date (selects dated params). Default: the policy's effective date.")
 @click.option("--out", type=click.Path(), help="With --id: a file to write; with --all: a directory.")
+@click.option("--url", "online_url", default="http://localhost:8000/", show_default=True,
+              help="With --format pdf: where the online version is (the letter's QR code links to it).")
 @click.option("--no-why-not", is_flag=True, help="Skip the 'what would change it' suggestions (faster).")
+@click.option("--index", "index", type=click.Choice(["summary", "full"]), default="summary", show_default=True,
+              help="With --all: 'summary' lists files and their status only (no personal data); 'full' adds names "
+                   "and results.")
 def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_records: bool, lang: str, fmt: str,
-                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool) -> None:
+                related: tuple[str, ...], as_of, out: str | None, no_why_not: bool, index: str,
+                online_url: str) -> None:
     """Explain each outcome of one record (--id) or of all records (--all --out DIR), in Chinese or English.
 
     Every outcome with its value, the reasons that decided it, the parameters used with their citations, and
@@ -501,6 +523,8 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         raise click.UsageError("give either --id ID or --all")
     if all_records and not out:
         raise click.UsageError("--all needs --out DIR")
+    if fmt == "pdf" and (all_records or not out):
+        raise click.UsageError("--format pdf writes one letter: give --id ID and --out FILE.pdf")
     _check_out(out, "folder" if all_records else "file")
     policy = _load_or_exit(policy_file)
     when: date | None = _as_of_or_exit([policy], as_of)
@@ -520,6 +544,9 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
                                                              f"is not in {records_file}"), err=True)
                 sys.exit(1)
             x = explainer.explain_values(record.values, record.id, when)
+            if fmt == "pdf":
+                _write_bytes(out, explaining.letter_pdf(x, online_url))
+                sys.exit(0 if x.ok else 1)
             text = explaining.render(x, fmt)
             if out:
                 _write_text(out, text)
@@ -529,9 +556,12 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
         for err in loaded.errors:
             click.echo(err.render(), err=True)
         started = time.perf_counter()
+        failed = [(rid, "; ".join(e.render() for e in mine), "; ".join(_where(e) for e in mine))
+                  for rid in loaded.failed_ids
+                  for mine in [[e for e in loaded.errors if getattr(e, "record_id", None) == rid]]]
         entries = explaining.write_all(policy, ((r.id, r.values) for r in loaded.records), out, lang=lang,
                                        fmt=fmt, as_of=when, why_not=not no_why_not,
-                                       explainer=explainer)
+                                       explainer=explainer, failed=failed, index=index)
         took = time.perf_counter() - started
     except (explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
@@ -539,11 +569,13 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     except OSError as exc:
         click.echo(f"error: cannot write into {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
-    failed = sum(1 for _, _, x in entries if not x.ok)
+    failed_count = sum(1 for _, _, x in entries if not x.ok)
     rate = f" ({len(entries) / took:.0f}/s)" if took > 0 and entries else ""
-    click.echo(f"{len(entries)} explanation(s) written to {out}{rate}; {failed} evaluation error(s), "
-               f"{len(loaded.failed_ids)} bad record(s)", err=True)
-    sys.exit(1 if failed or loaded.failed_ids else 0)
+    bad = ", ".join(loaded.failed_ids[:10]) + (" …" if len(loaded.failed_ids) > 10 else "")
+    click.echo(f"{len(entries)} explanation(s) written to {out}{rate}, each named by a token (mapping.csv "
+               f"links them to the records); {failed_count} evaluation error(s), {len(loaded.failed_ids)} bad record(s)"
+               + (f" not explained, listed in the index: {bad}" if loaded.failed_ids else ""), err=True)
+    sys.exit(1 if failed_count or loaded.failed_ids else 0)
 
 @main.command()
 def lsp() -> None:

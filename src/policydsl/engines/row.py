@@ -178,6 +178,15 @@ class Engine:
             self._bases[as_of] = (v, chosen)
         return self._bases[as_of]
 
+    def base_values(self, as_of: date) -> list:
+        """A fresh value list (one slot per name in `slots`) with the params in force on `as_of` and the date
+        filled in; readers that re-evaluate a record with one input changed start from it."""
+        return self._base(as_of)[0].copy()
+
+    def compile_expression(self, x: ir.IExpr) -> Fn:
+        """`x` compiled for a value list as `base_values` gives (called as `fn(values, None)`)."""
+        return self._compile(x, False)
+
     def evaluate(self, values: dict[str, object], as_of: date | None = None, trace: bool = False,
                  record_id: str = "", known: tuple | None = None, figures: dict | None = None) -> Result:
         """Evaluate one record (field values in runtime form). Errors become `Result.error`, never exceptions.
