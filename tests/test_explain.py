@@ -81,7 +81,7 @@ def test_every_failed_condition_is_listed_with_threshold_and_value(policies):
     failed = [r.text for r in elig.reasons if r.kind == "fail"]
     assert failed == [fw("秘书年龄:拟任岗位 为 秘书,故须:年龄 36 ≤ 秘书适用年龄上限 35?否"),
                       fw("秘书学历:拟任岗位 为 秘书,故须:学历 中专 ≥ 大专?否"),
-                      fw("亲属回避:直系亲属在村任职?是(须为“否”)")]
+                      fw("亲属回避:直系亲属在村(社区)任职?是(须为“否”)")]
     en = _explained(policies, "longshan_refused", "en").outcomes[0]
     assert [r.text for r in en.reasons if r.kind == "fail"][0] == \
         "age limit of a clerk: post applied for is full-time clerk, so: age 36 ≤ age limit applying to the clerk 35? no"
