@@ -354,8 +354,8 @@ def test_summaries_are_compared_over_the_records_compared(tmp_path):
 def test_records_are_loaded_once_when_the_schemas_agree(small, monkeypatch):
     tmp, a, b, r = small
     calls = []
-    real = compare.load_records
-    monkeypatch.setattr(compare, "load_records", lambda *args, **kw: calls.append(args[0]) or real(*args, **kw))
+    real = compare.core.load_records  # the module that loads the records for the row engine
+    monkeypatch.setattr(compare.core, "load_records", lambda *args, **kw: calls.append(args[0]) or real(*args, **kw))
     c = compare.compare([a, b], r, engine="row")
     assert len(calls) == 1 and [run.loaded for run in c.runs] == [4, 4]
     other = _write(tmp / "other.policy", SMALL.replace("底薪: money }", "底薪: money, 备注: text }")

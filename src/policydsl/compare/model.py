@@ -1,0 +1,203 @@
+"""The results of a comparison: each policy's run, per-record differences and their causes, totals."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from .. import ir
+from ..engines.records import DataError
+from ..types import DECIMAL, INT, MONEY, PERCENT, Type
+
+NUMERIC_TYPES = (MONEY, INT, DECIMAL, PERCENT)
+REPORT_SUFFIXES = (".html", ".md", ".json")
+MAX_CHARTS = 4
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+@dataclass(frozen=True)
+class MissingField:
+    """A field a policy needs that the records do not carry at all."""
+
+    policy: str  # the policy's label
+    field: str   # "常住人口", or "工作者[].岗位" for a field of related records
+    type: str
+    hint: str = ""
+
+    @property
+    def message(self) -> str:
+        text = f"policy {self.policy} needs field {self.field} ({self.type}) which the records lack"
+        return text + (f"; {self.hint}" if self.hint else "")
+
+
+@dataclass
+class PolicyRun:
+    """One policy's side of a comparison: what it needed, what failed, what it is compared on."""
+
+    label: str
+    path: str
+    policy: ir.Policy
+    as_of: date
+    missing: list[MissingField] = field(default_factory=list)
+    setup_error: str | None = None
+    data_errors: list[DataError] = field(default_factory=list)
+    failed_ids: list[str] = field(default_factory=list)             # records that did not load
+    evaluation_errors: list[tuple[str, str]] = field(default_factory=list)  # (record id, message)
+    loaded: int = 0
+
+    @property
+    def runnable(self) -> bool:
+        return not self.missing and self.setup_error is None
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """A param or node on an outcome's dependency path whose value differs in one record (baseline vs other)."""
+
+    kind: str            # 'param' or the node kind ('fact', 'table', …, 'outcome')
+    name: str
+    values: tuple[object, object]
+    type: Type
+    rows: tuple[int | None, int | None] = (None, None)  # tables: the deciding row in each policy
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why one outcome of one record differs between the baseline and one other policy."""
+
+    policy: str
+    changed: tuple[str, ...]          # structurally different declarations upstream ("param 每星奖励")
+    path: tuple[PathStep, ...] | None  # None when traces were not computed (beyond detail_limit)
+
+
+@dataclass(frozen=True)
+class OutcomeDiff:
+    outcome: str
+    type: Type
+    values: tuple[object, ...]  # one per compared policy, baseline first
+    causes: tuple[Cause, ...]
+
+
+@dataclass(frozen=True)
+class RecordDiff:
+    record_id: str
+    outcomes: tuple[OutcomeDiff, ...]
+
+
+@dataclass(frozen=True)
+class NumericTotals:
+    """A numeric outcome over the records compared: baseline vs one other policy."""
+
+    outcome: str
+    type: Type
+    policy: str
+    count: int
+    total_base: object
+    total_other: object
+    change: object
+    mean_change: Decimal | None
+    median_change: object
+    min_change: object
+    max_change: object
+    gain: int
+    lose: int
+    same: int
+    distribution: tuple[tuple[object, int, int], ...] = ()  # int outcomes: (value, count baseline, count other)
+
+
+@dataclass(frozen=True)
+class Crosstab:
+    """An enum/bool/text outcome: how many records had each (baseline value, other value) pair."""
+
+    outcome: str
+    type: Type
+    policy: str
+    cells: tuple[tuple[object, object, int], ...]
+
+
+@dataclass(frozen=True)
+class DeclDiff:
+    """A declaration that differs between the policies, with each policy's source text (None: not defined)."""
+
+    kind: str
+    name: str
+    texts: tuple[str | None, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Comparison:
+    records_path: str
+    runs: list[PolicyRun]
+    compared: list[PolicyRun]
+    common_outcomes: list[tuple[str, Type]] = field(default_factory=list)
+    only_in: dict[str, list[str]] = field(default_factory=dict)
+    type_mismatch: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    records_total: int = 0
+    records_compared: int = 0
+    records_differing: int = 0
+    diffs: list[RecordDiff] = field(default_factory=list)
+    numeric: list[NumericTotals] = field(default_factory=list)
+    crosstabs: list[Crosstab] = field(default_factory=list)
+    structure: list[DeclDiff] = field(default_factory=list)
+    summaries: list[tuple[str, Type, tuple[object, ...]]] = field(default_factory=list)  # over records compared
+    field_differences: list[tuple[str, tuple[str | None, ...]]] = field(default_factory=list)
+    per_record_values: dict[str, list[tuple[str, tuple[object, ...]]]] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        return [r.label for r in self.compared]
+
+    @property
+    def missing_fields(self) -> list[MissingField]:
+        return [m for r in self.runs for m in r.missing]
+
+    # ------------------------------------------------------------------------------------------ reports
+    def to_dict(self) -> dict:
+        from .report_json import _to_dict
+        return _to_dict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+    def to_markdown(self, charts_prefix: str | None = None, max_records: int = 200) -> str:
+        from .markdown import _markdown
+        return _markdown(self, charts_prefix, max_records)
+
+    def to_html(self, max_records: int = 500) -> str:
+        from .html import _html
+        return _html(self, max_records)
+
+    def charts(self) -> list[tuple[str, str]]:
+        """(title, SVG text) of every chart, deterministic byte for byte."""
+        from .charts import _charts
+        return _charts(self)
+
+    def write(self, path: str | Path) -> list[Path]:
+        """Write the report as .html, .md (plus one .svg per chart beside it) or .json; returns the files."""
+        from .markdown import _markdown
+        path = Path(path)
+        suffix = path.suffix.lower()
+        written = [path]
+        if suffix == ".json":
+            text = self.to_json()
+        elif suffix == ".html":
+            text = self.to_html()
+        elif suffix == ".md":
+            stem = path.stem
+            charts = self.charts()
+            for i, (_, svg) in enumerate(charts, start=1):
+                chart = path.with_name(f"{stem}.chart{i}.svg")
+                chart.write_text(svg, encoding="utf-8", newline="")
+                written.append(chart)
+            text = _markdown(self, stem, 200, charts)
+        else:
+            raise ValueError(f"{path}: cannot write a report as '{path.suffix}' (use {', '.join(REPORT_SUFFIXES)})")
+        path.write_text(text, encoding="utf-8", newline="")
+        return written
+
+
