@@ -34,7 +34,6 @@ byte: no timestamps, fixed SVG ids and hash salt, stable ordering everywhere.
 from __future__ import annotations
 
 from .core import compare
-from .markdown import problems
 from .model import (
     MAX_CHARTS,
     NUMERIC_TYPES,
@@ -50,6 +49,7 @@ from .model import (
     PolicyRun,
     RecordDiff,
 )
+from .text import problems
 
 __all__ = [
     "MAX_CHARTS", "NUMERIC_TYPES", "REPORT_SUFFIXES", "Cause", "Comparison", "Crosstab", "DeclDiff", "MissingField",

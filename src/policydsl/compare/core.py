@@ -13,12 +13,14 @@ from ..engines.records import FLAT_SUFFIXES, DataSetupError, load_records, read_
 from ..engines.row import Engine, EvaluationError, Result, Trace
 from ..types import INT, MONEY, EnumType, ListOf, Type, format_value, round_money
 from .causes import _Causes, _structure
+from .groups import change_size, primary_outcome, row_groups, sql_groups
 from .model import NUMERIC_TYPES, Comparison, Crosstab, MissingField, NumericTotals, PolicyRun
+from .spool import Spool
 
 # ------------------------------------------------------------------------------------------------ the comparison
 
 def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path, *,
-            related: dict[str, str | Path] | None = None, as_of: date | None = None,
+            related: dict[str, str | Path] | None = None, as_of: date | Sequence[date | None] | None = None,
             labels: Sequence[str] | None = None, detail_limit: int = 1000,
             progress: Callable[[int], None] | None = None,
             stage: Callable[[str, int | None], None] | None = None, engine: str = "duckdb") -> Comparison:
@@ -26,7 +28,8 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
 
     `policies` are paths (checked with `api.load_policy`, which raises PolicyError) or checked `ir.Policy`s.
     `related` maps relation field names to files (as `run --related`); each policy uses the ones it declares.
-    `as_of` applies to every policy; without it each policy uses its own effective date.
+    `as_of` is one date for every policy, or one date (or None) per policy — the same policy twice at two dates
+    compares a mid-year change; without it each policy uses its own effective date.
     `progress(n)` is called as records are compared (n at a time, in batches); `stage(description, total)` when a
     phase starts ("loading records (label)" with total None, then "comparing" with the number of records).
     `engine` "duckdb" computes every figure in SQL (bounded memory; the row evaluator only traces the first
@@ -35,16 +38,21 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
     if len(policies) < 2:
         raise ValueError("a comparison needs at least two policies")
     loaded = [p if isinstance(p, ir.Policy) else api.load_policy(p) for p in policies]
-    labels = list(labels) if labels else _labels([p.path for p in loaded])
+    dates = _dates(as_of, len(loaded))
+    when = [d or Engine(p).default_as_of() for d, p in zip(dates, loaded)]
+    labels = list(labels) if labels else _labels([p.path for p in loaded], when)
     related = {k: str(v) for k, v in (related or {}).items()}
     records_path = str(records_path)
-    runs = [PolicyRun(label, p.path, p, as_of or Engine(p).default_as_of()) for label, p in zip(labels, loaded)]
+    runs = [PolicyRun(label, p.path, p, d) for label, p, d in zip(labels, loaded, when)]
 
     columns = _columns(records_path)
     for run in runs:
         run.missing = _missing_fields(run, columns, related)
     if engine != "row":
-        return _compare_in_sql(runs, records_path, related, detail_limit, stage, progress)
+        comp = _compare_in_sql(runs, records_path, related, detail_limit, stage, progress)
+        comp.related = related
+        comp.dates_differ = len({r.as_of for r in comp.compared}) > 1
+        return comp
     inputs: list[dict[str, dict]] = []
     order: list[str] = []
     # Policies whose record schemas agree (a variant and the policy it extends, counties reading the same base
@@ -80,6 +88,8 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
         del result
     compared_idx = [i for i, run in enumerate(runs) if run.runnable]
     comp = Comparison(records_path, runs, [runs[i] for i in compared_idx])
+    comp.related = related
+    comp.dates_differ = len({r.as_of for r in comp.compared}) > 1
     comp.records_total = len(order)
     _match_outcomes(comp)
     comp.structure, comp.field_differences = _structure(comp.compared)
@@ -91,8 +101,22 @@ def compare(policies: Sequence[str | Path | ir.Policy], records_path: str | Path
     return comp
 
 
-def _labels(paths: list[str]) -> list[str]:
-    """Short, distinct names: the file stem, with parent folders added while two are alike."""
+def _dates(as_of: date | Sequence[date | None] | None, n: int) -> list[date | None]:
+    if as_of is None or isinstance(as_of, date):
+        return [as_of] * n
+    dates = list(as_of)
+    if len(dates) != n:
+        raise ValueError(f"{len(dates)} evaluation date(s) for {n} policies: give one, or one per policy")
+    return dates
+
+
+def _labels(paths: list[str], dates: list[date] | None = None) -> list[str]:
+    """Short, distinct names: the file stem, with parent folders added while two are alike; the same file at
+    several dates is named by its date (`pay@2024-06-30`)."""
+    if dates and len(set(paths)) < len(paths) and len(set(zip(paths, dates))) == len(paths):
+        stems = _labels(list(dict.fromkeys(paths)))
+        named = dict(zip(dict.fromkeys(paths), stems))
+        return [f"{named[p]}@{d.isoformat()}" for p, d in zip(paths, dates)]
     parts = [Path(p).with_suffix("").parts for p in paths]
     depth = 1
     while True:
@@ -182,7 +206,8 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
                      if all(n in r.policy.summaries and r.policy.summaries[n].type == runs[0].policy.summaries[n].type
                             for r in runs)]
     summary_rows: list[list[dict]] = [[] for _ in runs]
-    details_left = detail_limit
+    pending: list[tuple[str, list[tuple[str, Type]], list[dict], list[dict]]] = []
+    numbers: list[tuple[str, list[dict]]] = []  # numeric outcomes of every compared record, for the groups
     step = 1 if len(order) < 10_000 else 1000
     shared = [_across_values(engine, run, inp, order) for engine, run, inp in zip(engines, runs, inputs)]
     seen: set[str] = set()
@@ -209,6 +234,7 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
             comp.per_record_values[record_id] = [(n, tuple(r.values[n] for r in results))
                                                  for n, _ in outcomes if n in per_record_ints]
         base = results[0].values
+        numbers.append((record_id, [{n: r.values[n] for n in numeric_types} for r in results]))
         for i in range(1, len(runs)):
             other = results[i].values
             for name in numeric_types:
@@ -227,12 +253,10 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         if not differing:
             continue
         comp.records_differing += 1
-        traces: list[Trace | None] = [None] * len(runs)
-        if details_left > 0:
-            details_left -= 1
-            traces = [_evaluated(engine, run, v, record_id, known(record_id), trace=True).trace
-                      for run, engine, v, known in zip(runs, engines, values, shared)]
-        comp.diffs.append(causes.record(record_id, differing, [r.values for r in results], traces))
+        for i in range(1, len(runs)):
+            if any(results[i].values[n] != base[n] for n, _ in differing):
+                comp.affected[runs[i].label] = comp.affected.get(runs[i].label, 0) + 1
+        pending.append((record_id, differing, [r.values for r in results], values))
     if progress and len(order) % step:
         progress(len(order) % step)
 
@@ -241,6 +265,17 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
         for name in summary_names:
             comp.summaries.append((name, runs[0].policy.summaries[name].type, tuple(x[name] for x in computed)))
     _figures(comp, running, dists, crosstabs)
+    comp.primary = primary_outcome(comp)
+    pending.sort(key=lambda p: -change_size(comp, p[2]))  # stable: file order among equal changes
+    spool = Spool(outcomes)
+    for k, (record_id, differing, results, values) in enumerate(pending):
+        spool.add(record_id, {n: tuple(r[n] for r in results) for n, _ in differing})
+        if k < detail_limit:
+            traces = [_evaluated(engine, run, v, record_id, known(record_id), trace=True).trace
+                      for run, engine, v, known in zip(runs, engines, values, shared)]
+            comp.diffs.append(causes.record(record_id, differing, results, traces))
+    comp.spool = spool.close(comp)
+    row_groups(comp, numbers)
 
 
 def _figures(comp: Comparison, running: dict[tuple[int, str], "_Running"], dists: dict[tuple[int, str], Counter],
@@ -272,7 +307,7 @@ def _compare_in_sql(runs: list[PolicyRun], records_path: str, related: dict[str,
     except EngineUnavailable:
         return compare([run.policy for run in runs], records_path, related=related, engine="row",
                        labels=[run.label for run in runs], detail_limit=detail_limit,
-                       as_of=None if len({r.as_of for r in runs}) > 1 else runs[0].as_of)
+                       as_of=[r.as_of for r in runs])
     with sbs:
         for run, load in zip(runnable, sbs.loads):
             run.setup_error = load.setup_error
@@ -329,18 +364,25 @@ def _figures_in_sql(comp: Comparison, sbs, detail_limit: int) -> None:
             comp.summaries.append((name, runs[0].policy.summaries[name].type, tuple(x[name] for x in computed)))
     causes = _Causes(runs)
     names = [n for n, _ in outcomes]
+    comp.primary = primary_outcome(comp)
     pending: list[tuple[str, list[tuple[str, Type]], list[dict]]] = []
-    for record_id, cells in sbs.differing(names):
+    spool = Spool(outcomes)
+    # largest change of the primary outcome first; every differing record goes to the spool, the first
+    # `detail_limit` are kept with their traces
+    for record_id, cells in sbs.differing(names, by=comp.primary):
         values = [{n: cells[j][k] for j, n in enumerate(names)} for k in range(len(runs))]
         differing = [(n, t) for n, t in outcomes if any(v[n] != values[0][n] for v in values[1:])]
         comp.records_differing += 1
+        for i in range(1, len(runs)):
+            if any(values[i][n] != values[0][n] for n, _ in differing):
+                comp.affected[runs[i].label] = comp.affected.get(runs[i].label, 0) + 1
+        spool.add(record_id, {n: tuple(v[n] for v in values) for n, _ in differing})
         if len(pending) < detail_limit:
             pending.append((record_id, differing, values))
-        else:
-            comp.diffs.append(causes.record(record_id, differing, values, [None] * len(runs)))
+    comp.spool = spool.close(comp)
     traced = _traces_of(runs, sbs, [record_id for record_id, _, _ in pending])
-    detailed = [causes.record(rid, differing, values, traced[rid]) for rid, differing, values in pending]
-    comp.diffs[:0] = detailed
+    comp.diffs = [causes.record(rid, differing, values, traced[rid]) for rid, differing, values in pending]
+    sql_groups(comp, sbs)
 
 
 def _traces_of(runs: list[PolicyRun], sbs, record_ids: list[str]) -> dict[str, list[Trace | None]]:
@@ -448,6 +490,7 @@ def _totals(name: str, t: Type, label: str, running: _Running, dist: Counter | N
     return NumericTotals(name, t, label, n, total_base, total_base + change, change, mean, median,
                          ordered[0] if n else None, ordered[-1] if n else None,
                          sum(c for v, c in counts.items() if v > 0), sum(c for v, c in counts.items() if v < 0),
-                         sum(c for v, c in counts.items() if v == 0), distribution)
+                         sum(c for v, c in counts.items() if v == 0), distribution,
+                         tuple((v, counts[v]) for v in ordered))
 
 

@@ -13,7 +13,8 @@ from ..engines.records import DataError
 from ..types import DECIMAL, INT, MONEY, PERCENT, Type
 
 NUMERIC_TYPES = (MONEY, INT, DECIMAL, PERCENT)
-REPORT_SUFFIXES = (".html", ".md", ".json")
+REPORT_SUFFIXES = (".html", ".md", ".json", ".xlsx", ".csv")
+LANGS = ("zh", "en")
 MAX_CHARTS = 4
 
 
@@ -107,6 +108,22 @@ class NumericTotals:
     lose: int
     same: int
     distribution: tuple[tuple[object, int, int], ...] = ()  # int outcomes: (value, count baseline, count other)
+    change_counts: tuple[tuple[object, int], ...] = ()        # each distinct change (other − baseline), how often
+
+    @property
+    def gained(self) -> object:
+        """The sum of the increases (records whose value rose)."""
+        return sum((d * n for d, n in self.change_counts if d > 0), 0 if self.type == INT else Decimal(0))
+
+    @property
+    def lost(self) -> object:
+        """The sum of the decreases (negative)."""
+        return sum((d * n for d, n in self.change_counts if d < 0), 0 if self.type == INT else Decimal(0))
+
+    @property
+    def moved(self) -> object:
+        """The sum of the absolute changes: how much this outcome moves, whichever way."""
+        return self.gained - self.lost
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,30 @@ class DeclDiff:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class GroupRow:
+    """One group of records (a town, a community type, a post): the primary outcome under both policies."""
+
+    value: str
+    records: int
+    changed: int
+    total_base: object
+    total_other: object
+    gain: int = 0
+    lose: int = 0
+
+
+@dataclass(frozen=True)
+class GroupTotals:
+    """The records grouped by one field they carry, baseline vs one other policy, on the primary outcome."""
+
+    field: str
+    policy: str
+    outcome: str
+    type: Type
+    rows: tuple[GroupRow, ...]
+
+
 @dataclass
 class Comparison:
     records_path: str
@@ -147,6 +188,15 @@ class Comparison:
     summaries: list[tuple[str, Type, tuple[object, ...]]] = field(default_factory=list)  # over records compared
     field_differences: list[tuple[str, tuple[str | None, ...]]] = field(default_factory=list)
     per_record_values: dict[str, list[tuple[str, tuple[object, ...]]]] = field(default_factory=dict)
+    related: dict[str, str] = field(default_factory=dict)
+    primary: str | None = None              # the outcome records are sorted by (the largest change first)
+    affected: dict[str, int] = field(default_factory=dict)   # label → records with an outcome differing from base
+    group_fields: list[str] = field(default_factory=list)    # fields of the records that group them
+    groups: list[GroupTotals] = field(default_factory=list)
+    record_groups: dict[str, dict[str, str]] = field(default_factory=dict)  # of the records in `diffs`
+    record_names: dict[str, str] = field(default_factory=dict)              # a record's name (姓名, 名称), if any
+    spool: Path | None = None               # every differing record, largest change first (JSON lines)
+    dates_differ: bool = False              # the policies are evaluated at different dates
 
     @property
     def labels(self) -> list[str]:
@@ -156,48 +206,80 @@ class Comparison:
     def missing_fields(self) -> list[MissingField]:
         return [m for r in self.runs for m in r.missing]
 
+    def run_of(self, label: str) -> PolicyRun:
+        return next(r for r in self.compared if r.label == label)
+
+    def changed_records(self):
+        """Every differing record, the largest change of the primary outcome first: (record id, {outcome:
+        (value under each policy …)}) — read back from the spool, so no list of them is kept in memory."""
+        from .spool import read_spool
+        return read_spool(self)
+
     # ------------------------------------------------------------------------------------------ reports
     def to_dict(self) -> dict:
+        """The comparison for programs (the JSON report)."""
         from .report_json import _to_dict
         return _to_dict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
-    def to_markdown(self, charts_prefix: str | None = None, max_records: int = 200) -> str:
-        from .markdown import _markdown
-        return _markdown(self, charts_prefix, max_records)
+    def to_markdown(self, charts_prefix: str | None = None, max_records: int = 200, lang: str = "zh") -> str:
+        """The report as Markdown (charts linked as `<charts_prefix>.chartN.svg` when given)."""
+        from .markdown import markdown
+        return markdown(self, lang, charts_prefix, max_records)
 
-    def to_html(self, max_records: int = 500) -> str:
-        from .html import _html
-        return _html(self, max_records)
+    def to_html(self, max_records: int = 1000, lang: str = "zh", explanations: str | None = None) -> str:
+        """The report as one self-contained HTML page (inline CSS, SVG charts and a little JavaScript)."""
+        from .html import html
+        return html(self, lang, max_records, explanations)
 
-    def charts(self) -> list[tuple[str, str]]:
+    def charts(self, lang: str = "zh") -> list[tuple[str, str]]:
         """(title, SVG text) of every chart, deterministic byte for byte."""
-        from .charts import _charts
-        return _charts(self)
+        from .charts import charts
+        return charts(self, lang)
 
-    def write(self, path: str | Path) -> list[Path]:
-        """Write the report as .html, .md (plus one .svg per chart beside it) or .json; returns the files."""
-        from .markdown import _markdown
+    def headline(self, lang: str = "zh") -> list[str]:
+        """One paragraph per policy compared with the baseline: the figures an official decides on, and why."""
+        from .story import headlines
+        return headlines(self, lang)
+
+    def write(self, path: str | Path, lang: str = "zh", explanations: bool = True) -> list[Path]:
+        """Write the report as .html, .md (plus one .svg per chart beside it), .json, .xlsx or .csv (every
+        changed record); with `explanations`, each listed record's explanation under each policy is written
+        beside an .html or .md report (`<stem>.explain/`) and linked. Returns the files written."""
+        from .explanations import write_explanations
+        from .markdown import markdown
         path = Path(path)
         suffix = path.suffix.lower()
+        if lang not in LANGS:
+            raise ValueError(f"unknown report language '{lang}' (use {', '.join(LANGS)})")
         written = [path]
+        if suffix == ".xlsx":
+            from .xlsx import write_xlsx
+            write_xlsx(self, path, lang)
+            return written
+        if suffix == ".csv":
+            from .xlsx import write_csv
+            write_csv(self, path, lang)
+            return written
+        links = None
+        if suffix in (".html", ".md") and explanations:
+            links, pages = write_explanations(self, path, lang)
+            written += pages
         if suffix == ".json":
             text = self.to_json()
         elif suffix == ".html":
-            text = self.to_html()
+            text = self.to_html(lang=lang, explanations=links)
         elif suffix == ".md":
             stem = path.stem
-            charts = self.charts()
+            charts = self.charts(lang)
             for i, (_, svg) in enumerate(charts, start=1):
                 chart = path.with_name(f"{stem}.chart{i}.svg")
                 chart.write_text(svg, encoding="utf-8", newline="")
                 written.append(chart)
-            text = _markdown(self, stem, 200, charts)
+            text = markdown(self, lang, stem, 200, charts, links)
         else:
             raise ValueError(f"{path}: cannot write a report as '{path.suffix}' (use {', '.join(REPORT_SUFFIXES)})")
         path.write_text(text, encoding="utf-8", newline="")
         return written
-
-

@@ -140,9 +140,10 @@ class SideBySide:
             col(name, "b"), col(name, "o"))
         return Counter({(a, b): n for a, b, n in self._sql(q).fetchall()})
 
-    def differing(self, names: list[str]) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
+    def differing(self, names: list[str], by: str | None = None) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
         """(record id, [values of each name under each policy]) of every compared record where any of `names`
-        differs between the baseline and another policy, in file order; streamed in chunks."""
+        differs between the baseline and another policy, in file order — or, with `by` (a numeric outcome), the
+        largest change of `by` against the baseline first, then in file order; streamed in chunks."""
         aliases = [f"a{k}" for k in range(len(self._compare_on))]
         q = exp.select(col(KEY, "c"), *[col(n, a) for n in names for a in aliases]).from_(
             exp.to_table(f"main.{COMPARED}").as_("c"))
@@ -152,7 +153,12 @@ class SideBySide:
                    for n in names for a in aliases[1:]]
         if not differs:
             return
-        result = self._sql(q.where(exp.or_(*differs)).order_by(col(ORDER, "c")))
+        order = [col(ORDER, "c")]
+        if by is not None and len(aliases) > 1:
+            sizes = [exp.Abs(this=exp.Sub(this=col(by, a), expression=col(by, aliases[0]))) for a in aliases[1:]]
+            size = sizes[0] if len(sizes) == 1 else exp.Greatest(this=sizes[0], expressions=sizes[1:])
+            order.insert(0, exp.Ordered(this=size, desc=True))
+        result = self._sql(q.where(exp.or_(*differs)).order_by(*order))
         width = len(aliases)
         while chunk := result.fetchmany(5000):
             for key, *cells in chunk:
