@@ -53,7 +53,9 @@ def charts(c: Comparison, lang: str = "zh") -> list[tuple[str, str]]:
     if primary is not None and primary.gain + primary.lose:
         title = t["dist"].format(outcome=naming.label(policy, primary.outcome, lang), noun=word)
         specs.append((title, lambda ax, tips: _distribution(ax, tips, primary, lang, policy, word, measure)))
-    group = next((g for g in c.groups if g.policy == other.label and any(r.changed for r in g.rows)), None)
+    # the grouping that spreads the change over most groups (a town code rather than a flag most records share)
+    candidates = [g for g in c.groups if g.policy == other.label and any(r.changed for r in g.rows)]
+    group = max(candidates, key=lambda g: sum(1 for r in g.rows if r.changed), default=None)
     if group is not None:
         title = t["group"].format(group=naming.label(policy, group.field, lang),
                                   outcome=naming.label(policy, group.outcome, lang))
@@ -66,12 +68,12 @@ def charts(c: Comparison, lang: str = "zh") -> list[tuple[str, str]]:
     return [(title, _svg(draw, i)) for i, (title, draw) in enumerate(specs[:MAX_CHARTS], start=1)]
 
 
-def _svg(draw: Callable, number: int, width: float = 7.2, height: float = 3.6) -> str:
+def _svg(draw: Callable, number: int, width: float = 6.4, height: float = 3.8) -> str:
     import matplotlib
     from matplotlib.figure import Figure
     rc = {"svg.hashsalt": "policydsl-compare", "svg.id": f"policydsl-chart-{number}", "svg.fonttype": "none",
           "font.family": "sans-serif", "font.sans-serif": FONTS, "axes.unicode_minus": False,
-          "path.simplify": True, "axes.spines.top": False, "axes.spines.right": False, "font.size": 9}
+          "path.simplify": True, "axes.spines.top": False, "axes.spines.right": False, "font.size": 11}
     tips: list[str] = []
     with matplotlib.rc_context(rc), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a glyph missing from every installed font: the browser draws it

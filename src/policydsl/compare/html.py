@@ -27,7 +27,7 @@ th { background: #f4f6f8; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.why { min-width: 16rem; max-width: 30rem; }
 td.more { max-width: 18rem; color: var(--muted); }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 0 1.5rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 0 1.5rem; }
 figure { margin: .5rem 0 1rem; } figure svg { width: 100%; height: auto; }
 figcaption { font-size: .85rem; color: var(--muted); }
 ul.reasons li { margin: .25rem 0; } .source { color: var(--muted); font-size: .88rem; }
