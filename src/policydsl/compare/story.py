@@ -198,7 +198,8 @@ def _primary_text(t: NumericTotals, policy: ir.Policy, lang: str) -> str:
     downs = [d for d, _ in t.change_counts if d < 0]
     parts = []
     if t.type == MONEY:
-        parts.append(f"{what}合计 {fm.change(t.change, t.type, lang)}{P[lang]['open']}"
+        total = "" if what.endswith(("合计", "总额", "总计")) else "合计"
+        parts.append(f"{what}{total} {fm.change(t.change, t.type, lang)}{P[lang]['open']}"
                      f"{fm.value(t.total_base, t.type, lang)} → {fm.value(t.total_other, t.type, lang)}"
                      f"{P[lang]['close']}" if lang == "zh" else
                      f"{what} in total {fm.change(t.change, t.type, lang)} ({fm.value(t.total_base, t.type, lang)}"
