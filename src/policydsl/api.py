@@ -68,6 +68,7 @@ def check_policy(path: str | Path, sources: SourceCache | None = None,
         elif warnings and not any(d.severity == "error" for d in found):
             from .analysis import analyse  # warnings only: they never make a file fail `check`
             found.extend(analyse(policy, loader.sources))
+            found.extend(loader.label_warnings)  # `languages … en`: the names and notes without English
     return policy, found, loader
 
 

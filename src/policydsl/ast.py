@@ -253,6 +253,12 @@ class Decl:
 
 @dataclass(frozen=True)
 class PolicyHeader(Decl):
+    """`policy NAME "标题" en "Title" subject … source … effective … assumed … languages zh en`.
+
+    `source` and `assumed` are the notes' (Chinese) texts; `source_note` and `assumed_note` hold the whole notes
+    where they say more than that (a cited document, the English text), else None — `citation()` and
+    `assumption()` give the notes either way."""
+
     name: str
     title: str | None
     subject: str | None
@@ -260,6 +266,22 @@ class PolicyHeader(Decl):
     effective: date | None
     assumed: str | None = None  # why the header's figures (e.g. the effective date) are the file's own choice
     span: Span = _span()
+    title_en: str | None = None
+    languages: tuple[str, ...] = ()  # as written ("zh", "en"); () when the header says nothing
+    source_note: Citation | None = None
+    assumed_note: Citation | None = None
+
+    def citation(self) -> Citation | None:
+        """The header's `source` as a note, or None."""
+        if self.source_note is not None or self.source is None:
+            return self.source_note
+        return Citation("source", self.source, self.span)
+
+    def assumption(self) -> Citation | None:
+        """The header's `assumed` as a note, or None."""
+        if self.assumed_note is not None or self.assumed is None:
+            return self.assumed_note
+        return Citation("assumed", self.assumed, self.span)
 
 
 @dataclass(frozen=True)
@@ -423,6 +445,92 @@ class ExceptionDecl(Decl):
     value: Expr
     notes: Annotations
     span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BetterClause:
+    """`better higher|lower|VALUE`: `direction` higher or lower, or the favourable `value` (a bool, a label)."""
+
+    direction: str | None
+    value: object = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """One entry of a glossary: `TARGET: zh "…" en "…" unit "岁" "years" actionable better higher serious`.
+
+    `target` is a name or `owner.member`; a clause not written is None (False for the two flags), so that a
+    variant's entry replaces only the clauses it writes."""
+
+    target: str
+    zh: str | None = None
+    en: str | None = None
+    unit_zh: str | None = None
+    unit_en: str | None = None
+    actionable: bool = False
+    better: BetterClause | None = None
+    serious: bool = False
+    span: Span = _span()
+
+    @property
+    def owner(self) -> str:
+        return self.target.split(".", 1)[0]
+
+    @property
+    def member(self) -> str | None:
+        return self.target.split(".", 1)[1] if "." in self.target else None
+
+
+@dataclass(frozen=True)
+class GlossaryDecl(Decl):
+    """`glossary { entries }` (术语)."""
+
+    entries: tuple[GlossaryEntry, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DocumentDecl(Decl):
+    """`document NAME "标题" { en … issuer … date … published … number … url … assumed … }` (文件)."""
+
+    name: str
+    title: str
+    en: str | None = None
+    issuer: str | None = None
+    issuer_en: str | None = None
+    date: date | None = None
+    published: str | None = None
+    number: str | None = None
+    url: str | None = None
+    assumed: Citation | None = None
+    span: Span = _span()
+    clause_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)  # for comments
+
+
+@dataclass(frozen=True)
+class RecourseStepDecl:
+    """`review "…" en "…" within 30 天` or `appeal …`: a route and its deadline (a duration literal)."""
+
+    text: str
+    en: str | None = None
+    within: Literal | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecourseDecl(Decl):
+    """`recourse { office … review … appeal … contact … assumed … }` (救济)."""
+
+    office: str | None = None
+    office_en: str | None = None
+    review: RecourseStepDecl | None = None
+    appeal: RecourseStepDecl | None = None
+    contact: str | None = None
+    contact_en: str | None = None
+    assumed: Citation | None = None
+    span: Span = _span()
+    clause_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)  # for comments
 
 
 @dataclass(frozen=True)

@@ -259,9 +259,22 @@ def _element(item: _Item, span, c: Comments) -> _Item:
 
 def _note_texts(notes: ast.Annotations) -> list[tuple[str, int]]:
     """Each annotation written out, with its source line (0 when built without a source), in source order."""
-    parts = [(f"{x.kind} {quote(x.text)}", x.span.line) for x in notes.citations]
+    parts = [(citation(x), x.span.line) for x in notes.citations]
     parts += [(f"explain {x.lang} {quote(x.template)}", x.span.line) for x in notes.explains]
     return sorted(parts, key=lambda p: p[1]) if all(line for _, line in parts) else parts
+
+
+def citation(note: ast.Citation) -> str:
+    """`source "free text"`, `source DOCUMENT "clause" en "…"`, `assumed "理由" en "reason"`."""
+    if note.document is not None:
+        text = f"{note.kind} {note.document}" + (f" {quote(note.text)}" if note.text else "")
+    else:
+        text = f"{note.kind} {quote(note.text)}"
+    return text + _en(note.en)
+
+
+def _en(text: str | None) -> str:
+    return f" en {quote(text)}" if text is not None else ""
 
 
 def _split_notes(code: str, notes: ast.Annotations, line: int, inline_default: bool,
@@ -303,16 +316,111 @@ def _end(e) -> int:
 # ------------------------------------------------------------------------------------------------ declarations
 
 def _header(d: ast.PolicyHeader, c: Comments) -> _Item:
-    lines = [f"policy {d.name}" + (f" {quote(d.title)}" if d.title is not None else "")]
+    title = f" {quote(d.title)}" if d.title is not None else ""
+    if d.title is not None:
+        title += _en(d.title_en)
+    lines = [f"policy {d.name}{title}"]
     if d.subject:
         lines.append(f"{INDENT}subject {d.subject}")
     if d.source is not None:
-        lines.append(f"{INDENT}source {quote(d.source)}")
+        lines.append(f"{INDENT}{citation(d.citation())}")
     if d.effective:
         lines.append(f"{INDENT}effective {d.effective.isoformat()}")
     if d.assumed is not None:
-        lines.append(f"{INDENT}assumed {quote(d.assumed)}")
+        lines.append(f"{INDENT}{citation(d.assumption())}")
+    if d.languages:
+        lines.append(f"{INDENT}languages {' '.join(d.languages)}")
     return _lines_item(lines)
+
+
+# ------------------------------------------------------------------------------------------------ names, documents
+
+def _glossary(d: ast.GlossaryDecl, c: Comments) -> _Item:
+    """One entry a line, its clauses in canonical order: zh, en, unit, actionable, better, serious."""
+    items = [_element(_Item(f"{_target(e)}: {' '.join(_term_clauses(e))}"), e.span, c) for e in d.entries]
+    return _lines_item(_block(_head_comment("glossary {", d, c, d.entries), items, d, c))
+
+
+def _target(e: ast.GlossaryEntry) -> str:
+    return e.owner if e.member is None else f"{e.owner}.{_label(ast.Label(e.member))}"
+
+
+def _term_clauses(e: ast.GlossaryEntry) -> list[str]:
+    out = [f"zh {quote(e.zh)}"] if e.zh is not None else []
+    if e.en is not None:
+        out.append(f"en {quote(e.en)}")
+    if e.unit_zh is not None:
+        out.append(f"unit {quote(e.unit_zh)}" + (f" {quote(e.unit_en)}" if e.unit_en is not None else ""))
+    if e.actionable:
+        out.append("actionable")
+    if e.better is not None:
+        out.append(f"better {_better(e.better)}")
+    if e.serious:
+        out.append("serious")
+    return out
+
+
+def _better(b: ast.BetterClause) -> str:
+    if b.direction is not None:
+        return b.direction
+    if isinstance(b.value, bool):
+        return "true" if b.value else "false"
+    return _label(ast.Label(str(b.value)))
+
+
+def _document(d: ast.DocumentDecl, c: Comments) -> _Item:
+    """`document NAME "title" {` then en, issuer, date, published, number, url, assumed — one a line."""
+    clauses = []
+    if d.en is not None:
+        clauses.append(("en", f"en {quote(d.en)}"))
+    if d.issuer is not None:
+        clauses.append(("issuer", f"issuer {quote(d.issuer)}" + _en(d.issuer_en)))
+    if d.date is not None:
+        clauses.append(("date", f"date {d.date.isoformat()}"))
+    clauses += [(word, f"{word} {quote(getattr(d, word))}") for word in ("published", "number", "url")
+                if getattr(d, word) is not None]
+    if d.assumed is not None:
+        clauses.append(("assumed", citation(d.assumed)))
+    return _clause_block(f"document {d.name} {quote(d.title)} {{", clauses, d, c)
+
+
+def _recourse(d: ast.RecourseDecl, c: Comments) -> _Item:
+    """`recourse {` then office, review, appeal, contact, assumed — one a line."""
+    clauses = [("office", f"office {quote(d.office)}" + _en(d.office_en))] if d.office is not None else []
+    for word in ("review", "appeal"):
+        step = getattr(d, word)
+        if step is not None:
+            within = f" within {step.within.text}" if step.within is not None else ""
+            clauses.append((word, f"{word} {quote(step.text)}{_en(step.en)}{within}"))
+    if d.contact is not None:
+        clauses.append(("contact", f"contact {quote(d.contact)}" + _en(d.contact_en)))
+    if d.assumed is not None:
+        clauses.append(("assumed", citation(d.assumed)))
+    return _clause_block("recourse {", clauses, d, c)
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where a clause was written (for `_head_comment`, which asks whether the first item shares the head's line)."""
+
+    span: object
+
+
+def _clause_block(head: str, clauses: list[tuple[str, str]], d, c: Comments) -> _Item:
+    """A block of one clause a line, in canonical order; each keeps the comments above and beside it."""
+    spans = dict(d.clause_spans)
+    written = sorted((w for w, _ in clauses if w in spans), key=lambda w: (spans[w].line, spans[w].col))
+    first = [_At(spans[written[0]])] if written else []
+    head = _head_comment(head, d, c, first)
+    items: dict[str, _Item] = {}
+    for word in written:  # comments are taken in source order, so each stays with its clause
+        items[word] = _element(_Item(""), spans[word], c)
+    out = []
+    for word, text in clauses:
+        item = items.get(word) or _Item("")
+        item.head = text
+        out.append(item)
+    return _lines_item(_block(head, out, d, c))
 
 
 def _labels(labels: tuple[ast.Label, ...]) -> str:
@@ -696,7 +804,8 @@ _DECL = {ast.PolicyHeader: _header, ast.Import: lambda d, c: _Item(f"import {quo
          ast.Extends: lambda d, c: _Item(f"extends {quote(d.path)}"), ast.EnumDecl: _enum, ast.RecordDecl: _record,
          ast.ListDecl: _list, ast.ParamDecl: _param, ast.ValueDecl: _value, ast.TableDecl: _table,
          ast.EligibilityDecl: _eligibility, ast.SummaryDecl: _summary, ast.ExampleDecl: _example,
-         ast.ExceptionDecl: _exception, ast.MapDecl: _map}
+         ast.ExceptionDecl: _exception, ast.MapDecl: _map, ast.GlossaryDecl: _glossary,
+         ast.DocumentDecl: _document, ast.RecourseDecl: _recourse}
 
 
 # ------------------------------------------------------------------------------------------------ long expressions

@@ -318,6 +318,7 @@ class Assumption:
     name: str
     reason: str
     span: Span
+    reason_en: str | None = None  # the reason in English, where the policy gives it
 
 
 @dataclass(frozen=True)
@@ -410,6 +411,7 @@ class Policy:
     glossary: dict[str, Term] = field(default_factory=dict)  # by target: "名称" or "枚举.标签"
     documents: dict[str, Document] = field(default_factory=dict)
     recourse: Recourse | None = None
+    source_citation: Citation | None = None  # the header's `source` note whole (a document, its English text)
 
     @property
     def outcomes(self) -> list[Node]:

@@ -167,6 +167,43 @@ def definition(checked: Checked, name: str) -> list[lsp.Location]:
 
 
 def hover_text(checked: Checked, name: str) -> str | None:
+    """What the editor shows over a name: its kind, type and notes, then its labels from the glossary."""
+    text = _declaration_hover(checked, name)
+    policy = checked.policy
+    if policy is None:
+        return text
+    if text is None and name in policy.documents:
+        return _document_hover(policy.documents[name])
+    labels = _labels_line(policy, name)
+    return f"{text}\n\n{labels}" if text is not None and labels else text
+
+
+def _labels_line(policy, name: str) -> str | None:
+    """`年龄 / age · unit 岁 / years · actionable`: what the glossary says of `name` (via `naming`)."""
+    from . import naming
+    if name not in policy.glossary:
+        return None
+    parts = [f"{naming.label(policy, name, 'zh')} / {naming.label(policy, name, 'en')}"]
+    unit_zh, unit_en = naming.unit(policy, name, 1, "zh"), naming.unit(policy, name, 2, "en")
+    if unit_zh or unit_en:
+        parts.append(f"unit {unit_zh} / {unit_en}")
+    if naming.actionable(policy, name):
+        parts.append("actionable")
+    better = naming.favourable(policy, name)
+    if better is not None:
+        parts.append(f"better {better.direction or better.value}")
+    if policy.glossary[name].serious:  # the language's own reader: whether the entry says `serious` at all
+        parts.append("serious")
+    return " · ".join(parts)
+
+
+def _document_hover(doc) -> str:
+    lines = [f"**document** `{doc.name}`: 《{doc.title}》" + (f" — “{doc.en}”" if doc.en else "")]
+    lines += [x for x in (doc.issuer, doc.date and doc.date.isoformat(), doc.number, doc.url) if x]
+    return "\n\n".join(lines + [f"{doc.span}"])
+
+
+def _declaration_hover(checked: Checked, name: str) -> str | None:
     policy = checked.policy
     if policy is not None:
         if name in policy.nodes:
@@ -210,8 +247,9 @@ def _notes_suffix(notes) -> str:
 
 def _with_notes(head: str, notes, span: Span) -> str:
     lines = [head]
-    for s in notes.sources:
-        lines.append(f"source: {s}")
+    for c in notes.citations:
+        if c.kind == "source":  # a cited document by its name, then the clause
+            lines.append(f"source: {c.document} {c.text}".rstrip() if c.document else f"source: {c.text}")
     if notes.assumed:
         lines.append(f"assumed: {notes.assumed.text}")
     lines.append(f"{span}")

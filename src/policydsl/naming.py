@@ -14,7 +14,7 @@ from .ir import Better, Document, Policy, Recourse, Term
 
 __all__ = [
     "Better", "Document", "Recourse", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
-    "label", "member_label", "note", "recourse", "title", "unit",
+    "label", "member_label", "note", "policy_source", "recourse", "title", "unit",
 ]
 
 #: Units guessed from the end of a name where the glossary gives none: (suffix, zh, en "one|many").
@@ -131,6 +131,12 @@ def cite(policy: Policy, citation: Citation, lang: str) -> str:
         name = f"“{doc.en or doc.title}”"
         return f"{name}, {clause}" if clause else name
     return f"《{doc.title}》{clause}"
+
+
+def policy_source(policy: Policy, lang: str) -> str | None:
+    """The header's `source` as a citizen can look it up (`cite`), or None where the header names none."""
+    citation = policy.source_citation
+    return cite(policy, citation, lang) if citation is not None else policy.source
 
 
 def note(citation: Citation, lang: str) -> str:

@@ -14,7 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import ast, ir
-from .diagnostics import MAX_CANDIDATES, DiagnosticBag, SourceCache, Span, did_you_mean
+from .diagnostics import MAX_CANDIDATES, Diagnostic, DiagnosticBag, SourceCache, Span, did_you_mean
+from .glossary import collect_labels, english_gaps, resolve_labels
 from .limits import MAX_LIST_BYTES, MAX_POLICY_BYTES, Refusal, allowed_roots, read_limited, refuse_named_file
 from .syntax import SyntaxFailure, parse_module
 from .types import (
@@ -69,6 +70,16 @@ class _Decls:
     extends: str | None = None
     exceptions: list[tuple[ast.ExceptionDecl, str]] = field(default_factory=list)
     maps: list[tuple[ast.MapDecl, str]] = field(default_factory=list)
+    # names, documents and recourse: the base's and imports' first, the file's own last (later ones replace)
+    glossary: list[tuple[ast.GlossaryEntry, str]] = field(default_factory=list)
+    documents: list[tuple[ast.DocumentDecl, str]] = field(default_factory=list)
+    recourse: list[tuple[ast.RecourseDecl, str]] = field(default_factory=list)
+
+    def take_labels(self, other: "_Decls") -> None:
+        """Add the glossary entries, documents and recourse of an imported or extended file."""
+        self.glossary.extend(other.glossary)
+        self.documents.extend(other.documents)
+        self.recourse.extend(other.recourse)
 
 
 _TYPE_DECLS = (ast.EnumDecl, ast.RecordDecl)
@@ -91,6 +102,7 @@ class Loader:
         self._modules: dict[str, ast.Module | None] = {}
         self.overridden: dict[str, ast.Decl] = {}  # name → the inherited declaration an override replaced
         self.root_file: str | None = None  # the policy being checked: named files must lie in its tree
+        self.label_warnings: list[Diagnostic] = []  # names without English labels: `check` shows them
 
     # -------------------------------------------------------------------------------------------- files
     def module(self, path: str, span: Span | None = None) -> ast.Module | None:
@@ -194,6 +206,7 @@ class Loader:
                     into.values.update(base.values)
                     into.exceptions.extend(base.exceptions)
                     into.maps.extend(base.maps)
+                    into.take_labels(base)
                     into.base_header = base.header or base.base_header
                 else:
                     lib = _Decls()
@@ -201,6 +214,7 @@ class Loader:
                     into.types.update(lib.types)
                     into.values.update(lib.values)
                     into.exceptions.extend(lib.exceptions)
+                    into.take_labels(lib)
         own_types: dict[str, ast.Decl] = {}
         own_values: dict[str, ast.Decl] = {}
         for decl in module.decls:
@@ -218,6 +232,7 @@ class Loader:
                 self._define(decl, module.path, into.types, own_types)
             elif isinstance(decl, _VALUE_DECLS):
                 self._define(decl, module.path, into.values, own_values)
+        collect_labels(module, into, self.diags)
 
     def _apply_maps(self, decls: _Decls) -> None:
         """`map F = E`: the subject's field F leaves the record and becomes a fact computed by E."""
@@ -351,16 +366,25 @@ class _Checker:
         header = self.decls.header or self.decls.base_header
         if self.subject is None:
             return None
+        name = header.name if header else Path(self.path).stem
+        labels = resolve_labels(self, name)
+        languages = next((h.languages for h in (self.decls.header, self.decls.base_header)
+                          if h is not None and h.languages), ("zh",))
+        if "en" in languages:
+            self.loader.label_warnings = english_gaps(self, name, labels)
+        source_note = header.citation() if header else None
         return ir.Policy(
-            name=header.name if header else Path(self.path).stem,
+            name=name,
             title=header.title if header else None,
-            source=header.source if header else None,
+            source=labels.source_text(source_note),
             # a variant without its own date is in force from its base's, never from a made-up default
             effective=next((h.effective for h in (self.decls.header, self.decls.base_header)
                             if h is not None and h.effective is not None), None),
             path=self.path, subject=self.subject, records=self.records, enums=dict(self.enums),
             params=self.params, lists=self.lists, nodes=self.nodes, summaries=summaries, examples=examples,
-            assumptions=self._assumptions(), extends=self.decls.extends)
+            assumptions=self._assumptions(), extends=self.decls.extends,
+            title_en=header.title_en if header else None, languages=languages, glossary=labels.glossary,
+            documents=labels.documents, recourse=labels.recourse, source_citation=source_note)
 
     def _check_shadowing(self) -> None:
         """A rule named like an input field or a built-in would silently lose to it: refuse the ambiguity."""
@@ -388,11 +412,19 @@ class _Checker:
         found = []
         header = self.decls.header
         if header is not None and header.assumed is not None:
-            found.append(ir.Assumption(f"policy {header.name}", header.assumed, header.span))
+            found.append(ir.Assumption(f"policy {header.name}", header.assumed, header.span,
+                                       header.assumption().en))
         for name, (decl, _) in self.decls.values.items():
             for notes, label in _notes_of(decl):
                 if notes.assumed:
-                    found.append(ir.Assumption(f"{name}{label}", notes.assumed.text, notes.assumed.span))
+                    found.append(ir.Assumption(f"{name}{label}", notes.assumed.text, notes.assumed.span,
+                                               notes.assumed.en))
+        for doc, _ in self.decls.documents:
+            if doc.assumed is not None:
+                found.append(ir.Assumption(f"document {doc.name}", doc.assumed.text, doc.assumed.span, doc.assumed.en))
+        for block, _ in self.decls.recourse:
+            if block.assumed is not None:
+                found.append(ir.Assumption("recourse", block.assumed.text, block.assumed.span, block.assumed.en))
         return tuple(sorted(found, key=lambda a: (a.span.file, a.span.line, a.span.col)))
 
     # -------------------------------------------------------------------------------------------- types

@@ -20,12 +20,17 @@ KEYWORDS = {
     "then": "则", "else": "否则", "match": "匹配", "or": "或", "and": "且", "not": "非", "in": "属于",
     "where": "其中", "within": "分组", "by": "按", "asc": "升序", "desc": "降序", "ties": "并列", "method": "方法",
     "rounding": "取舍", "as": "记为", "true": "是", "false": "否", "exception": "例外", "map": "映射", "optional": "可选", "between": "介于",
+    "languages": "语言", "zh": "中文", "en": "英文", "glossary": "术语", "unit": "单位", "actionable": "可改变",
+    "better": "有利", "higher": "较高", "lower": "较低", "serious": "严重", "document": "文件", "issuer": "发文机关",
+    "date": "日期", "published": "刊载", "number": "文号", "url": "网址", "recourse": "救济", "office": "决定机关",
+    "review": "复核", "appeal": "申诉", "contact": "联系方式",
 }
 #: keywords written as one Chinese word for two English ones
 PHRASES = {("as", "of"): "截至", ("not", "in"): "不属于", ("list", "of"): "列表", ("first", "hit"): "首条命中",
            ("unique", "hit"): "唯一命中", ("given", "records"): "给定 各记录"}
 #: where a keyword's Chinese form depends on the declaration it is in
 LIST_FROM = "来自"  # list 清单 … 来自 "file.csv" (a dated param value is 自 2024-01-01)
+RECOURSE_WITHIN = "期限"  # a review's deadline in a recourse block (inside a call, `within` is 分组)
 
 #: built-in functions and aggregates
 FUNCTIONS = {
@@ -47,7 +52,7 @@ OPTION_WORDS = {
 ROUND_MODES = {"half_up": "四舍五入", "half_even": "四舍六入五成双", "down": "去尾", "up": "进一", "floor": "向下",
                "ceiling": "向上"}
 
-_ENGLISH = {**{zh: en for en, zh in KEYWORDS.items()}, "来自": "from", "截至": "as", "不属于": "not", "列表": "list",
+_ENGLISH = {**{zh: en for en, zh in KEYWORDS.items()}, "来自": "from", "期限": "within", "截至": "as", "不属于": "not", "列表": "list",
             "首条命中": "first", "唯一命中": "unique", "各记录": "records"}
 
 
@@ -112,6 +117,7 @@ def to_surface(text: str, surface: str) -> str:
     toks = list(_tokens(text))
     edits: list[tuple[int, int, str]] = []
     calls: list[str | None] = []  # the function of each open parenthesis (None: grouping)
+    in_recourse = False  # a recourse block holds no braces of its own: it ends at the first '}'
     i = 0
     while i < len(toks):
         tok, nxt = toks[i], toks[i + 1] if i + 1 < len(toks) else None
@@ -125,6 +131,9 @@ def to_surface(text: str, surface: str) -> str:
             chinese = KEYWORDS.get(word, word)
             if word == "from" and _in_list_header(toks, i):
                 chinese = LIST_FROM
+            elif word == "within" and in_recourse:
+                chinese = RECOURSE_WITHIN
+            in_recourse = in_recourse or word == "recourse"
             edits.append((tok.start_pos, tok.end_pos, chinese))
         elif tok.type == "NAME":
             previous = str(toks[i - 1]) if i else ""
@@ -137,6 +146,8 @@ def to_surface(text: str, surface: str) -> str:
                 edits.append((tok.start_pos, tok.end_pos, ROUND_MODES[word]))
             elif word in NAMES:
                 edits.append((tok.start_pos, tok.end_pos, NAMES[word]))
+        if word == "}":
+            in_recourse = False
         if word in ("(", "（"):
             previous = toks[i - 1] if i else None
             calls.append(str(previous) if previous is not None and previous.type == "NAME" else None)

@@ -156,7 +156,8 @@ def _all_syntax_errors(text: str, path: str, first: UnexpectedInput) -> list[Dia
 
 _DECLARATION_START = re.compile(
     r"^(?:override |覆盖 )?(?:outcome |结果 )?(?:policy|import|extends|enum|record|list|param|fact|outcome|table|"
-    r"eligibility|summary|example|政策|导入|继承|枚举|记录|清单|参数|事实|结果|表|资格|汇总|示例)(?=[\s(（])")
+    r"eligibility|summary|example|glossary|document|recourse|政策|导入|继承|枚举|记录|清单|参数|事实|结果|表|资格|汇总|示例|"
+    r"术语|文件|救济)(?=[\s(（])")
 
 
 _DECLARATION_WORD = re.compile(_DECLARATION_START.pattern.removeprefix("^").removesuffix(r"(?=[\s(（])"))
@@ -245,7 +246,7 @@ _WORDS = {
     "MUL_OP": "'*' or '/'", "_COLON": "':'", "_COMMA": "','", "_LPAR": "'('", "_RPAR": "')'", "$END": "the end of the file",
 }
 _DECL_KEYWORDS = {"POLICY", "IMPORT", "EXTENDS", "ENUM", "RECORD", "LIST", "PARAM", "FACT", "OUTCOME", "TABLE",
-                  "ELIGIBILITY", "SUMMARY", "EXAMPLE", "OVERRIDE"}
+                  "ELIGIBILITY", "SUMMARY", "EXAMPLE", "OVERRIDE", "GLOSSARY", "DOCUMENT", "RECOURSE"}
 
 
 def _canonical(expected: set[str]) -> set[str]:
@@ -332,6 +333,9 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         return early
     span = Span(path, token.line, token.column, token.end_line or token.line,
                 token.end_column or token.column + len(str(token)))
+    unknown = _unknown_clause(token, expected, lines, span)
+    if unknown is not None:
+        return unknown
     glued = _glued_keyword(lines[token.line - 1][:token.column - 1] if token.line <= len(lines) else "")
     if glued is not None:
         word, keyword = glued
@@ -340,6 +344,42 @@ def _parse_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
                           f"put a space after {keyword}: a Chinese keyword is a word of its own")
     line = lines[token.line - 1] if token.line <= len(lines) else ""
     return Diagnostic(span, f"unexpected {_token_words(token)}", _hint_for(token, expected, line))
+
+
+#: the clauses of the blocks of names, documents and recourse (English words; each has its Chinese form)
+_BLOCK_CLAUSES = {
+    "a recourse block": ("office", "review", "appeal", "contact", "assumed"),
+    "a document": ("en", "issuer", "date", "published", "number", "url", "assumed"),
+    "a glossary entry": ("zh", "en", "unit", "actionable", "better", "serious"),
+}
+
+
+def _unknown_clause(token: Token, expected: set[str], lines: list[str], span: Span) -> Diagnostic | None:
+    """A misspelt clause word in a recourse block, a document or a glossary entry, with did-you-mean.
+
+    In a glossary a misspelt word reads as the next entry's name, so the error comes at the text after it: the
+    word before the error is then the clause meant."""
+    names = _canonical(expected)
+    for block, words in _BLOCK_CLAUSES.items():
+        if block == "a glossary entry":
+            if names - {"_COLON", "DOT"} or token.type != "STRING":
+                continue
+            before = re.findall(r"[^\W\d]\w*", lines[token.line - 1][:token.column - 1] if token.line <= len(lines)
+                                else "")
+            word = before[-1] if before else ""
+            col = lines[token.line - 1].rfind(word, 0, token.column - 1) + 1 if word else span.col
+            where = Span(span.file, token.line, col, token.line, col + len(word))
+        elif token.type == "NAME" and {w.upper() for w in words[:4]} <= names:
+            word, where = str(token), span
+        else:
+            continue
+        near = closest(word, list(words) + [KEYWORDS[w] for w in words if w in KEYWORDS])
+        if near is None and block == "a glossary entry":
+            return None
+        listed = ", ".join(f"{w} ({KEYWORDS[w]})" if w in KEYWORDS else w for w in words)
+        return Diagnostic(where, f"unknown clause '{word}' in {block}",
+                          f"did you mean '{near}'?" if near else f"the clauses are {listed}")
+    return None
 
 
 def _ended_early(lines: list[str], token: Token, path: str) -> Diagnostic | None:
@@ -448,6 +488,11 @@ class _Clause:
     span: Span
 
 
+def _beyond_text(note: ast.Citation | None) -> ast.Citation | None:
+    """A header's note where it says more than its text (a document, English), else None (the text is kept)."""
+    return note if note is not None and (note.document is not None or note.en is not None) else None
+
+
 def unescape(raw: str) -> str:
     """The value of a STRING token: quotes removed, backslash escapes resolved."""
     body = raw[1:-1]
@@ -490,23 +535,43 @@ class _Builder(Transformer):
         return ast.Module(self.path, tuple(children))
 
     def policy_header(self, meta, children):
-        name, title, *clauses = children
+        name, title, title_en, *clauses = children
         fields = dict(clauses)
+        source, assumed = fields.get("source"), fields.get("assumed")
         return ast.PolicyHeader(str(name), unescape(title) if title else None, fields.get("subject"),
-                                fields.get("source"), fields.get("effective"), fields.get("assumed"),
-                                self._span(meta))
+                                source.text if source else None, fields.get("effective"),
+                                assumed.text if assumed else None, self._span(meta),
+                                unescape(title_en) if title_en else None, fields.get("languages", ()),
+                                _beyond_text(source), _beyond_text(assumed))
 
     def subject_clause(self, meta, children):
         return ("subject", str(children[0]))
 
     def source_clause(self, meta, children):
-        return ("source", unescape(children[0]))
+        return ("source", self._citation(children, meta))
 
     def effective_clause(self, meta, children):
         return ("effective", self._date(children[0]))
 
     def header_assumed(self, meta, children):
-        return ("assumed", unescape(children[0]))
+        return ("assumed", self.assumed_note(meta, children))
+
+    def languages_clause(self, meta, children):
+        words = tuple(english_word(str(c.children[0])) for c in children)
+        for i, word in enumerate(words):
+            if word in words[:i]:
+                raise _LiteralError(Diagnostic(self._span(meta), f"language '{word}' is written twice",
+                                               "write each language once: languages zh en"))
+        return ("languages", words)
+
+    def _citation(self, children, meta) -> ast.Citation:
+        """`source "free text" [en "…"]` or `source DOCUMENT ["clause"] [en "…"]`."""
+        first, *rest = children
+        en = unescape(rest[-1]) if rest and rest[-1] is not None else None
+        if first.type == "STRING":
+            return ast.Citation("source", unescape(first), self._span(meta), None, en)
+        clause = rest[0] if len(rest) == 2 else None
+        return ast.Citation("source", unescape(clause) if clause else "", self._span(meta), str(first), en)
 
     def import_decl(self, meta, children):
         return ast.Import(unescape(children[0]), self._span(meta))
@@ -563,10 +628,135 @@ class _Builder(Transformer):
 
     # -- annotations
     def source_note(self, meta, children):
-        return ast.Citation("source", unescape(children[0]), self._span(meta))
+        return self._citation(children, meta)
 
     def assumed_note(self, meta, children):
-        return ast.Citation("assumed", unescape(children[0]), self._span(meta))
+        text, en = children
+        return ast.Citation("assumed", unescape(text), self._span(meta), None, unescape(en) if en else None)
+
+    # -- glossary, documents, recourse
+    def glossary_decl(self, meta, children):
+        return ast.GlossaryDecl(tuple(children), self._span(meta))
+
+    def glossary_entry(self, meta, children):
+        name, member, *clauses = children
+        target = str(name) if member is None else f"{name}.{member.name}"
+        fields = self._once(clauses, f"the glossary entry for '{target}'")
+        unit = fields.pop("unit", None)
+        if unit is not None:
+            fields["unit_zh"], fields["unit_en"] = unit
+        return ast.GlossaryEntry(target, span=self._span(meta), **fields)
+
+    def _once(self, clauses, where: str) -> dict:
+        """The clauses (word, value, span) of an entry or block as a dict; a clause written twice is an error."""
+        found: dict = {}
+        for word, value, span in clauses:
+            if word in found:
+                raise _LiteralError(Diagnostic(span, f"'{word}' is written twice in {where}",
+                                               "write each clause once"))
+            found[word] = value
+        return found
+
+    def term_zh(self, meta, children):
+        return ("zh", unescape(children[0]), self._span(meta))
+
+    def term_en(self, meta, children):
+        return ("en", unescape(children[0]), self._span(meta))
+
+    def term_unit(self, meta, children):
+        zh, en = children
+        return ("unit", (unescape(zh), unescape(en) if en else None), self._span(meta))
+
+    def term_actionable(self, meta, children):
+        return ("actionable", True, self._span(meta))
+
+    def term_serious(self, meta, children):
+        return ("serious", True, self._span(meta))
+
+    def term_better(self, meta, children):
+        value = children[0]
+        span = self._span(meta)
+        if isinstance(value, Tree):  # higher / lower
+            better = ast.BetterClause(english_word(str(value.children[0])), None, span)
+        elif isinstance(value, ast.Literal):
+            better = ast.BetterClause(None, value.value, span)
+        else:
+            better = ast.BetterClause(None, value.name, span)
+        return ("better", better, span)
+
+    def document_decl(self, meta, children):
+        name, title, *clauses = children
+        attached: list = []
+        for clause in clauses:  # an `en` right after `issuer` or `assumed` is theirs; any other the title's
+            word, value, span = clause
+            previous = attached[-1] if attached else None
+            if word == "en" and previous is not None and previous[0] in ("issuer", "assumed") and previous[3] is None:
+                attached[-1] = (*previous[:3], value)
+                continue
+            attached.append((word, value, span, None))
+        fields = self._once([(w, (v, en), s) for w, v, s, en in attached], f"document {name}")
+        issuer, issuer_en = fields.pop("issuer", (None, None))
+        assumed, assumed_en = fields.pop("assumed", (None, None))
+        note = None
+        if assumed is not None:
+            note = ast.Citation("assumed", assumed[0], assumed[1], None, assumed_en)
+        plain = {word: value for word, (value, _) in fields.items()}
+        return ast.DocumentDecl(str(name), unescape(title), plain.get("en"), issuer, issuer_en, plain.get("date"),
+                                plain.get("published"), plain.get("number"), plain.get("url"), note,
+                                self._span(meta), tuple((w, span) for w, _, span, _ in attached))
+
+    def doc_en(self, meta, children):
+        return ("en", unescape(children[0]), self._span(meta))
+
+    def doc_issuer(self, meta, children):
+        return ("issuer", unescape(children[0]), self._span(meta))
+
+    def doc_date(self, meta, children):
+        return ("date", self._date(children[0]), self._span(meta))
+
+    def doc_published(self, meta, children):
+        return ("published", unescape(children[0]), self._span(meta))
+
+    def doc_number(self, meta, children):
+        return ("number", unescape(children[0]), self._span(meta))
+
+    def doc_url(self, meta, children):
+        return ("url", unescape(children[0]), self._span(meta))
+
+    def doc_assumed(self, meta, children):
+        return ("assumed", (unescape(children[0]), self._span(meta)), self._span(meta))
+
+    def recourse_decl(self, meta, children):
+        fields = self._once(children, "the recourse block")
+        office, office_en = fields.get("office", (None, None))
+        contact, contact_en = fields.get("contact", (None, None))
+        return ast.RecourseDecl(office, office_en, fields.get("review"), fields.get("appeal"), contact, contact_en,
+                                fields.get("assumed"), self._span(meta), tuple((w, span) for w, _, span in children))
+
+    def _texts(self, children) -> tuple[str, str | None]:
+        return unescape(children[0]), unescape(children[1]) if children[1] else None
+
+    def recourse_office(self, meta, children):
+        return ("office", self._texts(children), self._span(meta))
+
+    def recourse_contact(self, meta, children):
+        return ("contact", self._texts(children), self._span(meta))
+
+    def recourse_assumed(self, meta, children):
+        return ("assumed", self.assumed_note(meta, children), self._span(meta))
+
+    def recourse_review(self, meta, children):
+        return ("review", self._step(meta, children), self._span(meta))
+
+    def recourse_appeal(self, meta, children):
+        return ("appeal", self._step(meta, children), self._span(meta))
+
+    def _step(self, meta, children) -> ast.RecourseStepDecl:
+        text, en = self._texts(children)
+        return ast.RecourseStepDecl(text, en, children[2], self._span(meta))
+
+    def deadline(self, meta, children):
+        return self.duration(meta, children)
 
     def explain_note(self, meta, children):
         return ast.Explain(str(children[0]), unescape(children[1]), self._span(meta))
