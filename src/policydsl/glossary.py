@@ -98,14 +98,16 @@ class _Names:
         self.names: dict[str, _Target] = {}
         for rtype in checker.records.values():
             self.names.setdefault(rtype.name, _Target("record"))
-        for ename in checker.enums:
-            self.names[ename] = _Target("enum")
         for lname in checker.lists:
             self.names[lname] = _Target("list")
         records = [checker.subject] + [r for r in checker.records.values() if r is not checker.subject]
         for rtype in records:
             for fname, ftype in rtype.fields:
                 self.names.setdefault(fname, _Target("field", ftype))
+        # A field named after its enum (学历: 学历) is the field: the one label serves both, and the field may be
+        # actionable; its labels are still reached as 学历.大专 through the field's enum type.
+        for ename in checker.enums:
+            self.names.setdefault(ename, _Target("enum"))
         for pname, param in checker.params.items():
             self.names[pname] = _Target("param", param.type)
         for nname, node in checker.nodes.items():
