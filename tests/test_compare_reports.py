@@ -65,8 +65,8 @@ def test_jiangbei_headline_is_the_domains_figures(reports):
     summaries = {n: vs for n, _, vs in c.summaries}
     assert summaries["全区员额"] == (745, 627)          # 348,130 residents × 21.4 / 10,000 vs × 18 / 10,000
     (headline,) = c.headline("zh")
-    assert headline.index("全区员额 745 → 627 人(−118)") < headline.index("原因:")
-    assert "44 个江北社区核定员额减少 1–2 人" in headline and "每万人员额 21.4 人 → 18 人" in headline
+    assert headline.index("全区员额 745 → 627 名(−118)") < headline.index("原因:")
+    assert "44 个江北社区核定员额减少 1–2 名,无一增加" in headline and "每万人员额 21.4" in headline
     assert c.affected == {"jiangbei_18_per_10k": 53} and c.primary == "核定员额"
     first = c.diffs[0]                                  # the largest change first: two places
     (o,) = [o for o in first.outcomes if o.outcome == "核定员额"]
@@ -83,7 +83,7 @@ def test_jinyuan_headline_money_and_stars(reports):
     (headline,) = c.headline("zh")
     assert "44 名党组织书记受影响(共 76)" in headline
     assert "+60,000 元" in headline and "2 名党组织书记星级减少 1 星" in headline
-    assert headline.endswith("原因:星级上限 7 → 6;每星奖励 1,000 元 → 1,500 元。")
+    assert headline.endswith("原因:星级上限 7 星 → 6 星;每星奖励 1,000 元 → 1,500 元。")
     (en,) = c.headline("en")
     assert "+60,000 yuan" in en and "Why: " in en
 

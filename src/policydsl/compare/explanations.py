@@ -40,7 +40,7 @@ def write_explanations(c: Comparison, report: Path, lang: str) -> tuple[dict[str
             loaded = explaining.load_inputs(run.policy, c.records_path, mine)
             explainer = explaining.Explainer(run.policy, lang=lang)
             explainer.among([(r.id, r.values) for r in loaded.records], run.as_of)
-        except (DataSetupError, explaining.ExplainError, ValueError):
+        except (DataSetupError, explaining.ExplainError, ValueError, OSError):
             continue
         values = {r.id: r.values for r in loaded.records if r.id in links}
         sub = folder / str(k)

@@ -36,6 +36,16 @@ def primary_outcome(comp: Comparison) -> str | None:
             kinds[t.outcome] = 0 if t.type == MONEY else 1
     if not moved:
         return None
+    money = [n for n in moved if kinds[n] == 0]
+    if len(money) > 1:
+        # a sum of money that moves is read before its parts: the year's deductions before this one's
+        import networkx as nx
+
+        from ..graph import build
+        graph = build(comp.compared[0].policy)
+        parts = {n for n in money if n in graph and any(m in nx.descendants(graph, n) for m in money if m != n)}
+        for n in parts:
+            del moved[n]
     # a tie is a total and the one part of it that moves: the later declared (the total) reads better
     return min(moved, key=lambda n: (kinds[n], -moved[n], -list(moved).index(n)))
 

@@ -51,9 +51,20 @@ def noun(policy: ir.Policy, lang: str) -> tuple[str, str]:
 
 
 def counted(n: int, policy: ir.Policy, lang: str) -> str:
-    """“42 个江北社区” / “42 records”."""
+    """“42 个江北社区” / “42 communities”."""
     word, measure = noun(policy, lang)
-    return f"{fm.count(n, lang)} {measure}{word}" if lang == "zh" else f"{fm.count(n, lang)} {word}"
+    return f"{fm.count(n, lang)} {measure}{word}" if lang == "zh" else f"{fm.count(n, lang)} {plural(word, n)}"
+
+
+def plural(word: str, n: int = 2) -> str:
+    """An English noun for `n` things: community → communities, staff member → staff members."""
+    if n == 1 or not word or not word[-1].isalpha() or word.endswith(("staff", "people", "s")):
+        return word
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("sh", "ch", "x")):
+        return word + "es"
+    return word + "s"
 
 
 def label(policy: ir.Policy, name: str, lang: str) -> str:
@@ -202,7 +213,8 @@ def _primary_text(t: NumericTotals, policy: ir.Policy, lang: str) -> str:
         parts.append(f"{what}{total} {fm.change(t.change, t.type, lang)}{P[lang]['open']}"
                      f"{fm.value(t.total_base, t.type, lang)} → {fm.value(t.total_other, t.type, lang)}"
                      f"{P[lang]['close']}" if lang == "zh" else
-                     f"{what} in total {fm.change(t.change, t.type, lang)} ({fm.value(t.total_base, t.type, lang)}"
+                     f"{what}{'' if 'total' in what.lower() else ' in total'} {fm.change(t.change, t.type, lang)} "
+                     f"({fm.value(t.total_base, t.type, lang)}"
                      f" → {fm.value(t.total_other, t.type, lang)})")
     if t.gain:
         rng = _range(min(ups), max(ups), t.type, lang, policy, t.outcome)
