@@ -65,8 +65,8 @@ def test_jiangbei_headline_is_the_domains_figures(reports):
     summaries = {n: vs for n, _, vs in c.summaries}
     assert summaries["全区员额"] == (745, 627)          # 348,130 residents × 21.4 / 10,000 vs × 18 / 10,000
     (headline,) = c.headline("zh")
-    assert headline.index("全区员额 745 → 627 名(−118)") < headline.index("原因:")
-    assert "44 个江北社区核定员额减少 1–2 名,无一增加" in headline and "每万人员额 21.4" in headline
+    assert headline.index("全区员额 745 → 627 名（−118）") < headline.index("原因：")
+    assert "44 个江北社区核定员额减少 1–2 名，无一增加" in headline and "每万人员额 21.4" in headline
     assert c.affected == {"jiangbei_18_per_10k": 53} and c.primary == "核定员额"
     first = c.diffs[0]                                  # the largest change first: two places
     (o,) = [o for o in first.outcomes if o.outcome == "核定员额"]
@@ -81,9 +81,9 @@ def test_jiangbei_headline_is_the_domains_figures(reports):
 def test_jinyuan_headline_money_and_stars(reports):
     c = reports["jinyuan_1500_per_star"]
     (headline,) = c.headline("zh")
-    assert "44 名党组织书记受影响(共 76)" in headline
+    assert "44 名党组织书记受影响（共 76）" in headline
     assert "+60,000 元" in headline and "2 名党组织书记星级减少 1 星" in headline
-    assert headline.endswith("原因:星级上限 7 星 → 6 星;每星奖励 1,000 元 → 1,500 元。")
+    assert headline.endswith("原因：星级上限 7 星 → 6 星；每星奖励 1,000 元 → 1,500 元。")
     (en,) = c.headline("en")
     assert "+60,000 yuan" in en and "Why: " in en
 
@@ -91,7 +91,7 @@ def test_jinyuan_headline_money_and_stars(reports):
 def test_longshan_headline_counts_removals(reports):
     c = reports["longshan_stricter_absences"]
     (headline,) = c.headline("zh")
-    assert "25 名全职干部受影响(共 1,198)" in headline
+    assert "25 名全职干部受影响（共 1,198）" in headline
     assert "免去职务 9 → 25 名" in headline and "本年累计扣减 +26,702.07 元" in headline
 
 
@@ -137,7 +137,7 @@ def test_one_policy_at_two_dates(tmp_path):
     assert c.structure == [] and c.records_differing > 0
     (headline,) = c.headline("zh")
     assert "上年城市平均工资 110,000 元 → 116,000 元" in headline   # the wage base from 2024-01-01
-    assert "(2024年6月30日起)" in headline
+    assert "（截至2024年6月30日）" in headline
 
 
 def test_cli_as_of_per_policy_and_a_repeated_date_is_an_error(tmp_path):

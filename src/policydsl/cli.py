@@ -276,7 +276,7 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
     for failure in batch.evaluation_failures:
         click.echo(f"{records_file}: record {failure.record_id}: evaluation error: {failure.message}", err=True)
     # every summary (or, for a policy without any, how many records got each decision), for people, wrapped
-    for line in summary_lines(policy, batch.summaries, decisions.counts, first="汇总:"):
+    for line in summary_lines(policy, batch.summaries, decisions.counts, first="汇总："):
         click.echo(line)
     click.echo(f"{batch.ok_count} ok, {batch.failed_count} failed"
                f" ({len(batch.failed_ids)} bad record(s), {len(batch.evaluation_failures)} evaluation "
@@ -418,10 +418,13 @@ def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
               help="Write the report to .html, .md, .json, .xlsx or .csv (default: Markdown on stdout).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="The report's language.")
+@click.option("--explain", "explain_limit", type=click.IntRange(0, 200), default=200, show_default=True,
+              help="With an .html or .md --out: write the explanations of this many changed records under each "
+                   "policy beside the report (<name>.explain/) and link them; 0 for none.")
 @click.option("--engine", type=click.Choice(["duckdb", "row"]), default="duckdb", show_default=True,
               help="duckdb: every figure computed in SQL (bounded memory); row: every record in Python.")
 def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple[str, ...], as_of: tuple[str, ...],
-                out: str | None, lang: str, engine: str) -> None:
+                out: str | None, lang: str, explain_limit: int, engine: str) -> None:
     """Compare POLICY_FILES (two or more; the first is the baseline) on the same records.
 
     Reports the outcomes that differ per record and why, totals (money, counts, decisions), and the params and
@@ -452,11 +455,14 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
         click.echo(problem, err=True)
     if out:
         try:
-            written = result.write(out, lang=lang)
+            written = result.write(out, lang=lang, explanations=explain_limit)
         except OSError as exc:
             click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
             sys.exit(1)
-        where = f"; report in {', '.join(str(p) for p in written)}"
+        pages = [p for p in written if p.suffix == ".html" and p.parent != Path(out).parent]
+        files = [p for p in written if p not in pages]
+        where = f"; report in {', '.join(str(p) for p in files)}" + (
+            f", {len(pages)} explanation page(s) in {pages[0].parent.parent}" if pages else "")
     else:
         click.echo(result.to_markdown(lang=lang), nl=False)
         where = ""

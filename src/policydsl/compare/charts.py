@@ -22,14 +22,15 @@ from ..types import MONEY
 from . import formatting as fm
 from . import story
 from .model import MAX_CHARTS, Comparison
+from .report import _group_value
 
 FONTS = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei",
          "DejaVu Sans"]
 BASE_COLOUR, OTHER_COLOUR = "#9aa9bb", "#1f5fad"
 UP, DOWN = "#1a7f37", "#b42318"
 T = {
-    "zh": {"dist": "{outcome}的变化:各{noun}的分布", "unchanged": "另有 {n} {m}不变,未画出", "count": "{noun}数",
-           "group": "按{group}:{outcome}合计", "decision": "{outcome}:各结果的{noun}数", "change": "变化",
+    "zh": {"dist": "{outcome}的变化：各{noun}的分布", "unchanged": "另有 {n} {m}不变，未画出", "count": "{noun}数",
+           "group": "按{group}：{outcome}合计", "decision": "{outcome}：各结果的{noun}数", "change": "变化",
            "baseline": "现行", "other": "方案"},
     "en": {"dist": "Change of {outcome}: how many records change by how much", "unchanged":
            "{n} unchanged record(s) not drawn", "count": "records", "group": "{outcome} by {group}: totals",
@@ -153,8 +154,8 @@ def _distribution(ax, tips, t, lang, policy, word, measure) -> None:
             _tip(tips, bar, f"{fm.plain_change(Decimal(str(round(left, 2))), t.type, lang)} … "
                             f"{fm.plain_change(Decimal(str(round(left + width, 2))), t.type, lang)}: {bins[k]}")
     unit = fm.unit_of(policy, t.outcome, t.type, lang)
-    ax.set_xlabel(w["change"] + (f"({unit})" if unit and lang == "zh" else f" ({unit})" if unit else "")
-                  + ("; " if lang == "en" else ";") + w["unchanged"].format(n=t.same, m=measure))
+    ax.set_xlabel(w["change"] + (f"（{unit}）" if unit and lang == "zh" else f" ({unit})" if unit else "")
+                  + ("; " if lang == "en" else "；") + w["unchanged"].format(n=t.same, m=measure))
     ax.set_ylabel(w["count"].format(noun=word))
     _integer_axis(ax.yaxis)
 
@@ -170,9 +171,12 @@ def _groups(ax, tips, g, lang, c) -> None:
         bars = ax.bar([x + (k - 0.5) * width for x in xs], [float(v) for v in values], width=width, color=colour,
                       label=name)
         for bar, r, v in zip(bars, rows, values):
-            _tip(tips, bar, f"{r.value or '—'} {name}: {fm.value(v, g.type, lang, c.compared[0].policy, g.outcome)}")
+            shown = _group_value(c.compared[0].policy, c.compared[0].policy.subject.field(g.field), r.value, lang)
+            _tip(tips, bar, f"{shown} {name}: {fm.value(v, g.type, lang, c.compared[0].policy, g.outcome)}")
+    policy = c.compared[0].policy
+    names = [_group_value(policy, policy.subject.field(g.field), r.value, lang) for r in rows]
     ax.set_xticks(xs)
-    ax.set_xticklabels([r.value or "—" for r in rows], rotation=45 if len(rows) > 6 else 0,
+    ax.set_xticklabels(names, rotation=45 if len(rows) > 6 else 0,
                        ha="right" if len(rows) > 6 else "center")
     if g.type != MONEY:
         _integer_axis(ax.yaxis)

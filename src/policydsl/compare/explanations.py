@@ -23,7 +23,7 @@ def page_name(record_id: str) -> str:
     return _UNSAFE.sub(lambda m: f"_{ord(m.group()):x}", record_id) + ".html"
 
 
-def write_explanations(c: Comparison, report: Path, lang: str) -> tuple[dict[str, list[tuple[str, str]]],
+def write_explanations(c: Comparison, report: Path, lang: str, limit: int | None = None) -> tuple[dict[str, list[tuple[str, str]]],
                                                                        list[Path]]:
     """Write the explanations; returns (record id → [(policy label, relative link)], files written)."""
     if len(c.compared) < 2 or not c.diffs or c.records_total > MAX_RECORDS_EXPLAINED:
@@ -31,7 +31,9 @@ def write_explanations(c: Comparison, report: Path, lang: str) -> tuple[dict[str
     from .. import explain as explaining
     from ..engines.records import DataSetupError
     folder = report.with_name(report.stem + ".explain")
-    wanted = [d.record_id for d in c.diffs[:MAX_EXPLAINED]]
+    wanted = [d.record_id for d in c.diffs[:MAX_EXPLAINED if limit is None else min(limit, MAX_EXPLAINED)]]
+    if not wanted:
+        return {}, []
     links: dict[str, list[tuple[str, str]]] = {rid: [] for rid in wanted}
     written: list[Path] = []
     for k, run in enumerate(c.compared, start=1):

@@ -119,7 +119,7 @@ def row_groups(comp: Comparison, numbers: list[tuple[str, list[dict]]]) -> None:
                 row[4] += b > a
                 row[5] += b < a
             comp.groups.append(GroupTotals(fname, comp.compared[i].label, name, t, tuple(
-                GroupRow(g, *acc[g]) for g in sorted(acc))))
+                GroupRow(g, *acc[g]) for g in sorted(acc, key=lambda v, f=fname: _order(comp, f, v)))))
 
 
 def _raw_rows(comp: Comparison):
@@ -214,7 +214,16 @@ def sql_groups(comp: Comparison, sbs) -> None:
                  f"LEFT JOIN main.__groups g ON g.__gkey = c.__key GROUP BY 1 ORDER BY 1")
             rows = [GroupRow(str(g), n, changed, _exact(a, t), _exact(bb, t), gain, lose)
                     for g, n, changed, a, bb, gain, lose in db.execute(q).fetchall()]
+            rows.sort(key=lambda r, f=fname: _order(comp, f, r.value))
             comp.groups.append(GroupTotals(fname, comp.compared[i].label, name, t, tuple(rows)))
+
+
+def _order(comp: Comparison, field: str, value: str) -> tuple:
+    """Groups of an enum field in the enum's order (优秀, 称职, …), others as text."""
+    t = comp.compared[0].policy.subject.field(field)
+    if isinstance(t, EnumType) and value in t.labels:
+        return (0, t.labels.index(value), "")
+    return (1, 0, value)
 
 
 def _exact(v: object, t) -> object:

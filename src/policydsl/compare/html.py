@@ -77,7 +77,7 @@ _JS = """
 
 _WORDS = {
     "zh": {"search": "搜索编号、名称、原因……", "prev": "上一页", "next": "下一页",
-           "info": "共 {n} 条,第 {p} / {pages} 页"},
+           "info": "共 {n} 条，第 {p} / {pages} 页"},
     "en": {"search": "Search id, name, reason…", "prev": "Previous", "next": "Next",
            "info": "{n} records, page {p} of {pages}"},
 }
@@ -110,7 +110,7 @@ _HTML = """<!DOCTYPE html>
 {% if compared > 1 %}
 <h2>{{ w.why }}</h2>
 {% if r.reasons %}<ul class="reasons">
-{% for text, src in r.reasons %}<li>{{ text }}{% if src %} <span class="source">({{ w.source }}{{ colon }}{{ src }})</span>{% endif %}</li>
+{% for text, src in r.reasons %}<li>{{ text }}{% if src %} <span class="source">({{ src }})</span>{% endif %}</li>
 {% endfor %}</ul>{% else %}<p>{{ w.no_reason }}</p>{% endif %}
 <h2>{{ r.records_title }}</h2>
 {% if not r.records %}<p>{{ w.none }}</p>{% else %}
@@ -156,7 +156,7 @@ def html(c: Comparison, lang: str = "zh", max_records: int = 1000,
     charts = [(title, Markup(svg)) for title, svg in c.charts(lang)]  # matplotlib's own SVG output, escaped text
     return env.from_string(_HTML).render(r=r, w=r.words, ui=_WORDS[lang], css=Markup(_CSS), js=Markup(_JS),
                                          charts=charts, table=table, links=links or {},
-                                         compared=len(c.compared), colon=":" if lang == "zh" else ": ")
+                                         compared=len(c.compared), colon="：" if lang == "zh" else ": ")
 
 
 __all__ = ["html"]

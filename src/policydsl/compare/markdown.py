@@ -27,10 +27,8 @@ def markdown(c: Comparison, lang: str = "zh", charts_prefix: str | None = None, 
     if len(c.compared) > 1:
         out += ["", f"## {w['why']}", ""]
         if r.reasons:
-            sep = ":" if lang == "zh" else ": "
-            out += [f"- {_md_cell(text)}" + (f"({_md_cell(w['source'])}{sep}{_md_cell(src)})" if lang == "zh" and src
-                                             else f" ({w['source']}: {_md_cell(src)})" if src else "")
-                    for text, src in r.reasons]
+            out += [f"- {_md_cell(text)}" + ((f"（{_md_cell(src)}）" if lang == "zh" else f" ({_md_cell(src)})")
+                                             if src else "") for text, src in r.reasons]
         else:
             out.append(_md_cell(w["no_reason"]))
         out += ["", f"## {_md_cell(r.records_title)}", ""]

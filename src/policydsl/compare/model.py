@@ -244,10 +244,11 @@ class Comparison:
         from .story import headlines
         return headlines(self, lang)
 
-    def write(self, path: str | Path, lang: str = "zh", explanations: bool = True) -> list[Path]:
+    def write(self, path: str | Path, lang: str = "zh", explanations: bool | int = True) -> list[Path]:
         """Write the report as .html, .md (plus one .svg per chart beside it), .json, .xlsx or .csv (every
         changed record); with `explanations`, each listed record's explanation under each policy is written
-        beside an .html or .md report (`<stem>.explain/`) and linked. Returns the files written."""
+        beside an .html or .md report (`<stem>.explain/`) and linked — for the first 200 records, or for the
+        first `explanations` records when it is a number. Returns the files written."""
         from .explanations import write_explanations
         from .markdown import markdown
         path = Path(path)
@@ -265,7 +266,8 @@ class Comparison:
             return written
         links = None
         if suffix in (".html", ".md") and explanations:
-            links, pages = write_explanations(self, path, lang)
+            limit = None if explanations is True else int(explanations)
+            links, pages = write_explanations(self, path, lang, limit)
             written += pages
         if suffix == ".json":
             text = self.to_json()

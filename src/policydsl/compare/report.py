@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import naming
-from ..types import INT, MONEY
+from ..types import INT, MONEY, EnumType
 from . import formatting as fm
 from . import story
 from .model import Comparison, RecordDiff
@@ -21,22 +21,22 @@ from .text import problems, status
 W = {
     "zh": {
         "title": "政策比较", "vs": "与", "headline": "结论", "records_line":
-            "记录:{path},共 {total} 条,{compared} 条在各方案下均已计算,{differing} 条至少有一项结果不同。",
+            "记录：{path}，共 {total} 条，{compared} 条在各方案下均已计算，{differing} 条至少有一项结果不同。",
         "affected": "受影响的{noun}", "totals": "各项结果合计", "outcome": "结果", "baseline": "现行",
         "other": "方案", "change": "变化", "up": "增加", "down": "减少", "same": "不变", "records": "记录数",
-        "sum": "合计", "by_size": "按变化幅度:{outcome}", "by_group": "按{group}:{outcome}", "group": "分组",
-        "changed": "有变化", "why": "原因:规则的改变", "source": "依据", "no_reason":
-            "两个方案的规则相同;结果的不同来自评价日期或输入的读法。",
-        "changed_records": "有变化的{noun}(按{outcome}变化幅度排序)", "changed_records_plain": "有变化的{noun}",
+        "sum": "合计", "by_size": "按变化幅度：{outcome}", "by_group": "按{group}：{outcome}", "group": "分组",
+        "changed": "有变化", "why": "原因：规则的改变", "source": "依据", "no_reason":
+            "两个方案的规则相同；结果的不同来自评价日期或输入的读法。",
+        "changed_records": "有变化的{noun}（按{outcome}变化幅度排序）", "changed_records_plain": "有变化的{noun}",
         "record": "编号", "name": "名称", "explain": "解释", "more":
-            "另有 {n} 条有变化的记录未在此列出;CSV / Excel 报告列出全部。",
-        "none": "没有一条记录的结果改变。", "details": "附:方案与定义", "policies": "方案", "file": "文件",
+            "另有 {n} 条有变化的记录未在此列出；CSV / Excel 报告列出全部。",
+        "none": "没有一条记录的结果改变。", "details": "附：方案与定义", "policies": "方案", "file": "文件",
         "as_of": "评价日期", "status": "状态", "not_compared": "未能比较", "only_in": "并非各方案都有的结果",
-        "structure": "定义不同之处", "summaries": "汇总", "summary": "汇总项", "crosstab": "{outcome}:现行 → {other}",
-        "charts": "图表", "other_outcomes": "其他变化", "label": "代号", "gain_n": "增加(数)", "gain_sum":
-            "增加合计", "lose_n": "减少(数)", "lose_sum": "减少合计", "unit": "单位", "mean": "平均变化",
-        "all_same": "两个方案的定义相同。", "only": "结果 {n} 只在 {label} 中", "types": "结果 {n} 的类型不同:{ts}",
-        "not_defined": "未定义", "rows_note": "数值为各方案下的值;变化 = 方案 − 现行。",
+        "structure": "定义不同之处", "summaries": "汇总", "summary": "汇总项", "crosstab": "{outcome}：现行 → {other}",
+        "charts": "图表", "other_outcomes": "其他变化", "label": "代号", "gain_n": "增加（数）", "gain_sum":
+            "增加合计", "lose_n": "减少（数）", "lose_sum": "减少合计", "unit": "单位", "mean": "平均变化",
+        "all_same": "两个方案的定义相同。", "only": "结果 {n} 只在 {label} 中", "types": "结果 {n} 的类型不同：{ts}",
+        "not_defined": "未定义", "rows_note": "数值为各方案下的值；变化 = 方案 − 现行。",
     },
     "en": {
         "title": "Policy comparison", "vs": "vs", "headline": "In brief", "records_line":
@@ -111,7 +111,7 @@ def build(c: Comparison, lang: str = "zh", max_records: int = 1000) -> Report:
     """The report of `c` in `lang` ("zh" or "en")."""
     w = W[lang]
     names = [story.policy_name(c, r, lang) for r in c.compared] or [r.label for r in c.runs]
-    title = w["title"] + (":" if lang == "zh" else ": ") + f" {w['vs']} ".join(names[:4])
+    title = w["title"] + ("：" if lang == "zh" else ": ") + f" {w['vs']} ".join(names[:4])
     intro = w["records_line"].format(path=c.records_path, total=fm.count(c.records_total, lang),
                                      compared=fm.count(c.records_compared, lang),
                                      differing=fm.count(c.records_differing, lang))
@@ -176,20 +176,30 @@ def _affected(c: Comparison, lang: str) -> list[Table]:
             continue
         label = naming.label(policy, t.outcome, lang)
         buckets = story.size_buckets(t, lang, policy)
-        title = w["by_size"].format(outcome=label) + (f"({t.policy})" if many else "")
+        title = w["by_size"].format(outcome=label) + (f"（{t.policy}）" if many and lang == "zh" else f" ({t.policy})" if many else "")
         out.append(Table(title, [w["change"], w["records"], w["sum"]],
                          [[b, fm.count(n, lang), fm.plain_change(s, t.type, lang)] for b, n, s in buckets], {1, 2}))
     for g in c.groups:
         label = naming.label(policy, g.outcome, lang)
         group = naming.label(policy, g.field, lang)
-        title = w["by_group"].format(group=group, outcome=label) + (f"({g.policy})" if many else "")
-        rows = [[r.value or "—", fm.count(r.records, lang), fm.count(r.changed, lang),
+        title = w["by_group"].format(group=group, outcome=label) + (f"（{g.policy}）" if many and lang == "zh" else f" ({g.policy})" if many else "")
+        ftype = policy.subject.field(g.field)
+        rows = [[_group_value(policy, ftype, r.value, lang), fm.count(r.records, lang), fm.count(r.changed, lang),
                  fm.plain(r.total_base, g.type, lang), fm.plain(r.total_other, g.type, lang),
                  fm.plain_change(r.total_other - r.total_base, g.type, lang), fm.count(r.gain, lang),
                  fm.count(r.lose, lang)] for r in g.rows]
         out.append(Table(title, [group, w["records"], w["changed"], w["baseline"], w["other"], w["change"], w["up"],
                                  w["down"]], rows, set(range(1, 8))))
     return out
+
+
+def _group_value(policy, ftype, value: str, lang: str) -> str:
+    """A group's name: an enum label in the report's language, other values as the records carry them."""
+    if not value:
+        return "—"
+    if isinstance(ftype, EnumType):
+        return naming.member_label(policy, ftype.name, value, lang)
+    return value
 
 
 def _records(c: Comparison, lang: str, max_records: int) -> tuple[list[RecordRow], list[str], set[int]]:
@@ -205,7 +215,7 @@ def _records(c: Comparison, lang: str, max_records: int) -> tuple[list[RecordRow
         label = naming.label(policy, c.primary, lang)
         t = dict(c.common_outcomes)[c.primary]
         unit = fm.unit_of(policy, c.primary, t, lang)
-        suffix = f"({unit})" if unit and lang == "zh" else f" ({unit})" if unit else ""
+        suffix = f"（{unit}）" if unit and lang == "zh" else f" ({unit})" if unit else ""
         start = len(header)
         header += [f"{label}{suffix} {w['baseline']}"] + [f"{w['other']} {k}" if len(c.compared) > 2 else w["other"]
                                                           for k in range(1, len(c.compared))] + [w["change"]]
@@ -214,7 +224,8 @@ def _records(c: Comparison, lang: str, max_records: int) -> tuple[list[RecordRow
     rows = []
     for d in c.diffs[:max_records]:
         cells = [d.record_id] + ([c.record_names.get(d.record_id, "")] if has_names else [])
-        cells += [c.record_groups.get(d.record_id, {}).get(f, "") for f in c.group_fields]
+        cells += [_group_value(policy, policy.subject.field(f), c.record_groups.get(d.record_id, {}).get(f, ""), lang)
+                  for f in c.group_fields]
         if c.primary:
             o = next((o for o in d.outcomes if o.outcome == c.primary), None)
             if o is None:

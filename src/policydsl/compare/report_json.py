@@ -35,6 +35,15 @@ def _to_dict(c: Comparison) -> dict:
             "type_differs": [{"name": n, "types": list(ts)} for n, ts in c.type_mismatch],
         },
         "counts": {"records": c.records_total, "compared": c.records_compared, "differing": c.records_differing},
+        "headline": {lang: c.headline(lang) for lang in ("zh", "en")} if len(c.compared) > 1 else {},
+        "primary_outcome": c.primary,
+        "affected": c.affected,
+        "groups": [{
+            "field": g.field, "policy": g.policy, "outcome": g.outcome,
+            "rows": [{"value": r.value, "records": r.records, "changed": r.changed,
+                      "total_baseline": _jv(r.total_base, g.type), "total_other": _jv(r.total_other, g.type),
+                      "up": r.gain, "down": r.lose} for r in g.rows],
+        } for g in c.groups],
         "totals": [{
             "outcome": t.outcome, "type": str(t.type), "policy": t.policy, "records": t.count,
             "total_baseline": _jv(t.total_base, t.type), "total_other": _jv(t.total_other, t.type),
@@ -42,6 +51,7 @@ def _to_dict(c: Comparison) -> dict:
             "median_change": _jv(t.median_change, t.type if t.type != INT else None),
             "min_change": _jv(t.min_change, t.type), "max_change": _jv(t.max_change, t.type),
             "gain": t.gain, "lose": t.lose, "same": t.same,
+            "gained": _jv(t.gained, t.type), "lost": _jv(t.lost, t.type),
             **({"distribution": [{"value": v, "baseline": a, "other": b} for v, a, b in t.distribution]}
                if t.distribution else {}),
         } for t in c.numeric],
@@ -54,6 +64,8 @@ def _to_dict(c: Comparison) -> dict:
         "structure": [{"kind": d.kind, "name": d.name, "texts": dict(zip(c.labels, d.texts)),
                        "notes": list(d.notes)} for d in c.structure],
         "subject_fields_differ": [{"field": n, "types": dict(zip(c.labels, ts))} for n, ts in c.field_differences],
+        # the largest changes first, at most detail_limit of them (the CSV / Excel reports list every one)
+        "records_differing_listed": len(c.diffs),
         "records_differing": [{
             "record": d.record_id,
             "outcomes": [{

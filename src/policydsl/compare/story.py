@@ -16,8 +16,8 @@ from . import formatting as fm
 from .model import Comparison, NumericTotals, PolicyRun, RecordDiff
 
 P = {  # punctuation and small words of each language
-    "zh": {"sep": ";", "comma": ",", "stop": "。", "open": "(", "close": ")", "colon": ":", "and": "、",
-           "because": "原因:", "baseline": "现行方案", "records": "条记录"},
+    "zh": {"sep": "；", "comma": "，", "stop": "。", "open": "（", "close": "）", "colon": "：", "and": "、",
+           "because": "原因：", "baseline": "现行方案", "records": "条记录"},
     "en": {"sep": "; ", "comma": ", ", "stop": ".", "open": " (", "close": ")", "colon": ": ", "and": ", ",
            "because": "Why: ", "baseline": "the baseline", "records": "records"},
 }
@@ -37,7 +37,7 @@ def policy_name(comp: Comparison, run: PolicyRun, lang: str) -> str:
     """The policy as the report names it: its title, with the evaluation date when the dates differ."""
     name = naming.title(run.policy, lang)
     if comp.dates_differ:
-        name += P[lang]["open"] + (f"{fm.date_text(run.as_of, lang)}起" if lang == "zh" else
+        name += P[lang]["open"] + (f"截至{fm.date_text(run.as_of, lang)}" if lang == "zh" else
                                    f"as of {fm.date_text(run.as_of, lang)}") + P[lang]["close"]
     return name
 
@@ -96,7 +96,7 @@ def reasons(comp: Comparison, i: int, lang: str) -> list[Reason]:
         what = label(other.policy, d.name, lang)
         rows = [n for n in d.notes if n.startswith("row ")]
         if node is not None and isinstance(node.body, ir.TableBody):
-            text = (f"{what}的规则表改变" + (f"(第 {', '.join(r.split()[1] for r in rows)} 行)" if rows else "")
+            text = (f"{what}的规则表改变" + (f"（第 {', '.join(r.split()[1] for r in rows)} 行）" if rows else "")
                     if lang == "zh" else f"the table {what} changed" +
                     (f" (row {', '.join(r.split()[1] for r in rows)})" if rows else ""))
         elif d.texts[0] is None:
@@ -121,10 +121,10 @@ def _source(policy: ir.Policy, notes, lang: str) -> str:
     parts = []
     for c in notes.citations:
         if c.kind == "source":
-            parts.append(naming.cite(policy, c, lang))
+            parts.append(("依据：" if lang == "zh" else "source: ") + naming.cite(policy, c, lang))
         elif c.kind == "assumed":
-            parts.append(("假定:" if lang == "zh" else "assumed: ") + naming.note(c, lang))
-    return "; ".join(parts) if lang == "en" else ";".join(parts)
+            parts.append(("假定：" if lang == "zh" else "assumed: ") + naming.note(c, lang))
+    return "; ".join(parts) if lang == "en" else "；".join(parts)
 
 
 # ------------------------------------------------------------------------------------------------ the headline
@@ -150,7 +150,7 @@ def headline(comp: Comparison, i: int, lang: str) -> str:
             break
     affected = comp.affected.get(other.label, 0)
     if affected:
-        figures.append(f"{counted(affected, policy, lang)}受影响(共 {fm.count(comp.records_compared, lang)})"
+        figures.append(f"{counted(affected, policy, lang)}受影响（共 {fm.count(comp.records_compared, lang)}）"
                        if lang == "zh" else
                        f"{counted(affected, policy, lang)} affected of {fm.count(comp.records_compared, lang)}")
     else:
@@ -313,7 +313,7 @@ def record_why(comp: Comparison, d: RecordDiff, lang: str, limit: int = 4, effec
     if len(d.outcomes) > limit:
         effects.append(f"等 {len(d.outcomes)} 项" if lang == "zh" else f"{len(d.outcomes) - limit} more")
     lead = p["and"].join(causes[:3]) if causes else ("输入读法不同" if lang == "zh" else "inputs read differently")
-    joiner = ",使" if lang == "zh" else ", so "
+    joiner = "，使" if lang == "zh" else ", so "
     return lead + joiner + p["and"].join(effects)
 
 

@@ -56,8 +56,8 @@ def items(policy: ir.Policy, summaries: dict[str, object], counts: dict[str, Cou
         order = list(t.labels) if isinstance(t, EnumType) else [True, False]
         parts = [f"{fm.value(_typed(v, t), t, lang, policy)} {fm.count(counter[v], lang)}"
                  for v in sorted(counter, key=lambda v: order.index(_typed(v, t)) if _typed(v, t) in order else 99)]
-        sep = "," if lang == "zh" else ", "
-        colon = ":" if lang == "zh" else ": "
+        sep = "，" if lang == "zh" else ", "
+        colon = "：" if lang == "zh" else ": "
         out.append(f"{naming.label(policy, name, lang)}{colon}{sep.join(parts)}")
     return out
 
@@ -79,7 +79,8 @@ def wrap(parts: list[str], width: int, first: str = "", indent: str = "  ", sep:
     line = first
     for k, part in enumerate(parts):
         piece = part + (sep.rstrip() if k < len(parts) - 1 else "")
-        candidate = (line + (" " if line.strip() and not line.endswith(" ") else "") + piece) if line.strip() else line + piece
+        glue = "" if not line.strip() or line.endswith((" ", "：", "；", "，")) else " "
+        candidate = line + glue + piece
         if width_of(candidate) <= width or not line.strip():
             line = candidate
         else:
@@ -107,7 +108,7 @@ def summary_lines(policy: ir.Policy, summaries: dict[str, object], counts: dict[
                   lang: str = "zh", width: int | None = None, first: str = "") -> list[str]:
     """The summary fitted to `width` columns (default: the terminal's)."""
     width = width or shutil.get_terminal_size((100, 24)).columns
-    return wrap(items(policy, summaries, counts, lang), max(20, width), first)
+    return wrap(items(policy, summaries, counts, lang), max(20, width), first, sep="；" if lang == "zh" else "; ")
 
 
 __all__ = ["DecisionCounter", "items", "summary_lines", "width_of", "wrap"]

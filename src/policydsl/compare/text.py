@@ -79,12 +79,12 @@ def status(r: PolicyRun, lang: str = "en") -> str:
     """How one policy's run went: loaded / failed counts, or why it was not compared."""
     zh = lang == "zh"
     if r.missing:
-        return "未比较:需要记录中没有的字段" if zh else "not compared: needs fields the records lack"
+        return "未比较：需要记录中没有的字段" if zh else "not compared: needs fields the records lack"
     if r.setup_error:
-        return ("未比较:" if zh else "not compared: ") + r.setup_error
+        return ("未比较：" if zh else "not compared: ") + r.setup_error
     bad = len(r.failed_ids) + len(r.evaluation_errors)
     if zh:
-        return f"已读入 {r.loaded:,} 条" + (f",{bad:,} 条失败" if bad else "")
+        return f"已读入 {r.loaded:,} 条" + (f"，{bad:,} 条失败" if bad else "")
     return f"{r.loaded} loaded" + (f", {bad} failed" if bad else "")
 
 

@@ -202,6 +202,8 @@ def _csv_text(v: object, t: Type | None) -> str:
         return "true" if v else "false"
     if isinstance(v, Decimal):
         return f"{v:.2f}" if t == MONEY else f"{v:f}"
+    if isinstance(v, int):
+        return str(v)  # a number, not text a spreadsheet could take for a formula: −2 stays −2
     return neutralise_cell(str(v))
 
 
