@@ -167,7 +167,7 @@ def _affected(c: Comparison, lang: str) -> list[Table]:
             continue
         run = c.run_of(x.policy)
         out.append(Table(w["crosstab"].format(outcome=naming.label(policy, x.outcome, lang),
-                                              other=story.policy_name(c, run, lang)),
+                                              other=story.policy_name(c, run, lang) if many else w["other"]),
                          [w["baseline"], w["other"], w["records"]],
                          [[fm.value(a, x.type, lang, policy), fm.value(b, x.type, lang, policy), fm.count(n, lang)]
                           for a, b, n in x.cells], {2}))
@@ -253,7 +253,7 @@ def _others(c: Comparison, d: RecordDiff, lang: str) -> str:
 def _details(c: Comparison, lang: str) -> list[Table | str]:
     w = W[lang]
     out: list[Table | str] = []
-    out.append(Table(w["policies"], [w["label"], w["policies"], w["file"], w["as_of"], w["status"]], [
+    out.append(Table(w["policies"], [w["label"], w["other"], w["file"], w["as_of"], w["status"]], [
         [r.label + (f" ({w['baseline']})" if c.compared and r is c.compared[0] else ""),
          naming.title(r.policy, lang), r.path, r.as_of.isoformat(), status(r, lang)] for r in c.runs]))
     notes = problems(c)

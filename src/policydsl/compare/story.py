@@ -152,7 +152,7 @@ def headline(comp: Comparison, i: int, lang: str) -> str:
     if affected:
         figures.append(f"{counted(affected, policy, lang)}受影响（共 {fm.count(comp.records_compared, lang)}）"
                        if lang == "zh" else
-                       f"{counted(affected, policy, lang)} affected of {fm.count(comp.records_compared, lang)}")
+                       f"{fm.count(affected, lang)} of {counted(comp.records_compared, policy, lang)} affected")
     else:
         figures.append("没有一条记录的结果改变" if lang == "zh" else "no record's outcome changes")
     totals = {t.outcome: t for t in comp.numeric if t.policy == other.label}
