@@ -13,7 +13,16 @@ from ..engines.records import FLAT_SUFFIXES, DataSetupError, load_records, read_
 from ..engines.row import Engine, EvaluationError, Result, Trace
 from ..types import INT, MONEY, EnumType, ListOf, Type, format_value, round_money
 from .causes import _Causes, _structure
-from .groups import change_size, primary_outcome, row_groups, sql_groups
+from .groups import (
+    change_size,
+    labels_beside,
+    name_and_groups,
+    primary_outcome,
+    row_groups,
+    row_labels,
+    sql_group_table,
+    sql_group_totals,
+)
 from .model import NUMERIC_TYPES, Comparison, Crosstab, MissingField, NumericTotals, PolicyRun
 from .spool import Spool
 
@@ -267,15 +276,17 @@ def _evaluate(comp: Comparison, inputs: list[dict[str, dict]], order: list[str],
     _figures(comp, running, dists, crosstabs)
     comp.primary = primary_outcome(comp)
     pending.sort(key=lambda p: -change_size(comp, p[2]))  # stable: file order among equal changes
+    rows = row_labels(comp)
     spool = Spool(outcomes)
     for k, (record_id, differing, results, values) in enumerate(pending):
-        spool.add(record_id, {n: tuple(r[n] for r in results) for n, _ in differing})
+        spool.add(record_id, {n: tuple(r[n] for r in results) for n, _ in differing},
+                  *name_and_groups(comp, rows.get(record_id, {})))
         if k < detail_limit:
             traces = [_evaluated(engine, run, v, record_id, known(record_id), trace=True).trace
                       for run, engine, v, known in zip(runs, engines, values, shared)]
             comp.diffs.append(causes.record(record_id, differing, results, traces))
     comp.spool = spool.close(comp)
-    row_groups(comp, numbers)
+    row_groups(comp, numbers, rows)
 
 
 def _figures(comp: Comparison, running: dict[tuple[int, str], "_Running"], dists: dict[tuple[int, str], Counter],
@@ -369,20 +380,25 @@ def _figures_in_sql(comp: Comparison, sbs, detail_limit: int) -> None:
     spool = Spool(outcomes)
     # largest change of the primary outcome first; every differing record goes to the spool, the first
     # `detail_limit` are kept with their traces
-    for record_id, cells in sbs.differing(names, by=comp.primary):
+    beside = sql_group_table(comp, sbs)
+    for record_id, cells, *extra in sbs.differing(names, by=comp.primary, beside=beside):
+        name, groups = labels_beside(comp, beside, extra[0] if extra else ())
         values = [{n: cells[j][k] for j, n in enumerate(names)} for k in range(len(runs))]
         differing = [(n, t) for n, t in outcomes if any(v[n] != values[0][n] for v in values[1:])]
         comp.records_differing += 1
         for i in range(1, len(runs)):
             if any(values[i][n] != values[0][n] for n, _ in differing):
                 comp.affected[runs[i].label] = comp.affected.get(runs[i].label, 0) + 1
-        spool.add(record_id, {n: tuple(v[n] for v in values) for n, _ in differing})
+        spool.add(record_id, {n: tuple(v[n] for v in values) for n, _ in differing}, name, groups)
         if len(pending) < detail_limit:
             pending.append((record_id, differing, values))
+            comp.record_groups[record_id] = groups
+            if name:
+                comp.record_names[record_id] = name
     comp.spool = spool.close(comp)
     traced = _traces_of(runs, sbs, [record_id for record_id, _, _ in pending])
     comp.diffs = [causes.record(rid, differing, values, traced[rid]) for rid, differing, values in pending]
-    sql_groups(comp, sbs)
+    sql_group_totals(comp, sbs)
 
 
 def _traces_of(runs: list[PolicyRun], sbs, record_ids: list[str]) -> dict[str, list[Trace | None]]:

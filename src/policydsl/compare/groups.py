@@ -85,13 +85,12 @@ def _looks_boolean(values: set[str]) -> bool:
 
 # ------------------------------------------------------------------------------------------------ the row engine
 
-def row_groups(comp: Comparison, numbers: list[tuple[str, list[dict]]]) -> None:
-    """Groups from the rows in memory (the row engine): `numbers` are each compared record's numeric outcomes
-    under every policy."""
+def row_labels(comp: Comparison) -> dict[str, dict[str, str]]:
+    """The records file's rows as text (the row engine, records in memory); chooses the group fields."""
     try:
         rows = dict(_raw_rows(comp))
     except DataSetupError:
-        return
+        return {}
     distinct: dict[str, set[str]] = {}
     for raw in rows.values():
         for name, v in raw.items():
@@ -99,7 +98,19 @@ def row_groups(comp: Comparison, numbers: list[tuple[str, list[dict]]]) -> None:
             if len(seen) <= MAX_GROUP_VALUES:
                 seen.add(v)
     counts = {n: (len(v) if not _looks_boolean(v) else 0) for n, v in distinct.items()}
-    comp.group_fields = choose_fields(comp, counts, len(numbers))
+    comp.group_fields = choose_fields(comp, counts, len(rows))
+    return rows
+
+
+def name_and_groups(comp: Comparison, raw: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A record's name (姓名, 名称) and its group values, from its row."""
+    name = next((raw[n] for n in NAME_FIELDS if raw.get(n)), "")
+    return name, {f: raw.get(f, "") for f in comp.group_fields}
+
+
+def row_groups(comp: Comparison, numbers: list[tuple[str, list[dict]]], rows: dict[str, dict[str, str]]) -> None:
+    """Groups from the rows in memory (the row engine): `numbers` are each compared record's numeric outcomes
+    under every policy."""
     _names_and_groups(comp, rows)
     name = comp.primary
     if name is None:
@@ -156,51 +167,57 @@ def _source(path: str) -> str | None:
     return None
 
 
-def sql_groups(comp: Comparison, sbs) -> None:
-    """Groups computed by DuckDB over the records file (CSV, Parquet), or from its rows for other formats."""
+def sql_group_table(comp: Comparison, sbs) -> tuple[str, str, list[str]] | None:
+    """`main.__groups`: the key, the group fields and the name of every record, from the records file as DuckDB
+    reads it (CSV, Parquet), or from its rows for other formats; chooses the group fields. Returns what
+    `SideBySide.differing(beside=…)` joins, or None when the file cannot be read this way."""
     db = sbs.db
     key = comp.compared[0].policy.subject.key
     source = _source(comp.records_path)
     try:
         if source is None:
             rows = dict(_raw_rows(comp))
-            columns = list(dict.fromkeys(n for r in rows.values() for n in r))
-            _table_from_rows(db, rows, columns)
+            _table_from_rows(db, rows, list(dict.fromkeys(n for r in rows.values() for n in r)))
             source = "main.__rawgroups"
         columns = [r[0] for r in db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         if key not in columns:
-            return
+            return None
         probe = ", ".join(f"approx_count_distinct({_q(c)}), "
                           f"bool_and(lower(trim(CAST({_q(c)} AS VARCHAR))) IN ('true', 'false', '是', '否'))"
                           for c in columns)
         found = db.execute(f"SELECT count(*), {probe} FROM {source}").fetchone()
-        records = found[0]
         counts = {c: (0 if found[2 + 2 * k] else found[1 + 2 * k]) for k, c in enumerate(columns)}
-        comp.group_fields = choose_fields(comp, counts, records)
+        comp.group_fields = choose_fields(comp, counts, found[0])
         name_field = next((n for n in NAME_FIELDS if n in columns), None)
         wanted = list(dict.fromkeys(comp.group_fields + ([name_field] if name_field else [])))
-        cells = ", ".join(f"trim(CAST({_q(c)} AS VARCHAR)) AS {_q(c)}" for c in wanted)
+        cells = "".join(f", trim(CAST({_q(c)} AS VARCHAR)) AS {_q(c)}" for c in wanted)
         db.execute(f"CREATE OR REPLACE TABLE main.__groups AS SELECT DISTINCT ON (__gkey) * FROM ("
-                   f"SELECT trim(CAST({_q(key)} AS VARCHAR)) AS __gkey{', ' + cells if cells else ''} "
-                   f"FROM {source})")
+                   f"SELECT trim(CAST({_q(key)} AS VARCHAR)) AS __gkey{cells} FROM {source})")
     except Exception as exc:  # noqa: BLE001 — a file DuckDB cannot read this way only loses the breakdowns
         if type(exc).__module__.startswith("duckdb") or isinstance(exc, (DataSetupError, OSError)):
             comp.group_fields = []
-            return
+            return None
         raise
-    ids = [d.record_id for d in comp.diffs]
-    if ids and wanted:
-        db.execute("CREATE OR REPLACE TEMP TABLE __listed(k VARCHAR)")
-        db.executemany("INSERT INTO __listed VALUES (?)", [(i,) for i in ids])
-        got = db.execute("SELECT g.* FROM main.__groups g JOIN __listed l ON g.__gkey = l.k").fetchall()
-        for row in got:
-            values = dict(zip(wanted, row[1:]))
-            comp.record_groups[row[0]] = {f: values.get(f) or "" for f in comp.group_fields}
-            if name_field and values.get(name_field):
-                comp.record_names[row[0]] = values[name_field]
+    comp.name_field = name_field
+    return "main.__groups", "__gkey", wanted
+
+
+def labels_beside(comp: Comparison, beside: tuple[str, str, list[str]] | None,
+                  cells: tuple) -> tuple[str, dict[str, str]]:
+    """A differing record's name and group values from the columns `differing(beside=…)` gave it."""
+    if beside is None:
+        return "", {}
+    values = dict(zip(beside[2], cells))
+    name = (values.get(comp.name_field) or "") if comp.name_field else ""
+    return name, {f: values.get(f) or "" for f in comp.group_fields}
+
+
+def sql_group_totals(comp: Comparison, sbs) -> None:
+    """The primary outcome's totals per group under each policy: one aggregate query per group field."""
     name = comp.primary
-    if name is None:
+    if name is None or not comp.group_fields:
         return
+    db = sbs.db
     t = dict(comp.common_outcomes)[name]
     for i in range(1, len(comp.compared)):
         for fname in comp.group_fields:
@@ -243,4 +260,5 @@ def _table_from_rows(db, rows: dict[str, dict[str, str]], columns: list[str]) ->
                    [[r.get(c) for c in columns] for r in rows.values()])
 
 
-__all__ = ["MAX_GROUP_FIELDS", "change_size", "choose_fields", "primary_outcome", "row_groups", "sql_groups"]
+__all__ = ["MAX_GROUP_FIELDS", "change_size", "choose_fields", "labels_beside", "name_and_groups", "primary_outcome",
+           "row_groups", "row_labels", "sql_group_table", "sql_group_totals"]

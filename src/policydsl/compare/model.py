@@ -195,6 +195,7 @@ class Comparison:
     groups: list[GroupTotals] = field(default_factory=list)
     record_groups: dict[str, dict[str, str]] = field(default_factory=dict)  # of the records in `diffs`
     record_names: dict[str, str] = field(default_factory=dict)              # a record's name (姓名, 名称), if any
+    name_field: str | None = None           # the column that names a record, if the records file has one
     spool: Path | None = None               # every differing record, largest change first (JSON lines)
     dates_differ: bool = False              # the policies are evaluated at different dates
 
@@ -211,7 +212,8 @@ class Comparison:
 
     def changed_records(self):
         """Every differing record, the largest change of the primary outcome first: (record id, {outcome:
-        (value under each policy …)}) — read back from the spool, so no list of them is kept in memory."""
+        (value under each policy …)}, name, {group field: value}) — read back from the spool, so no list of them
+        is kept in memory."""
         from .spool import read_spool
         return read_spool(self)
 

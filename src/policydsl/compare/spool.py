@@ -28,8 +28,10 @@ class Spool:
         self.types = dict(outcomes)
         self.count = 0
 
-    def add(self, record_id: str, values: dict[str, tuple[object, ...]]) -> None:
-        row = {"id": record_id, "v": {n: [_text(x, self.types[n]) for x in vs] for n, vs in values.items()}}
+    def add(self, record_id: str, values: dict[str, tuple[object, ...]], name: str = "",
+            groups: dict[str, str] | None = None) -> None:
+        row = {"id": record_id, "v": {n: [_text(x, self.types[n]) for x in vs] for n, vs in values.items()},
+               "n": name, "g": groups or {}}
         self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
         self.count += 1
 
@@ -60,14 +62,17 @@ def _value(text: object, t: Type) -> object:
     return text
 
 
-def read_spool(comparison) -> Iterator[tuple[str, dict[str, tuple[object, ...]]]]:
-    """The spooled records of `comparison`, typed again (Decimal money, int counts), in the order written."""
+def read_spool(comparison) -> Iterator[tuple[str, dict[str, tuple[object, ...]], str, dict[str, str]]]:
+    """The spooled records of `comparison` — (id, {outcome: values}, name, {group field: value}) — typed again
+    (Decimal money, int counts), in the order written."""
     if comparison.spool is None:
         for d in comparison.diffs:
-            yield d.record_id, {o.outcome: o.values for o in d.outcomes}
+            yield (d.record_id, {o.outcome: o.values for o in d.outcomes}, comparison.record_names.get(d.record_id, ""),
+                   comparison.record_groups.get(d.record_id, {}))
         return
     types = dict(comparison.common_outcomes)
     with open(comparison.spool, encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            yield row["id"], {n: tuple(_value(x, types[n]) for x in vs) for n, vs in row["v"].items()}
+            yield (row["id"], {n: tuple(_value(x, types[n]) for x in vs) for n, vs in row["v"].items()}, row["n"],
+                   row["g"])

@@ -10,11 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import naming
-from ..engines.records import DataSetupError
 from ..limits import neutralise_cell
 from ..types import INT, MONEY, PERCENT, Type
 from . import formatting as fm
-from .groups import NAME_FIELDS, _raw_rows
 from .model import NUMERIC_TYPES, Comparison
 from .report import Table, build
 
@@ -52,20 +50,6 @@ def _columns(c: Comparison, lang: str) -> list[tuple[str, str, Type, int | None]
     return out
 
 
-def _labels(c: Comparison) -> dict[str, tuple[str, dict[str, str]]]:
-    """Each record's name and group values (from the records file, streamed; only those two kept)."""
-    if not c.group_fields and not c.record_names:
-        return {}
-    out = {}
-    try:
-        for rid, raw in _raw_rows(c):
-            name = next((raw[n] for n in NAME_FIELDS if raw.get(n)), "")
-            out[rid] = (name, {f: raw.get(f, "") for f in c.group_fields})
-    except DataSetupError:
-        return {}
-    return out
-
-
 def _rows(c: Comparison, lang: str) -> Iterator[tuple[list[str], list[tuple[object, Type | None]]]]:
     """The header, then each changed record's cells as (value, type)."""
     policy = c.compared[0].policy
@@ -74,9 +58,7 @@ def _rows(c: Comparison, lang: str) -> Iterator[tuple[list[str], list[tuple[obje
     names = bool(c.record_names)
     header = [w[0]] + ([w[1]] if names else []) + [naming.label(policy, f, lang) for f in c.group_fields]
     yield header + [h for h, _, _, _ in columns], []
-    labels = _labels(c)
-    for rid, values in c.changed_records():
-        name, groups = labels.get(rid, (c.record_names.get(rid, ""), c.record_groups.get(rid, {})))
+    for rid, values, name, groups in c.changed_records():
         cells: list[tuple[object, Type | None]] = [(rid, None)] + ([(name, None)] if names else [])
         cells += [(groups.get(f, ""), None) for f in c.group_fields]
         for _, n, t, k in columns:
