@@ -155,3 +155,29 @@ def test_cli_as_of_per_policy_and_a_repeated_date_is_an_error(tmp_path):
     assert result.exit_code == 2 and "more than one" in result.output
     result = runner.invoke(main, args + ["--as-of", "2024-06-30", "--lang", "en", "--out", str(tmp_path / "r.md")])
     assert result.exit_code == 0 and "# Policy comparison" in (tmp_path / "r.md").read_text(encoding="utf-8")
+
+
+def test_figures_for_people():
+    from policydsl.compare import formatting as fm
+    from policydsl.types import DECIMAL, MONEY
+    assert fm.value(Decimal("50685500.00"), MONEY, "zh") == "5,068.55 万元"
+    assert fm.value(Decimal("50685500.00"), MONEY, "en") == "50.69 million yuan"
+    assert fm.change(Decimal("60000.00"), MONEY, "zh") == "+60,000 元" and fm.change(-118, None, "zh") == "−118"
+    assert fm.value(Decimal("0.684"), DECIMAL, "zh", name="岗位降幅") == "68.4%"
+    assert fm.value(True, None, "zh") == "是" and fm.value(False, None, "en") == "no"
+
+
+def test_run_prints_every_summary_wrapped_and_decisions_for_a_policy_without_summaries():
+    from policydsl import api
+    from policydsl.compare.terminal import summary_lines, width_of
+    policy = api.load_policy(str(P / "xiangan/consolidation.policy"))
+    batch = api.run_batch(policy, P / "xiangan/old_posts.csv", related={}, as_of=None, out=None, engine="duckdb",
+                          on_row=lambda cells: None)
+    lines = summary_lines(policy, batch.summaries, None, width=60, first="汇总：")
+    assert all(width_of(line) <= 60 for line in lines) and len(lines) > 3
+    text = "".join(lines)
+    assert "岗位降幅 = 68.4%" in text and "整合前人次合计 = 7,042 人次" in text
+    assert text.count(" = ") == len(policy.summaries)                  # every summary, none cut
+    result = CliRunner().invoke(main, ["run", str(P / "jinyuan/star_rating.policy"), "--records",
+                                       str(D / "jinyuan/secretaries.csv")])
+    assert result.exit_code == 0 and "星级运用：可推荐事业编 10，常规管理 56，诫勉督促 10" in result.output

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel.numbers import format_decimal
 
 from .. import naming
-from ..types import DECIMAL, INT, MONEY, PERCENT, EnumType, Type
+from ..types import DECIMAL, MONEY, PERCENT, EnumType, Type
 
 LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 MINUS = "\u2212"  # a true minus sign: −118 reads better than -118 and does not break from its number
@@ -68,6 +68,8 @@ def value(v: object, t: Type | None, lang: str, policy=None, name: str | None = 
         return money(v, lang)
     if t == PERCENT and isinstance(v, Decimal):
         return percent(v, lang)
+    if t == DECIMAL and isinstance(v, Decimal) and is_share(name, v):
+        return percent(v, lang)
     if isinstance(v, (int, Decimal)):
         if isinstance(v, Decimal) and not _long(v) and v == v.to_integral_value():
             v = int(v)  # 18.0 per 10,000 reads as 18
@@ -78,6 +80,15 @@ def value(v: object, t: Type | None, lang: str, policy=None, name: str | None = 
     if isinstance(v, date):
         return f"{v.year}年{v.month}月{v.day}日" if lang == "zh" else v.isoformat()
     return str(v)
+
+
+#: a decimal named like a share (岗位降幅 0.684) reads as a percentage (68.4%) — the policy computed a fraction
+SHARE_SUFFIXES = ("降幅", "增幅", "占比", "比例", "比重", "比率")
+
+
+def is_share(name: str | None, v: Decimal) -> bool:
+    """Whether a decimal is a share of a whole: its name says so and it lies between −1 and 1."""
+    return bool(name) and any(s in name for s in SHARE_SUFFIXES) and abs(v) <= 1
 
 
 def change(v: int | Decimal, t: Type | None, lang: str, policy=None, name: str | None = None) -> str:
@@ -142,5 +153,5 @@ def count(n: int, lang: str) -> str:
     return number(n, lang)
 
 
-__all__ = ["INT", "LOCALES", "MINUS", "boolean", "change", "count", "date_text", "money", "number", "percent",
+__all__ = ["LOCALES", "SHARE_SUFFIXES", "is_share", "MINUS", "boolean", "change", "count", "date_text", "money", "number", "percent",
            "plain", "plain_change", "unit_of", "value"]
