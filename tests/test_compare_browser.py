@@ -1,5 +1,6 @@
 """Comparison reports opened in headless Chromium (Debian's `chromium`, driven by Playwright) at 1280×800: the
-headline is on the first screen, no table runs off the right edge, the search and pages of the changed records work.
+headline is on the first screen, no table runs off the right edge, the search and pages of the changed records work;
+on a phone (412×915) the page does not scroll sideways.
 Regenerate the screenshots kept in docs/ with
 
     UPDATE_SCREENSHOT=1 .venv/bin/pytest tests/test_compare_browser.py
@@ -21,6 +22,7 @@ from policydsl import compare
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium")
 SCREEN = {"width": 1280, "height": 800}
+PHONE = {"width": 412, "height": 915}
 P, D = REPO / "policies", REPO / "data"
 REPORTS = {
     "jiangbei": ([P / "jiangbei/quota.policy", P / "variants/jiangbei_18_per_10k.policy"],
@@ -64,6 +66,11 @@ def test_headline_first_and_nothing_runs_off_the_page(browser, tmp_path, name):
     page.fill("#search", first)
     assert page.locator("#records tbody tr:not([hidden])").count() >= 1
     assert first in page.locator("#records tbody tr:not([hidden])").first.inner_text()
+    phone = browser.new_page(viewport=PHONE)
+    phone.goto(page_path.as_uri())
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]   # no sideways scrolling
+    assert phone.locator("#headline").bounding_box()["y"] < PHONE["height"]
+    phone.close()
     if os.environ.get("UPDATE_SCREENSHOT") and name in ("jiangbei", "jinyuan"):
         page.fill("#search", "")
         page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")

@@ -124,6 +124,14 @@ def _prefix_ids(svg: str, prefix: str) -> str:
     return re.sub(r'(href="#)([^"]+)(")', fix, svg)
 
 
+def _ticks(ax, xs: list, names: list[str]) -> None:
+    """Category labels under the bars, slanted when they would run into each other."""
+    from .terminal import width_of
+    crowded = sum(width_of(n) + 2 for n in names) > 60
+    ax.set_xticks(xs)
+    ax.set_xticklabels(names, rotation=30 if crowded else 0, ha="right" if crowded else "center")
+
+
 def _integer_axis(axis) -> None:
     from matplotlib.ticker import MaxNLocator
     axis.set_major_locator(MaxNLocator(integer=True))
@@ -175,9 +183,7 @@ def _groups(ax, tips, g, lang, c) -> None:
             _tip(tips, bar, f"{shown} {name}: {fm.value(v, g.type, lang, c.compared[0].policy, g.outcome)}")
     policy = c.compared[0].policy
     names = [_group_value(policy, policy.subject.field(g.field), r.value, lang) for r in rows]
-    ax.set_xticks(xs)
-    ax.set_xticklabels(names, rotation=45 if len(rows) > 6 else 0,
-                       ha="right" if len(rows) > 6 else "center")
+    _ticks(ax, xs, names)
     if g.type != MONEY:
         _integer_axis(ax.yaxis)
     else:
@@ -204,8 +210,7 @@ def _decisions(ax, tips, x, lang, c, word) -> None:
                       color=colour, label=name)
         for bar, v in zip(bars, values):
             _tip(tips, bar, f"{fm.value(v, x.type, lang, policy)} {name}: {counts.get(v, 0)}")
-    ax.set_xticks(xs)
-    ax.set_xticklabels([fm.value(v, x.type, lang, policy) for v in values])
+    _ticks(ax, xs, [fm.value(v, x.type, lang, policy) for v in values])
     ax.set_ylabel(w["count"].format(noun=word))
     _integer_axis(ax.yaxis)
     ax.legend(frameon=False)

@@ -27,7 +27,7 @@ th { background: #f4f6f8; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.why { min-width: 16rem; max-width: 30rem; }
 td.more { max-width: 18rem; color: var(--muted); }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 0 1.5rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(460px, 100%), 1fr)); gap: 0 1.5rem; }
 figure { margin: .5rem 0 1rem; } figure svg { width: 100%; height: auto; }
 figcaption { font-size: .85rem; color: var(--muted); }
 ul.reasons li { margin: .25rem 0; } .source { color: var(--muted); font-size: .88rem; }
@@ -110,7 +110,7 @@ _HTML = """<!DOCTYPE html>
 {% if compared > 1 %}
 <h2>{{ w.why }}</h2>
 {% if r.reasons %}<ul class="reasons">
-{% for text, src in r.reasons %}<li>{{ text }}{% if src %} <span class="source">({{ src }})</span>{% endif %}</li>
+{% for text, src in r.reasons %}<li>{{ text }}{% if src %} <span class="source">{{ lp }}{{ src }}{{ rp }}</span>{% endif %}</li>
 {% endfor %}</ul>{% else %}<p>{{ w.no_reason }}</p>{% endif %}
 <h2>{{ r.records_title }}</h2>
 {% if not r.records %}<p>{{ w.none }}</p>{% else %}
@@ -156,7 +156,8 @@ def html(c: Comparison, lang: str = "zh", max_records: int = 1000,
     charts = [(title, Markup(svg)) for title, svg in c.charts(lang)]  # matplotlib's own SVG output, escaped text
     return env.from_string(_HTML).render(r=r, w=r.words, ui=_WORDS[lang], css=Markup(_CSS), js=Markup(_JS),
                                          charts=charts, table=table, links=links or {},
-                                         compared=len(c.compared), colon="：" if lang == "zh" else ": ")
+                                         compared=len(c.compared), lp="（" if lang == "zh" else "(",
+                                         rp="）" if lang == "zh" else ")")
 
 
 __all__ = ["html"]
