@@ -88,7 +88,7 @@ def _looks_boolean(values: set[str]) -> bool:
 def row_labels(comp: Comparison) -> dict[str, dict[str, str]]:
     """The records file's rows as text (the row engine, records in memory); chooses the group fields."""
     try:
-        rows = dict(_raw_rows(comp))
+        rows = _first_rows(comp)
     except DataSetupError:
         return {}
     distinct: dict[str, set[str]] = {}
@@ -131,6 +131,14 @@ def row_groups(comp: Comparison, numbers: list[tuple[str, list[dict]]], rows: di
                 row[5] += b < a
             comp.groups.append(GroupTotals(fname, comp.compared[i].label, name, t, tuple(
                 GroupRow(g, *acc[g]) for g in sorted(acc, key=lambda v, f=fname: _order(comp, f, v)))))
+
+
+def _first_rows(comp: Comparison) -> dict[str, dict[str, str]]:
+    """Each key's first row (a later row with the same key is refused when the records load)."""
+    rows: dict[str, dict[str, str]] = {}
+    for rid, raw in _raw_rows(comp):
+        rows.setdefault(rid, raw)
+    return rows
 
 
 def _raw_rows(comp: Comparison):
@@ -176,7 +184,7 @@ def sql_group_table(comp: Comparison, sbs) -> tuple[str, str, list[str]] | None:
     source = _source(comp.records_path)
     try:
         if source is None:
-            rows = dict(_raw_rows(comp))
+            rows = _first_rows(comp)
             _table_from_rows(db, rows, list(dict.fromkeys(n for r in rows.values() for n in r)))
             source = "main.__rawgroups"
         columns = [r[0] for r in db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
@@ -191,8 +199,10 @@ def sql_group_table(comp: Comparison, sbs) -> tuple[str, str, list[str]] | None:
         name_field = next((n for n in NAME_FIELDS if n in columns), None)
         wanted = list(dict.fromkeys(comp.group_fields + ([name_field] if name_field else [])))
         cells = "".join(f", trim(CAST({_q(c)} AS VARCHAR)) AS {_q(c)}" for c in wanted)
-        db.execute(f"CREATE OR REPLACE TABLE main.__groups AS SELECT DISTINCT ON (__gkey) * FROM ("
-                   f"SELECT trim(CAST({_q(key)} AS VARCHAR)) AS __gkey{cells} FROM {source})")
+        # each key's first row, as loading keeps it (a later duplicate is refused)
+        db.execute(f"CREATE OR REPLACE TABLE main.__groups AS SELECT DISTINCT ON (__gkey) * EXCLUDE (__gpos) FROM ("
+                   f"SELECT trim(CAST({_q(key)} AS VARCHAR)) AS __gkey{cells}, row_number() OVER () AS __gpos "
+                   f"FROM {source}) ORDER BY __gkey, __gpos")
     except Exception as exc:  # noqa: BLE001 — a file DuckDB cannot read this way only loses the breakdowns
         if type(exc).__module__.startswith("duckdb") or isinstance(exc, (DataSetupError, OSError)):
             comp.group_fields = []
