@@ -60,6 +60,7 @@ def charts(c: Comparison, lang: str = "zh") -> list[tuple[str, str]]:
     if group is not None:
         title = t["group"].format(group=naming.label(policy, group.field, lang),
                                   outcome=naming.label(policy, group.outcome, lang))
+        title = title.replace("合计合计", "合计")  # a total's label already says it is one
         specs.append((title, lambda ax, tips: _groups(ax, tips, group, lang, c)))
     for x in c.crosstabs:
         if x.policy == other.label and any(a != b for a, b, _ in x.cells) and len(specs) < MAX_CHARTS:
