@@ -3,7 +3,8 @@
     from policydsl import compare
     c = compare.compare(["policies/jinyuan/star_rating.policy", "policies/variants/jinyuan_1500_per_star.policy"],
                         "data/jinyuan/secretaries.csv")
-    c.write("report.html")            # or .md / .json; same inputs → the same bytes
+    c.headline("zh")                  # the paragraph an official reads first
+    c.write("report.html")            # or .md / .json / .xlsx / .csv, lang="en"; same inputs → the same bytes
 
 The first policy is the **baseline**; every other policy is compared with it.
 
@@ -22,13 +23,22 @@ The first policy is the **baseline**; every other policy is compared with it.
   typed IR, ignoring citations and positions), with each policy's source text side by side; subject fields that
   differ.
 
-Memory: records are loaded once and shared by every policy whose record schemas agree (once per policy otherwise),
-evaluated in lock-step without traces; totals are running sums plus a count of each distinct change (the median stays
-exact), so no list of one value per record is kept. Only records that differ are kept; traces are recomputed for the
-first `detail_limit` differing records (the rest keep values and the structural causes, one shared `Cause` per policy
-and outcome). Benchmark: bench/bench_compare.py, figures in docs/performance.md. Reports (JSON, Markdown,
-self-contained HTML with SVG charts drawn by matplotlib) are deterministic byte for
-byte: no timestamps, fixed SVG ids and hash salt, stable ordering everywhere.
+* **For the official** (`story.py`, `report.py`): a headline per policy in Chinese or English (the figures that move,
+  who is affected, the rule changes that cause it), the primary outcome records are ranked by, the groups the
+  records carry, each changed record's why in words, its explanations under both policies linked.
+
+Memory: records are loaded once and shared by every policy whose record schemas agree (once per policy otherwise);
+totals are running sums plus a count of each distinct change (the median stays exact), so no list of one value per
+record is kept. On DuckDB (the default) every figure is an aggregate query; the changed records stream out largest
+change first into a temporary file (`spool.py`) that the CSV and Excel reports read back, and only the
+`detail_limit` largest are kept, with their traces. Benchmark: bench/bench_compare.py, figures in
+docs/performance.md. Reports (HTML, Markdown, JSON, .xlsx, .csv) are deterministic byte for byte: no timestamps,
+fixed SVG ids and hash salt, stable ordering everywhere.
+
+Modules: `model` (the results), `core` (running the policies, both engines), `causes` (why a value differs),
+`groups` (primary outcome, groups), `spool`, `formatting` (figures per locale, Babel), `story` (sentences),
+`report` (the content, once), `markdown`, `html`, `charts`, `xlsx` (.xlsx and .csv), `report_json`,
+`explanations` (pages linked from the report), `terminal` (the summary `run` prints), `text` (shared helpers).
 """
 
 from __future__ import annotations

@@ -1,60 +1,11 @@
-"""Text helpers shared by the reports: values, causes, totals rows, Markdown cells."""
+"""Text helpers shared by the reports: Markdown cells and tables, each run's status, what was not compared."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
 from ..limits import printable_lines
-from ..types import INT, Type, format_value
-from .model import Cause, Comparison, PathStep, PolicyRun
-
-# ------------------------------------------------------------------------------------------------ text helpers
-
-def _fmt(value: object, t: Type | None) -> str:
-    if value is None:
-        return "—"
-    return format_value(value, t)
-
-
-def _signed(value: object, t: Type | None) -> str:
-    if value is None:
-        return "—"
-    text = format_value(value, t)
-    return text if text.startswith("-") or value == 0 else "+" + text
-
-
-def _step_text(s: PathStep) -> str:
-    text = f"{s.kind} {s.name}: {_fmt(s.values[0], s.type)} → {_fmt(s.values[1], s.type)}"
-    if s.rows != (None, None) and s.rows[0] != s.rows[1]:
-        text += f" (row {s.rows[0] or '—'} → row {s.rows[1] or '—'})"
-    return text
-
-
-def _cause_text(cause: Cause) -> str:
-    parts = []
-    if cause.path:
-        parts.append("; ".join(_step_text(s) for s in cause.path))
-    if cause.changed:
-        parts.append("differs in definition: " + ", ".join(cause.changed))
-    if not parts:
-        parts.append("no declaration upstream differs (inputs read differently?)")
-    return (f"[{cause.policy}] " if cause.policy else "") + " — ".join(parts)
-
-
-def _total_rows(c: Comparison) -> list[tuple[str, ...]]:
-    rows = []
-    for t in c.numeric:
-        rows.append((t.outcome, str(t.type), t.policy, str(t.count), _fmt(t.total_base, t.type),
-                     _fmt(t.total_other, t.type), _signed(t.change, t.type), _signed(t.mean_change, None),
-                     _signed(t.median_change, t.type if t.type != INT else None),
-                     _signed(t.min_change, t.type), _signed(t.max_change, t.type),
-                     str(t.gain), str(t.lose), str(t.same)))
-    return rows
-
-
-TOTAL_HEADER = ("outcome", "type", "vs baseline", "records", "total (baseline)", "total (other)", "change",
-                "mean change", "median change", "min change", "max change", "gain", "lose", "same")
-
+from .model import Comparison, PolicyRun
 
 # ------------------------------------------------------------------------------------------------ Markdown
 
