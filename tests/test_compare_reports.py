@@ -66,7 +66,7 @@ def test_jiangbei_headline_is_the_domains_figures(reports):
     assert summaries["全区员额"] == (745, 627)          # 348,130 residents × 21.4 / 10,000 vs × 18 / 10,000
     (headline,) = c.headline("zh")
     assert headline.index("全区员额 745 → 627 名（−118）") < headline.index("原因：")
-    assert "44 个江北社区核定员额减少 1–2 名，无一增加" in headline and "每万人员额 21.4" in headline
+    assert "44 个江北社区核定员额减少 1–2 名（不利），无一增加" in headline  # the glossary: better higher and "每万人员额 21.4" in headline
     assert c.affected == {"jiangbei_18_per_10k": 53} and c.primary == "核定员额"
     first = c.diffs[0]                                  # the largest change first: two places
     (o,) = [o for o in first.outcomes if o.outcome == "核定员额"]

@@ -216,18 +216,28 @@ def _primary_text(t: NumericTotals, policy: ir.Policy, lang: str) -> str:
                      f"{what}{'' if 'total' in what.lower() else ' in total'} {fm.change(t.change, t.type, lang)} "
                      f"({fm.value(t.total_base, t.type, lang)}"
                      f" → {fm.value(t.total_other, t.type, lang)})")
+    up_good, down_good = _favourable_words(policy, t.outcome, lang)
     if t.gain:
         rng = _range(min(ups), max(ups), t.type, lang, policy, t.outcome)
-        parts.append(f"{counted(t.gain, policy, lang)}{what}增加 {rng}" if lang == "zh" else
-                     f"{what} rises for {counted(t.gain, policy, lang)} (by {rng})")
+        parts.append(f"{counted(t.gain, policy, lang)}{what}增加 {rng}{up_good}" if lang == "zh" else
+                     f"{what} rises for {counted(t.gain, policy, lang)} (by {rng}){up_good}")
     if t.lose:
         rng = _range(max(downs), min(downs), t.type, lang, policy, t.outcome)
-        parts.append(f"{counted(t.lose, policy, lang)}{what}减少 {rng}" if lang == "zh" else
-                     f"{what} falls for {counted(t.lose, policy, lang)} (by {rng})")
+        parts.append(f"{counted(t.lose, policy, lang)}{what}减少 {rng}{down_good}" if lang == "zh" else
+                     f"{what} falls for {counted(t.lose, policy, lang)} (by {rng}){down_good}")
     if t.type != MONEY and (t.gain == 0) != (t.lose == 0):
         parts.append("无一增加" if t.gain == 0 and lang == "zh" else "无一减少" if lang == "zh" else
                      "none rises" if t.gain == 0 else "none falls")
     return P[lang]["comma"].join(parts)
+
+
+def _favourable_words(policy: ir.Policy, name: str, lang: str) -> tuple[str, str]:
+    """“(有利)” / “(不利)” after a rise and a fall, where the policy says which way is favourable to the person."""
+    better = naming.favourable(policy, name)
+    if better is None or better.direction not in ("higher", "lower"):
+        return "", ""
+    good, bad = ("（有利）", "（不利）") if lang == "zh" else (" — favourable", " — unfavourable")
+    return (good, bad) if better.direction == "higher" else (bad, good)
 
 
 def _decision_moves(comp: Comparison, i: int, lang: str) -> list[str]:
