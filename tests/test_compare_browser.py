@@ -1,6 +1,6 @@
 """Comparison reports opened in headless Chromium (Debian's `chromium`, driven by Playwright) at 1280×800: the
 headline is on the first screen, no table runs off the right edge, the search and pages of the changed records work;
-on a phone (412×915) the page does not scroll sideways.
+on a phone (412×915) the page does not scroll sideways; printed, every changed record is on paper and the controls are not.
 Regenerate the screenshots kept in docs/ with
 
     UPDATE_SCREENSHOT=1 .venv/bin/pytest tests/test_compare_browser.py
@@ -66,6 +66,12 @@ def test_headline_first_and_nothing_runs_off_the_page(browser, tmp_path, name):
     page.fill("#search", first)
     assert page.locator("#records tbody tr:not([hidden])").count() >= 1
     assert first in page.locator("#records tbody tr:not([hidden])").first.inner_text()
+    page.emulate_media(media="print")                                          # printing shows every row
+    visible = page.evaluate("[...document.querySelectorAll('#records tbody tr')]"
+                            ".filter(r => getComputedStyle(r).display !== 'none').length")
+    assert visible == min(c.records_differing, len(c.diffs))
+    assert page.locator("#search").is_hidden()
+    page.emulate_media(media="screen")
     phone = browser.new_page(viewport=PHONE)
     phone.goto(page_path.as_uri())
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]   # no sideways scrolling
