@@ -36,6 +36,8 @@ class Reason:
 def policy_name(comp: Comparison, run: PolicyRun, lang: str) -> str:
     """The policy as the report names it: its title, with the evaluation date when the dates differ."""
     name = naming.title(run.policy, lang)
+    if not comp.dates_differ and sum(naming.title(r.policy, lang) == name for r in comp.compared) > 1:
+        name += P[lang]["open"] + run.label + P[lang]["close"]  # two policies of one title: by their files
     if comp.dates_differ:
         name += P[lang]["open"] + (f"截至{fm.date_text(run.as_of, lang)}" if lang == "zh" else
                                    f"as of {fm.date_text(run.as_of, lang)}") + P[lang]["close"]
@@ -47,6 +49,8 @@ def noun(policy: ir.Policy, lang: str) -> tuple[str, str]:
     label = naming.label(policy, policy.subject.name, lang)
     if lang == "en":
         return (label if naming.has_label(policy, policy.subject.name, "en") else "records"), ""
+    if label == "人":
+        return label, ""  # “3 人”, not “3 名人”
     return label, ("名" if label.endswith(PEOPLE_SUFFIXES) else "个")
 
 
@@ -264,7 +268,7 @@ def _decision_moves(comp: Comparison, i: int, lang: str) -> list[str]:
         for v, a, b in moves[:2]:
             name = label(policy, x.outcome, lang) if x.type == BOOL else fm.value(v, x.type, lang, policy)
             if lang == "zh":
-                shown.append(f"{name} {fm.count(a, lang)} → {fm.count(b, lang)} {measure}")
+                shown.append(f"{name} {fm.count(a, lang)} → {fm.count(b, lang)}" + (f" {measure}" if measure else ""))
             else:
                 shown.append(f"{name} {fm.count(a, lang)} → {fm.count(b, lang)}")
         prefix = "" if x.type == BOOL else label(policy, x.outcome, lang) + P[lang]["colon"]
