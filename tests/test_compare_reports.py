@@ -181,3 +181,19 @@ def test_run_prints_every_summary_wrapped_and_decisions_for_a_policy_without_sum
     result = CliRunner().invoke(main, ["run", str(P / "jinyuan/star_rating.policy"), "--records",
                                        str(D / "jinyuan/secretaries.csv")])
     assert result.exit_code == 0 and "星级运用：可推荐事业编 10，常规管理 56，诫勉督促 10" in result.output
+
+
+def test_each_listed_record_links_to_its_explanation_under_both_policies(reports, tmp_path):
+    c = reports["jinyuan_1500_per_star"]
+    written = c.write(tmp_path / "r.html", explanations=3)
+    pages = sorted(p.relative_to(tmp_path).as_posix() for p in written if p.parent != tmp_path)
+    first = [d.record_id for d in c.diffs[:3]]
+    assert pages == sorted(f"r.explain/{k}/{rid}.html" for k in (1, 2) for rid in first)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    for rid in first:
+        assert f'href="r.explain/1/{rid}.html"' in page and f'href="r.explain/2/{rid}.html"' in page
+    # the baseline's explanation gives the baseline's reward, the variant's its own
+    (o,) = [o for o in c.diffs[0].outcomes if o.outcome == "星级奖励"]
+    base = (tmp_path / f"r.explain/1/{first[0]}.html").read_text(encoding="utf-8")
+    other = (tmp_path / f"r.explain/2/{first[0]}.html").read_text(encoding="utf-8")
+    assert f"{o.values[0]:,.2f}" in base and f"{o.values[1]:,.2f}" in other

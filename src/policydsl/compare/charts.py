@@ -108,6 +108,10 @@ def _titles(svg: str, tips: list[str]) -> str:
     return re.sub(r'<g id="tip-(\d+)">', add, svg)
 
 
+def _colon(lang: str) -> str:
+    return "：" if lang == "zh" else ": "
+
+
 def _tip(tips: list[str], patch, text: str) -> None:
     patch.set_gid(f"tip-{len(tips)}")
     tips.append(text)
@@ -145,7 +149,7 @@ def _distribution(ax, tips, t, lang, policy, word, measure) -> None:
         xs = range(len(counts))
         bars = ax.bar(xs, [n for _, n in counts], color=[UP if d > 0 else DOWN for d, _ in counts])
         for bar, (d, n) in zip(bars, counts):
-            _tip(tips, bar, f"{fm.change(d, t.type, lang, policy, t.outcome)}: {n}")
+            _tip(tips, bar, f"{fm.change(d, t.type, lang, policy, t.outcome)}{_colon(lang)}{n}")
         ax.set_xticks(list(xs))
         ax.set_xticklabels([fm.plain_change(d, t.type, lang) for d, _ in counts],
                            rotation=45 if len(counts) > 8 else 0, ha="right" if len(counts) > 8 else "center")
@@ -161,7 +165,7 @@ def _distribution(ax, tips, t, lang, policy, word, measure) -> None:
             bar = ax.bar([left + width / 2], [bins[k]], width=width * 0.95,
                          color=UP if left + width / 2 > 0 else DOWN)[0]
             _tip(tips, bar, f"{fm.plain_change(Decimal(str(round(left, 2))), t.type, lang)} … "
-                            f"{fm.plain_change(Decimal(str(round(left + width, 2))), t.type, lang)}: {bins[k]}")
+                            f"{fm.plain_change(Decimal(str(round(left + width, 2))), t.type, lang)}{_colon(lang)}{bins[k]}")
     unit = fm.unit_of(policy, t.outcome, t.type, lang)
     ax.set_xlabel(w["change"] + (f"（{unit}）" if unit and lang == "zh" else f" ({unit})" if unit else "")
                   + ("; " if lang == "en" else "；") + w["unchanged"].format(n=t.same, m=measure))
@@ -181,7 +185,7 @@ def _groups(ax, tips, g, lang, c) -> None:
                       label=name)
         for bar, r, v in zip(bars, rows, values):
             shown = _group_value(c.compared[0].policy, c.compared[0].policy.subject.field(g.field), r.value, lang)
-            _tip(tips, bar, f"{shown} {name}: {fm.value(v, g.type, lang, c.compared[0].policy, g.outcome)}")
+            _tip(tips, bar, f"{shown} {name}{_colon(lang)}{fm.value(v, g.type, lang, c.compared[0].policy, g.outcome)}")
     policy = c.compared[0].policy
     names = [_group_value(policy, policy.subject.field(g.field), r.value, lang) for r in rows]
     _ticks(ax, xs, names)
@@ -210,7 +214,7 @@ def _decisions(ax, tips, x, lang, c, word) -> None:
         bars = ax.bar([i + (k - 0.5) * width for i in xs], [counts.get(v, 0) for v in values], width=width,
                       color=colour, label=name)
         for bar, v in zip(bars, values):
-            _tip(tips, bar, f"{fm.value(v, x.type, lang, policy)} {name}: {counts.get(v, 0)}")
+            _tip(tips, bar, f"{fm.value(v, x.type, lang, policy)} {name}{_colon(lang)}{counts.get(v, 0)}")
     _ticks(ax, xs, [fm.value(v, x.type, lang, policy) for v in values])
     ax.set_ylabel(w["count"].format(noun=word))
     _integer_axis(ax.yaxis)
