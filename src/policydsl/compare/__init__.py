@@ -62,6 +62,7 @@ from .model import (
 from .text import problems
 
 __all__ = [
-    "MAX_CHARTS", "NUMERIC_TYPES", "REPORT_SUFFIXES", "Cause", "Comparison", "Crosstab", "DeclDiff", "MissingField",
-    "NumericTotals", "OutcomeDiff", "PathStep", "PolicyRun", "RecordDiff", "compare", "problems",
+    "LANGS", "MAX_CHARTS", "NUMERIC_TYPES", "REPORT_SUFFIXES", "Cause", "Comparison", "Crosstab", "DeclDiff",
+    "GroupRow", "GroupTotals", "MissingField", "NumericTotals", "OutcomeDiff", "PathStep", "PolicyRun", "RecordDiff",
+    "compare", "problems",
 ]
