@@ -45,8 +45,22 @@ from __future__ import annotations
 
 from .core import compare
 from .model import (
-    LANGS, MAX_CHARTS, NUMERIC_TYPES, REPORT_SUFFIXES, Cause, Comparison, Crosstab, DeclDiff, GroupRow, GroupTotals,
-    MissingField, NumericTotals, OutcomeDiff, PathStep, PolicyRun, RecordDiff,
+    LANGS,
+    MAX_CHARTS,
+    NUMERIC_TYPES,
+    REPORT_SUFFIXES,
+    Cause,
+    Comparison,
+    Crosstab,
+    DeclDiff,
+    GroupRow,
+    GroupTotals,
+    MissingField,
+    NumericTotals,
+    OutcomeDiff,
+    PathStep,
+    PolicyRun,
+    RecordDiff,
 )
 from .text import problems
 
