@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from policydsl import api
-from policydsl.types import format_value
+from policydsl.compare.terminal import DecisionCounter, items
 
 ROOT = Path(__file__).resolve().parents[1]
 D = "data"
@@ -58,23 +58,25 @@ def main() -> int:
     args = parser.parse_args()
     console = Console()
     table = Table(title="policydsl: every county policy on its sample data")
-    for column in ("policy", "records", "ok", "failed", "summaries"):
-        table.add_column(column)
+    for column in ("policy", "records", "ok", "failed"):
+        table.add_column(column, no_wrap=column != "policy", overflow="fold")
+    table.add_column("summaries", ratio=1, overflow="fold")
     failures = 0
     for name, records, related, as_of in RUNS:
         policy = api.load_policy(str(ROOT / "policies" / f"{name}.policy"))
         out = args.out / f"{name.replace('/', '_')}.csv" if args.out else None
         if out:
             args.out.mkdir(parents=True, exist_ok=True)
+        decisions = DecisionCounter(policy)
         batch = api.run_batch(policy, ROOT / records, related={k: ROOT / v for k, v in related.items()}, as_of=as_of,
-                              out=out, engine=args.engine, on_row=lambda cells: None)
+                              out=out, engine=args.engine, on_row=decisions)
         failures += batch.failed_count
         for error in batch.data_errors:
             console.print(error.render(), style="red", markup=False)
         for failure in batch.evaluation_failures:
             console.print(f"{records}: record {failure.record_id}: {failure.message}", style="red", markup=False)
-        sums = ", ".join(f"{k}={format_value(v, policy.summaries[k].type)}"
-                         for k, v in list(batch.summaries.items())[:4])
+        # every summary, formatted for people; rich wraps the cell to the terminal's width instead of cutting it
+        sums = "\n".join(items(policy, batch.summaries, decisions.counts))
         table.add_row(name, records, str(batch.ok_count), str(batch.failed_count), sums)
     console.print(table)
     return 1 if failures else 0

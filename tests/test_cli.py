@@ -69,7 +69,7 @@ def test_run_reports_every_bad_record_and_runs_the_rest(files):
     rows = json.loads(out.read_text(encoding="utf-8"))
     assert [r["编号"] for r in rows] == ["S1", "S2", "S6"]
     assert rows[0] == {"编号": "S1", "星级": 3, "星级奖励": "1000.00"}
-    assert "summary 总奖励 = 1000.00" in text  # S6 was at the cap: no star gained
+    assert "汇总：总奖励 = 1,000 元" in text  # S6 was at the cap: no star gained (figures for people)
 
 
 def test_run_output_is_byte_for_byte_reproducible(files):

@@ -7,7 +7,7 @@ on stdout stay clean). Exit codes: 0 success, 1 policy errors / failed records, 
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -271,9 +271,16 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
     _check_out(out, "file", OUTPUT_SUFFIXES)
     policy = _load_or_exit(policy_file)
     when: date | None = _as_of_or_exit([policy], as_of)
+    from .compare.terminal import DecisionCounter, summary_lines
+    decisions = DecisionCounter(policy)
+    printer = _printer(policy)
+
+    def on_row(cells: tuple) -> None:
+        printer(cells)
+        decisions(cells)
     try:
         batch = api.run_batch(policy, records_file, related=_parse_related(related), as_of=when, out=out,
-                              engine=engine, on_row=_printer(policy), spark_master=spark_master)
+                              engine=engine, on_row=on_row, spark_master=spark_master)
     except (DataSetupError, SetupError, EngineUnavailable) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -284,8 +291,9 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
         click.echo(err.render(), err=True)
     for failure in batch.evaluation_failures:
         click.echo(f"{records_file}: record {failure.record_id}: evaluation error: {failure.message}", err=True)
-    for name, value in batch.summaries.items():
-        click.echo(f"summary {name} = {format_value(value, policy.summaries[name].type)}")
+    # every summary (or, for a policy without any, how many records got each decision), for people, wrapped
+    for line in summary_lines(policy, batch.summaries, decisions.counts, first="汇总："):
+        click.echo(line)
     click.echo(f"{batch.ok_count} ok, {batch.failed_count} failed"
                f" ({len(batch.failed_ids)} bad record(s), {len(batch.evaluation_failures)} evaluation "
                f"error(s))" + (f"; results in {out}" if out else ""), err=True)
@@ -418,14 +426,21 @@ def fmt(files: tuple[str, ...], check_only: bool, keywords: str | None) -> None:
               help="Records to run through every policy: .csv, .json, .jsonl, .xlsx or .parquet (file or directory).")
 @click.option("--related", multiple=True, metavar="FIELD=FILE",
               help="Related records for a 'list of' field; each policy uses the ones it declares.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Evaluation date for every policy. Default: each policy's effective date.")
+@click.option("--as-of", "as_of", multiple=True, metavar="[N=]DATE",
+              help="Evaluation date YYYY-MM-DD for every policy, or N=DATE for the N-th policy (1 = the baseline; "
+                   "or FILE=DATE) — the same file twice at two dates compares a mid-year change. "
+                   "Default: each policy's effective date.")
 @click.option("--out", type=click.Path(),
-              help="Write the report to .html, .md or .json (default: Markdown on stdout).")
+              help="Write the report to .html, .md, .json, .xlsx or .csv (default: Markdown on stdout).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The report's language.")
+@click.option("--explain", "explain_limit", type=click.IntRange(0, 200), default=200, show_default=True,
+              help="With an .html or .md --out: write the explanations of this many changed records under each "
+                   "policy beside the report (<name>.explain/) and link them; 0 for none.")
 @click.option("--engine", type=click.Choice(["duckdb", "row"]), default="duckdb", show_default=True,
               help="duckdb: every figure computed in SQL (bounded memory); row: every record in Python.")
-def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple[str, ...], as_of,
-                out: str | None, engine: str) -> None:
+def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple[str, ...], as_of: tuple[str, ...],
+                out: str | None, lang: str, explain_limit: int, engine: str) -> None:
     """Compare POLICY_FILES (two or more; the first is the baseline) on the same records.
 
     Reports the outcomes that differ per record and why, totals (money, counts, decisions), and the params and
@@ -443,7 +458,10 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
         click.echo(f"\n{len(report.errors)} error(s)", err=True)
         sys.exit(1)
     policies = [report.policies[p] for p in policy_files]
-    when: date | None = _as_of_or_exit(policies, as_of)
+    dates = _compare_dates(policy_files, as_of)
+    for policy, day in zip(policies, dates):
+        _as_of_or_exit([policy], None if day is None else datetime.combine(day, datetime.min.time()))
+    when = dates if any(d is not None for d in dates) else None
     try:
         result = _compare_with_progress(comparing, policies, records_file, _parse_related(related), when, engine)
     except (DataSetupError, SetupError) as exc:
@@ -453,19 +471,60 @@ def compare_cmd(policy_files: tuple[str, ...], records_file: str, related: tuple
         click.echo(problem, err=True)
     if out:
         try:
-            written = result.write(out)
+            written = result.write(out, lang=lang, explanations=explain_limit)
         except OSError as exc:
             click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
             sys.exit(1)
-        where = f"; report in {', '.join(str(p) for p in written)}"
+        pages = [p for p in written if p.suffix == ".html" and p.parent != Path(out).parent]
+        files = [p for p in written if p not in pages]
+        where = f"; report in {', '.join(str(p) for p in files)}" + (
+            f", {len(pages)} explanation page(s) in {pages[0].parent.parent}" if pages else "")
     else:
-        click.echo(result.to_markdown(), nl=False)
+        click.echo(result.to_markdown(lang=lang), nl=False)
         where = ""
     left_out = [r.label for r in result.runs if not r.runnable]
     click.echo(f"{result.records_compared} of {result.records_total} record(s) compared, "
                f"{result.records_differing} differ" + (f"; not compared: {', '.join(left_out)}" if left_out else "")
                + where, err=True)
     sys.exit(1 if comparing.problems(result) else 0)
+
+
+def _compare_dates(files: tuple[str, ...], given: tuple[str, ...]) -> list[date | None]:
+    """One evaluation date (or None) per policy from `--as-of DATE` (all) or `--as-of N=DATE` / `FILE=DATE`
+    (one policy); a policy given two dates, or a date for all given twice, is a usage error."""
+    dates: list[date | None] = [None] * len(files)
+    every: date | None = None
+    named: set[int] = set()
+    for item in given:
+        target, _, text = item.rpartition("=")
+        try:
+            day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
+        except ValueError:
+            raise click.BadParameter(f"'{text}' is not a date YYYY-MM-DD", param_hint="--as-of") from None
+        if not target:
+            if every is not None:
+                raise click.BadParameter("one date for every policy is given twice; give N=DATE for one policy",
+                                         param_hint="--as-of")
+            every = day
+            continue
+        if target.strip().isdigit():
+            k = int(target) - 1
+            if not 0 <= k < len(files):
+                raise click.BadParameter(f"policy {target} does not exist (there are {len(files)})",
+                                         param_hint="--as-of")
+        else:
+            matches = [i for i, f in enumerate(files) if f == target.strip()]
+            if len(matches) != 1:
+                raise click.BadParameter(f"'{target}' names {'no' if not matches else 'more than one'} policy "
+                                         "of this comparison; give its number (1 = the baseline)",
+                                         param_hint="--as-of")
+            k = matches[0]
+        if k in named:
+            raise click.BadParameter(f"policy {k + 1} ({files[k]}) is given two dates; compare the file twice "
+                                     "to compare two dates", param_hint="--as-of")
+        named.add(k)
+        dates[k] = day
+    return [d if k in named else every for k, d in enumerate(dates)]
 
 
 def _compare_with_progress(comparing, policies, records_file, related, when, engine):

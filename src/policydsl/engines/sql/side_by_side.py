@@ -140,23 +140,40 @@ class SideBySide:
             col(name, "b"), col(name, "o"))
         return Counter({(a, b): n for a, b, n in self._sql(q).fetchall()})
 
-    def differing(self, names: list[str]) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
+    def differing(self, names: list[str], by: str | None = None,
+                  beside: tuple[str, str, list[str]] | None = None) -> Iterator[tuple]:
         """(record id, [values of each name under each policy]) of every compared record where any of `names`
-        differs between the baseline and another policy, in file order; streamed in chunks."""
+        differs between the baseline and another policy, in file order — or, with `by` (a numeric outcome), the
+        largest change of `by` against the baseline first, then in file order; streamed in chunks. With `beside`
+        (table, key column, columns), each record also gets those columns of its row in that table (LEFT JOIN on
+        the key): (record id, values, (columns …))."""
         aliases = [f"a{k}" for k in range(len(self._compare_on))]
         q = exp.select(col(KEY, "c"), *[col(n, a) for n in names for a in aliases]).from_(
             exp.to_table(f"main.{COMPARED}").as_("c"))
         for a, i in zip(aliases, self._compare_on):
             q = q.join(self._results(i).as_(a), on=exp.EQ(this=col(KEY, "c"), expression=col(KEY, a)))
+        if beside is not None:
+            table, key, columns = beside
+            q = q.select(*[col(c, "g") for c in columns]).join(
+                exp.to_table(table).as_("g"), on=exp.EQ(this=col(KEY, "c"), expression=col(key, "g")), join_type="left")
         differs = [exp.Not(this=exp.NullSafeEQ(this=col(n, a), expression=col(n, aliases[0])))
                    for n in names for a in aliases[1:]]
         if not differs:
             return
-        result = self._sql(q.where(exp.or_(*differs)).order_by(col(ORDER, "c")))
+        order = [col(ORDER, "c")]
+        if by is not None and len(aliases) > 1:
+            sizes = [exp.Abs(this=exp.Sub(this=col(by, a), expression=col(by, aliases[0]))) for a in aliases[1:]]
+            size = sizes[0] if len(sizes) == 1 else exp.Greatest(this=sizes[0], expressions=sizes[1:])
+            order.insert(0, exp.Ordered(this=size, desc=True))
+        result = self._sql(q.where(exp.or_(*differs)).order_by(*order))
         width = len(aliases)
         while chunk := result.fetchmany(5000):
             for key, *cells in chunk:
-                yield key, [tuple(cells[j * width:(j + 1) * width]) for j in range(len(names))]
+                values = [tuple(cells[j * width:(j + 1) * width]) for j in range(len(names))]
+                if beside is None:
+                    yield key, values
+                else:
+                    yield key, values, tuple(cells[len(names) * width:])
 
     def values_in_order(self, i: int, names: list[str]) -> list[tuple[str, tuple]]:
         """(record id, values of `names`) of every compared record under policy i, in file order (small runs)."""
