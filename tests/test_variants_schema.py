@@ -52,7 +52,7 @@ def test_compare_runs_a_mapped_variant_against_another(tmp_path, engine):
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = out.read_text(encoding="utf-8")
-    assert "128 compared under every policy" in report
+    assert "共 128 条，128 条在各方案下均已计算" in report
     assert "最低配置人数" in report
 
 

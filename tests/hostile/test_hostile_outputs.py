@@ -59,7 +59,7 @@ def test_a_long_record_id_makes_a_short_file_name(tmp_path):
     run = assert_handled(policydsl("explain", policy, "--records", records, "--all", "--out", tmp_path / "x",
                                    "--no-why-not"), code=0, located=False)
     names = sorted(p.name for p in (tmp_path / "x").iterdir())
-    assert len(names) == 3 and "2 explanation(s)" in run.err  # both pages and the index
+    assert len(names) == 4 and "2 explanation(s)" in run.err  # both pages, the index and the office's mapping
     assert all(len(n.encode("utf-8")) < 120 for n in names)
 
 

@@ -106,9 +106,10 @@ def _cut(text: str, width: int) -> int:
 
 def summary_lines(policy: ir.Policy, summaries: dict[str, object], counts: dict[str, Counter] | None = None,
                   lang: str = "zh", width: int | None = None, first: str = "") -> list[str]:
-    """The summary fitted to `width` columns (default: the terminal's)."""
+    """The summary fitted to `width` columns (default: the terminal's); no lines when there is nothing to say."""
     width = width or shutil.get_terminal_size((100, 24)).columns
-    return wrap(items(policy, summaries, counts, lang), max(20, width), first, sep="；" if lang == "zh" else "; ")
+    found = items(policy, summaries, counts, lang)
+    return wrap(found, max(20, width), first, sep="；" if lang == "zh" else "; ") if found else []
 
 
 __all__ = ["DecisionCounter", "items", "summary_lines", "width_of", "wrap"]
