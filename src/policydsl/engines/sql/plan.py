@@ -36,7 +36,7 @@ from .compile import (
     format_text,
     node_error_column,
 )
-from .stages import StagedProgram
+from .stages import StagedProgram, Step
 
 RESULTS = "__results"
 
@@ -110,6 +110,14 @@ class PolicyPlan:
         error = exp.func("COALESCE", *errors) if len(errors) > 1 else (errors[0] if errors else exp.null())
         return exp.select(*self._wanted(keep), exp.alias_(cast(error, "VARCHAR"), ERROR, quoted=True)).from_(
             exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ROW))))
+
+    def evaluation_steps(self, source: exp.Expression, keep: list[str] | None = None
+                         ) -> tuple[list[Step], exp.Select]:
+        """`evaluation` as named steps (each to be computed once, in order) and a final query reading them by
+        name; no steps for a policy whose rules read no other record."""
+        if self.staged:
+            return self.program.statements(source, self._wanted(keep))
+        return [], self.evaluation(source, keep)
 
     def _wanted(self, keep: list[str] | None) -> list[exp.Column]:
         wanted = [col(ORDER), col(KEY)] + [col(n) for n in (keep if keep is not None else

@@ -213,9 +213,13 @@ class DuckRun:
                 self._table(f"__rel_{name}", source.where(col("__ok", None)), kind="VIEW")
 
     def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
+        self._table(table, self.plan.evaluation(records, keep=self._kept(everything)))
+
+    def _kept(self, everything: bool) -> list[str]:
+        """The columns an evaluated table keeps: every field and node, or what the output and summaries read."""
         values = list(self.policy.subject.field_names) + self.plan.order if everything else (
             [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns())
-        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(["__ok", BLANK] + values))))
+        return list(dict.fromkeys(["__ok", BLANK] + values))
 
     def evaluate_records(self, records: list[tuple[str, dict]]) -> list[Result]:
         """Every field and node value of each record given in runtime form (examples, differential tests)."""
