@@ -23,7 +23,24 @@ from decimal import Decimal
 from sqlglot import exp
 
 from ... import ir
-from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INPUT_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, Type
+from ...types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DECIMAL_PLACES,
+    DURATION,
+    INPUT_PLACES,
+    INT,
+    INT_BEYOND,
+    INT_MAX,
+    INT_MIN,
+    MONEY,
+    PERCENT,
+    TEXT,
+    EnumType,
+    ListOf,
+    Type,
+)
 from . import durations
 
 DECIMAL_TYPES = (DECIMAL, MONEY, PERCENT)
@@ -60,6 +77,9 @@ class Dialect:
     integer_quotient: bool = True
     #: Whether SIGN returns an exact integer (Spark's returns a DOUBLE: `sign` builds an integer CASE instead).
     integer_sign: bool = True
+    #: Whether SUM of BIGINTs is exact beyond 64 bits (DuckDB sums them into a HUGEINT; Spark's sum is a BIGINT that
+    #: overflows, so its elements are widened first).
+    wide_int_sum: bool = True
     #: A function that stops the query with a message (for values a dialect cannot compute exactly), or None.
     raise_error: str | None = None
 
@@ -106,7 +126,7 @@ class Dialect:
 
 
 DUCKDB = Dialect("duckdb", "HUGEINT", "ROUND_EVEN")
-SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND", integer_quotient=False, integer_sign=False,
+SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND", integer_quotient=False, integer_sign=False, wide_int_sum=False,
                 raise_error="RAISE_ERROR")
 DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
 
@@ -344,9 +364,10 @@ class ExprCompiler:
             return Compiled(exp.DPipe(this=a.value, expression=b.value, safe=True), error)
         if op == "div":
             return self._divide(a, b, x, scope, error)
-        if x.type == INT:
+        if x.type == INT:  # exact in 38 digits; the node's value is then checked against int's range
             cls = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul}[op]
-            return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)), error)
+            left, right = (c.value if c.wide else self.dialect.cast_big(c.value) for c in (a, b))
+            return Compiled(exp.Paren(this=cls(this=left, expression=right)), error, wide=True)
         sa, sb = a.scale or 0, b.scale or 0
         wide = a.wide or b.wide
         if op in ("add", "sub"):
@@ -680,9 +701,10 @@ class ExprCompiler:
         elif f == "all":
             value = exp.func("COALESCE", select(exp.func("BOOL_AND", ev)), exp.true())
         elif f == "sum":
-            total = select(exp.Sum(this=ev))
-            if x.type == INT:
-                value = cast(exp.func("COALESCE", total, exp.Literal.number(0)), "BIGINT")
+            widen = x.type == INT and not self.dialect.wide_int_sum
+            total = select(exp.Sum(this=self.dialect.cast_big(ev) if widen else ev))
+            if x.type == INT:  # a total beyond int's range fails the record (compile_node), not the query
+                value = self.dialect.cast_big(exp.func("COALESCE", total, exp.Literal.number(0)))
             else:
                 value = cast(exp.func("COALESCE", total, literal(Decimal(0), DECIMAL).value),
                                  decimal_type(elem.scale if elem.scale is not None else DECIMAL_PLACES, wide))
@@ -707,7 +729,8 @@ class ExprCompiler:
             empty = exp.EQ(this=select(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
             errors.append(when(empty, text(scope.message(f"{f} of no records ({x.span})"))))
         scale = elem.scale if elem is not None and x.type in DECIMAL_TYPES else None
-        return Compiled(value, first_error(*errors), scale, wide and scale is not None)
+        big_int = f == "sum" and x.type == INT
+        return Compiled(value, first_error(*errors), scale, (wide and scale is not None) or big_int)
 
     def _first_error_subquery(self, source, link, error, order, over_results: bool, alias: str):
         conds = [c for c in (link,) if c is not None]
@@ -813,6 +836,8 @@ def compile_node(node: ir.Node, compiler: ExprCompiler) -> tuple[NodeColumns, bo
     elif node.type in DECIMAL_TYPES:
         scale = scale if scale is not None else DECIMAL_PLACES
         value = cast(value, decimal_type(scale, wide))
+    elif node.type == INT and wide:  # computed in 38 digits: beyond int's range the record fails, as on row
+        return _int_in_range(node, value, error, compiler)
     elif node.type == INT:
         value = cast(value, "BIGINT")
     compiler.node_types[node.name] = (scale if node.type in DECIMAL_TYPES else None, wide)
@@ -820,6 +845,22 @@ def compile_node(node: ir.Node, compiler: ExprCompiler) -> tuple[NodeColumns, bo
     if error is not None:
         columns.append((node_error_column(node.name), error))
     return NodeColumns((tuple(columns),)), error is not None
+
+
+def _int_in_range(node: ir.Node, value: exp.Expression, error: exp.Expression | None, compiler: ExprCompiler
+                  ) -> tuple[NodeColumns, bool]:
+    """An int node computed in 38 digits: its exact value in a first column, then the BIGINT value while it is
+    within INT_MIN..INT_MAX, else NULL and the record's error in `types.int_beyond_range`'s words."""
+    exact = f"__big_{node.name}"
+    within = exp.Between(this=col(exact), low=big(INT_MIN, compiler.dialect), high=big(INT_MAX, compiler.dialect))
+    words = INT_BEYOND.split("{}")
+    message = exp.DPipe(this=exp.DPipe(this=text(f"{node.name}: {words[0]}"), expression=cast(col(exact), "VARCHAR"),
+                                       safe=True), expression=text(words[1]), safe=True)
+    beyond = exp.Not(this=within.copy())
+    checked = exp.Case(ifs=[exp.If(this=within, true=cast(col(exact), "BIGINT"))])
+    compiler.node_types[node.name] = (None, False)
+    return NodeColumns((((exact, value),), ((node.name, checked),
+                        (node_error_column(node.name), first_error(error, when(beyond, message)))))), True
 
 
 def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):

@@ -89,11 +89,15 @@ class PolicyPlan:
         return level
 
     def node_layers(self, names: list[str]) -> list[list[tuple[str, exp.Expression]]]:
-        """The projections adding the columns of `names` (in evaluation order), layer by layer."""
+        """The projections adding the columns of `names` (in evaluation order), layer by layer; a node in several
+        phases spreads over as many projections (each phase reads the one before)."""
         levels = self._levels(names)
-        return [[(name, value) for node in names if levels[node] == level
-                 for phase in self.nodes[node].phases for name, value in phase]
-                for level in range(1, max(levels.values(), default=0) + 1)]
+        layers = []
+        for level in range(1, max(levels.values(), default=0) + 1):
+            at = [self.nodes[node].phases for node in names if levels[node] == level]
+            for k in range(max((len(phases) for phases in at), default=0)):
+                layers.append([column for phases in at if k < len(phases) for column in phases[k]])
+        return layers
 
     # -------------------------------------------------------------------------------------------- queries
     def evaluation(self, source: exp.Expression, keep: list[str] | None = None) -> exp.Select:
