@@ -572,8 +572,7 @@ class DuckRun:
         suffix = out.suffix.lower()
         if suffix == ".csv":
             safe = not RAW_CELLS.get()
-            # the neutralising CASE lets DuckDB's parallel COPY reorder rows, so the file's order is then explicit
-            rows = self._unwidened(self.plan.output(ordered=self.reorder or safe, csv_safe=safe))
+            rows = self._unwidened(self.plan.output(ordered=self.reorder, csv_safe=safe))
             self.db.execute(f"COPY ({self.plan.sql(rows)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
