@@ -183,20 +183,24 @@ def test_ints_beyond_64_bits_fail_their_record_on_every_engine(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bad_row", [False, True], ids=["clean", "one-bad-record"])
-def test_large_files_keep_the_records_order(tmp_path, bad_row):
+@pytest.mark.parametrize("bad_row,in_list", [(False, False), (True, False), (False, True)],
+                         ids=["clean", "one-bad-record", "in-list"])
+def test_large_files_keep_the_records_order(tmp_path, bad_row, in_list):
     """DuckDB reads and evaluates in parallel; the results file must still follow the records file (a plain scan
-    keeps the order, anything that joins sorts by the record's position). 300,000 rows: many parallel chunks."""
+    keeps the order, anything that joins sorts by the record's position — DuckDB runs `x IN (five or more
+    constants)` as a join). 300,000 rows: many parallel chunks. Text results go through the formula guard."""
     import random
     source = tmp_path / "order.policy"
-    source.write_text('policy 顺序 "order"\n  subject 人\n\nrecord 人 key 编号 {\n  编号: text\n  分: int\n'
-                      '  薪: money\n}\n\noutcome 档: int = if 分 >= 50 then 1 else 0\n'
-                      'outcome 半: money = 薪 * 50%\n', encoding="utf-8")
+    source.write_text('policy 顺序 "order"\n  subject 人\n\nenum 级 { 甲, 乙, 丙, 丁, 戊, 己 }\n'
+                      'record 人 key 编号 {\n  编号: text\n  分: int\n  薪: money\n  级别: 级\n}\n\n'
+                      'outcome 档: int = if 分 >= 50 then 1 else 0\n'
+                      'outcome 半: money = 薪 * 50%\noutcome 名: text = 编号\noutcome 等: 级 = 级别\n'
+                      + ('outcome 小: bool = 分 in [1, 2, 3, 4, 5, 6, 7]\n' if in_list else ''), encoding="utf-8")
     rng = random.Random(7)
-    lines = ["编号,分,薪"] + [f"P{i:07d},{rng.randint(0, 100)},{rng.randint(0, 10**6) / 100:.2f}"
-                            for i in range(300_000)]
+    lines = ["编号,分,薪,级别"] + [f"P{i:07d},{rng.randint(0, 100)},{rng.randint(0, 10**6) / 100:.2f},"
+                                 f"{'甲乙丙丁戊己'[i % 6]}" for i in range(300_000)]
     if bad_row:
-        lines.insert(150_000, "X1,abc,1.00")
+        lines.insert(150_000, "X1,abc,1.00,甲")
     records = tmp_path / "people.csv"
     records.write_text("\n".join(lines) + "\n", encoding="utf-8")
     policy = api.load_policy(str(source))
