@@ -310,3 +310,30 @@ def test_steps_across_records_are_computed_once_on_spark():
     text = final.sql(dialect="spark")
     assert "WITH" not in text and "__rel_items" not in text and "__chain0" in text
     assert all("__rel_items" not in s.query.sql(dialect="spark") for s in steps[1:])
+
+
+def test_aggregates_whose_element_reads_the_record(tmp_path):
+    """Spark refused an aggregate whose element reads both the related row and the record (`any(items, q > n)`:
+    "aggregate function in a correlated predicate with outer and local references"), and a nested subquery reading
+    the record (any/all's deciding element). The record's values now come from a one-row table of their own, and
+    any/all's error is the first element's that fails or decides. Found with the differential strategy on Spark."""
+    source = tmp_path / "p.policy"
+    source.write_text('policy 相关 "correlated"\n  subject R\n  effective 2024-06-30\n'
+                      'record Item key iid { iid: text, owner: text, q: int, m: money }\n'
+                      'record R key k { k: text, n: int, t: money, items: list of Item by owner }\n'
+                      'outcome 有大: bool = any(items, q > n)\n'
+                      'outcome 全大: bool = all(items, q > n where m > t)\n'
+                      'outcome 积和: money = sum(items, m * n where q != n)\n'
+                      'outcome 差大: money = max(items, m - t where m > t or q == 0)\n'
+                      'outcome 商大: bool = any(items, 10 / q > n)\n', encoding="utf-8")
+    (tmp_path / "r.csv").write_text("k,n,t\nA,2,1.00\nB,3,2.50\nD,2,0.00\nE,2,0.00\n", encoding="utf-8")
+    (tmp_path / "i.csv").write_text("iid,owner,q,m\ni1,A,1,2.00\ni2,A,5,0.50\ni3,B,3,3.00\ni4,B,0,1.00\n"
+                                    "i5,D,0,1.00\ni6,D,1,1.00\ni7,E,1,1.00\ni8,E,0,1.00\n", encoding="utf-8")
+    policy = api.load_policy(str(source))
+    _, batch = _same_as_row(tmp_path, policy, str(tmp_path / "r.csv"), {"items": str(tmp_path / "i.csv")}, None,
+                            ".csv")
+    # D fails on its first item (10 / 0) before any item decides; B and E decide before their item with q = 0
+    assert [(f.record_id, f.message) for f in batch.evaluation_failures] == [("D", "商大: division by zero")]
+    assert (tmp_path / "spark.csv").read_text(encoding="utf-8").splitlines() == [
+        "k,有大,全大,积和,差大,商大", "A,true,false,5.00,1.00,true", "B,false,false,3.00,0.50,true",
+        "E,false,false,4.00,1.00,true"]

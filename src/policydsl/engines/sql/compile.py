@@ -677,7 +677,10 @@ class ExprCompiler:
         source = table.as_(alias)
 
         def select(expression: exp.Expression, extra: list | None = None, order=None) -> exp.Expression:
+            expression, record = self._outer_values(expression, scope) if order is None else (expression, None)
             q = exp.select(expression).from_(source.copy())
+            if record is not None:
+                q = q.join(record)
             conds = conditions + (extra or [])
             if conds:
                 q = q.where(exp.and_(*[c.copy() for c in conds]))
@@ -718,19 +721,39 @@ class ExprCompiler:
             errors.append(self._first_error_subquery(source, link, where.error, order,
                                                      isinstance(x.source, ir.RecordsRef), alias))
         if elem is not None and elem.error is not None:
-            failed = [exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))]
-            if f in ("any", "all"):  # as the row evaluator: no element after the first that decides is evaluated
+            failed = exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))
+            if f in ("any", "all"):  # as the row evaluator: no element after the first that decides is evaluated,
+                # so the error is that of the first element that fails or decides (none if it decides). One level
+                # of subquery: Spark cannot read the record from a subquery inside the element's subquery.
                 deciding = exp.Is(this=elem.value.copy(), expression=exp.true() if f == "any" else exp.false())
-                first = select(exp.Min(this=order.copy()), [deciding])
-                failed.append(exp.or_(exp.Is(this=first, expression=exp.null()),
-                                      exp.LT(this=order.copy(), expression=first.copy())))
-            errors.append(select(elem.error, failed, order))
+                failed = exp.Paren(this=exp.or_(failed, deciding))
+            errors.append(select(elem.error, [failed], order))
         if f in ("min", "max"):
             empty = exp.EQ(this=select(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
             errors.append(when(empty, text(scope.message(f"{f} of no records ({x.span})"))))
         scale = elem.scale if elem is not None and x.type in DECIMAL_TYPES else None
         big_int = f == "sum" and x.type == INT
         return Compiled(value, first_error(*errors), scale, (wide and scale is not None) or big_int)
+
+    def _outer_values(self, aggregate: exp.Expression, scope: Scope) -> tuple[exp.Expression, exp.Expression | None]:
+        """Spark refuses an aggregate whose argument reads both the element and the record (`any(items, q > n)`:
+        "aggregate function in a correlated predicate with outer and local references"). There the record's values
+        come from a one-row table of their own (`(SELECT r.n AS n) AS __o`, joined to the elements), so that the
+        aggregate reads only columns of its FROM; other dialects keep the plain form."""
+        if self.dialect.name != "spark":
+            return aggregate, None
+        outer = [c for c in aggregate.find_all(exp.Column) if c.table == ROW]
+        if not outer:
+            return aggregate, None
+        alias = f"__o{scope.depth + 1}"
+        aggregate = aggregate.copy()
+        names = list(dict.fromkeys(c.name for c in aggregate.find_all(exp.Column) if c.table == ROW))
+        for c in list(aggregate.find_all(exp.Column)):
+            if c.table == ROW:
+                c.replace(col(c.name, alias))
+        record = exp.Subquery(this=exp.select(*[exp.alias_(col(n), n, quoted=True) for n in names]),
+                              alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return aggregate, record
 
     def _first_error_subquery(self, source, link, error, order, over_results: bool, alias: str):
         conds = [c for c in (link,) if c is not None]
