@@ -269,6 +269,7 @@ class ExprCompiler:
         self.as_of = as_of
         self.dialect = dialect
         self.params = params
+        self._bounds_of_nodes: dict[str, tuple[int, int]] = {}  # see _node_bounds
         self.summaries = summaries or {}
         self.records_table = records_table  # the evaluated records summaries aggregate over
         self.node_types: dict[str, tuple[int | None, bool]] = {}  # node → (scale, wide) of its column
@@ -364,8 +365,11 @@ class ExprCompiler:
             return Compiled(exp.DPipe(this=a.value, expression=b.value, safe=True), error)
         if op == "div":
             return self._divide(a, b, x, scope, error)
-        if x.type == INT:  # exact in 38 digits; the node's value is then checked against int's range
+        if x.type == INT:
             cls = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul}[op]
+            if not (a.wide or b.wide) and _within_int(self._int_bounds(x)):  # cannot leave int's range: BIGINT
+                return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)), error)
+            # else exact in 38 digits; the node's value is then checked against int's range (compile_node)
             left, right = (c.value if c.wide else self.dialect.cast_big(c.value) for c in (a, b))
             return Compiled(exp.Paren(this=cls(this=left, expression=right)), error, wide=True)
         sa, sb = a.scale or 0, b.scale or 0
@@ -379,6 +383,58 @@ class ExprCompiler:
             wide = True
         left, right = (as_scale(c, c.scale, True) if wide else c.value for c in (a, b))
         return Compiled(cast(exp.Mul(this=left, expression=right), decimal_type(s, wide)), error, s, wide)
+
+    def _int_bounds(self, x: ir.IExpr) -> tuple[int, int] | None:
+        """Bounds of an int expression, None when not known: every int field and rule value lies within int's
+        range (bad records and failed rules see to it), constants and params are known, and + − × min max if /
+        match follow from their operands. An operation whose bounds lie within the range needs no 38-digit form."""
+        if isinstance(x, ir.Const) and isinstance(x.value, int) and not isinstance(x.value, bool):
+            return x.value, x.value
+        if isinstance(x, ir.Ref):
+            value = self.params.get(x.name) if x.kind == "param" else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value, value
+            if x.kind == "node" and x.type == INT:
+                return self._node_bounds(x.name)
+            return (INT_MIN, INT_MAX) if x.type == INT and x.kind == "field" else None
+        if isinstance(x, ir.BinaryOp) and x.op in ("add", "sub", "mul") and x.type == INT:
+            a, b = self._int_bounds(x.left), self._int_bounds(x.right)
+            if a is None or b is None or not (_within_int(a) and _within_int(b)):
+                return None
+            if x.op == "add":
+                return a[0] + b[0], a[1] + b[1]
+            if x.op == "sub":
+                return a[0] - b[1], a[1] - b[0]
+            corners = [i * j for i in a for j in b]
+            return min(corners), max(corners)
+        if isinstance(x, ir.Builtin) and x.func in ("min", "max") and x.args:
+            parts = [self._int_bounds(arg) for arg in x.args]
+            if any(part is None for part in parts):
+                return None
+            pick = min if x.func == "min" else max
+            return pick(lo for lo, _ in parts), pick(hi for _, hi in parts)
+        branches = [x.then, x.otherwise] if isinstance(x, ir.If) else (
+            [value for _, value in x.arms] + ([x.default] if x.default is not None else [])
+            if isinstance(x, ir.Match) else None)
+        if branches:
+            parts = [self._int_bounds(branch) for branch in branches]
+            if any(part is None for part in parts):
+                return None
+            return min(lo for lo, _ in parts), max(hi for _, hi in parts)
+        return None
+
+    def _node_bounds(self, name: str) -> tuple[int, int]:
+        """Bounds of an int rule's value: its expression's (a table's: its rows'), within int's range."""
+        known = self._bounds_of_nodes.get(name)
+        if known is None:
+            body = self.policy.nodes[name].body
+            values = [row.value for row in body.rows] if isinstance(body, ir.TableBody) else [body]
+            parts = [self._int_bounds(v) if isinstance(v, ir.IExpr) else None for v in values]
+            known = (INT_MIN, INT_MAX)
+            if parts and all(_within_int(part) for part in parts):
+                known = (min(lo for lo, _ in parts), max(hi for _, hi in parts))
+            self._bounds_of_nodes[name] = known
+        return known
 
     def _order_durations(self, op: str, a: Compiled, b: Compiled, scope: Scope, error) -> Compiled:
         """Durations order by (months, days); one that mixes both cannot be ordered (an error, as in Python)."""
@@ -820,6 +876,10 @@ def _fold(cls, parts: list[exp.Expression], empty: exp.Expression) -> exp.Expres
     for p in parts[1:]:
         out = cls(this=out, expression=p)
     return exp.Paren(this=out)
+
+
+def _within_int(bounds: tuple[int, int] | None) -> bool:
+    return bounds is not None and bounds[0] >= INT_MIN and bounds[1] <= INT_MAX
 
 
 def _max_scale(*items: Compiled | None) -> int | None:
