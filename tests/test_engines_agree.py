@@ -156,9 +156,9 @@ outcome 说明: text = "试用" + text(试用)
     assert [e.record_id for e in batch.data_errors] == ["F"]
 
 
-def test_values_beyond_sql_are_refused_in_words(tmp_path):
-    """An int beyond 64 bits in a record, or a product beyond it: the duckdb engine says so and names --engine row
-    (the row evaluator has no such limit); never a traceback, never a wrong number."""
+def test_ints_beyond_64_bits_fail_their_record_on_every_engine(tmp_path):
+    """An int beyond 64 bits in a record is a bad record, a product beyond it fails its record: the same words on
+    both engines (the row evaluator used to compute 9000000000³ and DuckDB stop the run); never a traceback."""
     from click.testing import CliRunner
 
     from policydsl.cli import main
@@ -169,29 +169,38 @@ def test_values_beyond_sql_are_refused_in_words(tmp_path):
     product.write_text("编号,数\nA,3\nB,9000000000\n", encoding="utf-8")
     cell = tmp_path / "cell.csv"
     cell.write_text("编号,数\nA,3\nB,90000000000000000000\n", encoding="utf-8")
-    for records, words in ((product, "Overflow"), (cell, "record B holds a value")):
-        result = CliRunner().invoke(main, ["run", str(source), "--records", str(records)])
-        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # an exit, not a traceback
-        assert words in result.output and "--engine row" in result.output
-        row = CliRunner().invoke(main, ["run", str(source), "--records", str(records), "--engine", "row"])
-        assert row.exit_code == 0 and "\nB\t729" in row.output
+    for records, words in ((product, "record B: evaluation error: 积: the whole number 729000000000000000000000000000 "
+                                     "is beyond the range of int (-9223372036854775808 to 9223372036854775807)"),
+                           (cell, "record B: field 数: expected an integer from -9223372036854775808 to "
+                                  "9223372036854775807, got '90000000000000000000'")):
+        outputs = []
+        for engine in ("duckdb", "row"):
+            result = CliRunner().invoke(main, ["run", str(source), "--records", str(records), "--engine", engine])
+            assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # an exit, not a traceback
+            assert words in result.output and "A\t27\n" in result.output
+            outputs.append(result.output)
+        assert outputs[0] == outputs[1]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bad_row", [False, True], ids=["clean", "one-bad-record"])
-def test_large_files_keep_the_records_order(tmp_path, bad_row):
+@pytest.mark.parametrize("bad_row,in_list", [(False, False), (True, False), (False, True)],
+                         ids=["clean", "one-bad-record", "in-list"])
+def test_large_files_keep_the_records_order(tmp_path, bad_row, in_list):
     """DuckDB reads and evaluates in parallel; the results file must still follow the records file (a plain scan
-    keeps the order, anything that joins sorts by the record's position). 300,000 rows: many parallel chunks."""
+    keeps the order, anything that joins sorts by the record's position — DuckDB runs `x IN (five or more
+    constants)` as a join). 300,000 rows: many parallel chunks. Text results go through the formula guard."""
     import random
     source = tmp_path / "order.policy"
-    source.write_text('policy 顺序 "order"\n  subject 人\n\nrecord 人 key 编号 {\n  编号: text\n  分: int\n'
-                      '  薪: money\n}\n\noutcome 档: int = if 分 >= 50 then 1 else 0\n'
-                      'outcome 半: money = 薪 * 50%\n', encoding="utf-8")
+    source.write_text('policy 顺序 "order"\n  subject 人\n\nenum 级 { 甲, 乙, 丙, 丁, 戊, 己 }\n'
+                      'record 人 key 编号 {\n  编号: text\n  分: int\n  薪: money\n  级别: 级\n}\n\n'
+                      'outcome 档: int = if 分 >= 50 then 1 else 0\n'
+                      'outcome 半: money = 薪 * 50%\noutcome 名: text = 编号\noutcome 等: 级 = 级别\n'
+                      + ('outcome 小: bool = 分 in [1, 2, 3, 4, 5, 6, 7]\n' if in_list else ''), encoding="utf-8")
     rng = random.Random(7)
-    lines = ["编号,分,薪"] + [f"P{i:07d},{rng.randint(0, 100)},{rng.randint(0, 10**6) / 100:.2f}"
-                            for i in range(300_000)]
+    lines = ["编号,分,薪,级别"] + [f"P{i:07d},{rng.randint(0, 100)},{rng.randint(0, 10**6) / 100:.2f},"
+                                 f"{'甲乙丙丁戊己'[i % 6]}" for i in range(300_000)]
     if bad_row:
-        lines.insert(150_000, "X1,abc,1.00")
+        lines.insert(150_000, "X1,abc,1.00,甲")
     records = tmp_path / "people.csv"
     records.write_text("\n".join(lines) + "\n", encoding="utf-8")
     policy = api.load_policy(str(source))

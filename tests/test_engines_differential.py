@@ -1114,17 +1114,52 @@ outcome 不同季: bool = ok != same_quarter(d1, d2)
     assert [_values(r, "同年", "不同季") for r in sql] == [(True, True), (False, True)]
 
 
-@pytest.mark.xfail(strict=True, reason="duckdb engine: int is BIGINT; products beyond 2^63 abort the whole batch")
 def test_regression_large_int_products(tmp_path):
-    """Ints are unbounded on the row evaluator; DuckDB's BIGINT overflows ("Overflow in multiplication of INT64")
-    and the whole run fails, not just the record."""
+    """Ints were unbounded on the row evaluator, BIGINT in SQL: a product beyond 2^63 stopped the whole DuckDB run
+    ("Overflow in multiplication of INT64"). Now an int value beyond the 64-bit range fails its record in the same
+    words on every engine, and what is computed inside a rule is exact beyond it (n⁴ − n⁴ + n with n⁴ = 10^20)."""
     text = HEADER + """
 record R key k { k: text, n: int }
-outcome 积: int = n * n * n * n
+fact 积: int = n * n * n * n
+outcome 回落: int = n * n * n * n - n * n * n * n + n
+outcome 结果: int = 积 + 1
 """
-    row, sql = _run_both(tmp_path, text, [("A", {"k": "A", "n": 100000}), ("B", {"k": "B", "n": 2})])
-    assert [_values(r, "积") for r in row] == [(10 ** 20,), (16,)]
-    assert [_values(r, "积") for r in sql] == [(10 ** 20,), (16,)]
+    records = [("A", {"k": "A", "n": 100000}), ("B", {"k": "B", "n": 2}), ("C", {"k": "C", "n": 55108})]
+    row, sql = _run_both(tmp_path, text, records)
+    beyond = "积: the whole number 100000000000000000000 is beyond the range of int " \
+             "(-9223372036854775808 to 9223372036854775807)"
+    assert [error for error, _ in row] == [beyond, None, None]
+    assert [error for error, _ in sql] == [beyond, None, None]
+    assert [_values(r, "回落", "结果") for r in row[1:]] == [(2, 17), (55108, 55108 ** 4 + 1)]
+    assert [_values(r, "回落", "结果") for r in sql[1:]] == [(2, 17), (55108, 55108 ** 4 + 1)]
+
+
+def test_regression_int_totals_and_fields_beyond_the_range(tmp_path):
+    """A total of related ints beyond the 64-bit range fails its record on every engine (DuckDB's cast of its
+    HUGEINT sum to BIGINT stopped the run); an int cell beyond the range is a bad record on every engine."""
+    (tmp_path / "p.policy").write_text(HEADER + """
+record Item key iid { iid: text, owner: text, q: int }
+record R key k { k: text, n: int, items: list of Item by owner }
+outcome 总: int = sum(items, q)
+outcome 倍: int = n * 2
+""", encoding="utf-8")
+    (tmp_path / "r.csv").write_text("k,n\nA,1\nB,2\nC,9223372036854775808\n", encoding="utf-8")
+    (tmp_path / "i.csv").write_text("iid,owner,q\ni1,A,9223372036854775000\ni2,A,1000\ni3,B,5\n", encoding="utf-8")
+    policy = api.load_policy(str(tmp_path / "p.policy"))
+    reports = {}
+    for engine in ("row", "duckdb"):
+        batch = run_batch(policy, tmp_path / "r.csv", related={"items": tmp_path / "i.csv"},
+                          out=tmp_path / f"{engine}.csv", engine=engine)
+        reports[engine] = ([e.render() for e in batch.data_errors],
+                           [(f.record_id, f.message) for f in batch.evaluation_failures],
+                           (tmp_path / f"{engine}.csv").read_text(encoding="utf-8"))
+    assert reports["duckdb"] == reports["row"]
+    errors, failures, written = reports["row"]
+    assert failures == [("A", "总: the whole number 9223372036854776000 is beyond the range of int "
+                              "(-9223372036854775808 to 9223372036854775807)")]
+    assert len(errors) == 1 and "record C: field n: expected an integer from -9223372036854775808 to " \
+                                "9223372036854775807, got '9223372036854775808'" in errors[0]
+    assert written.splitlines() == ["k,总,倍", "B,5,4"]
 
 
 def test_regression_durations_come_back_as_durations(tmp_path):

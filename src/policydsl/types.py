@@ -29,6 +29,10 @@ DECIMAL_STEP = Decimal(1).scaleb(-DECIMAL_PLACES)
 #: Decimal places a decimal or percent value read from a record may have (a percent as a fraction: 12.3456% is
 #: 0.123456); a finer value is refused as a bad record rather than rounded.
 INPUT_PLACES = 6
+#: The range of an int value (a field, a fact, an outcome) on every engine: a signed 64-bit integer, what SQL's
+#: BIGINT holds. Computations inside a rule are exact beyond it; a rule whose int value falls outside fails the record
+#: (`int_beyond_range`), on the row evaluator as in SQL, rather than one engine going on where another cannot.
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 #: A context wide enough that no sum or product of values with DECIMAL_PLACES places is rounded by Python itself.
 WIDE = Context(prec=80, rounding=ROUND_HALF_UP)
 
@@ -134,6 +138,15 @@ class Duration:
 def round_money(value: Decimal) -> Decimal:
     """Money is kept to the fen, rounded half up (四舍五入)."""
     return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+#: The words for an int value outside INT_MIN..INT_MAX (the record's error, after the rule's name); `{}` is the value.
+INT_BEYOND = f"the whole number {{}} is beyond the range of int ({INT_MIN} to {INT_MAX})"
+
+
+def int_beyond_range(value: object) -> str:
+    """INT_BEYOND with the value filled in."""
+    return INT_BEYOND.format(value)
 
 
 def divide(a: int | Decimal, b: int | Decimal) -> Decimal:

@@ -38,6 +38,8 @@ from ..types import (
     DURATION,
     INPUT_PLACES,
     INT,
+    INT_MAX,
+    INT_MIN,
     MONEY,
     PERCENT,
     TEXT,
@@ -473,12 +475,19 @@ def _finite(x: float | Decimal) -> bool:
     return x.is_finite() if isinstance(x, Decimal) else x - x == 0
 
 
-def _to_int(raw: object) -> int:
+def _any_int(raw: object) -> int:
     if isinstance(raw, str) and re.fullmatch(r"[+-]?[0-9]+", _nfkc(raw)):
         return int(_nfkc(raw))
     value = _integral(raw)
     if value is None:
         raise ValueError("expected an integer")
+    return value
+
+
+def _to_int(raw: object) -> int:
+    value = _any_int(raw)
+    if not INT_MIN <= value <= INT_MAX:  # what every engine holds (types.INT_MIN): refused, not run on one only
+        raise ValueError(f"expected an integer from {INT_MIN} to {INT_MAX}")
     return value
 
 
@@ -1000,9 +1009,12 @@ _BOOL_WORDS = {w: w in _TRUE for w in _TRUE | _FALSE}
 _LONGEST = 24  # longer numbers go the careful way (Decimal's 28-digit context must never round them)
 
 
+_INT_DIGITS = 18  # an int written in at most this many characters is within types.INT_MIN..INT_MAX
+
+
 def _fast_int(s: str) -> int:
     # For ASCII text without '_', int() accepts exactly what `_to_int` accepts, and gives the same number.
-    if s.isascii() and "_" not in s and len(s) <= _LONGEST:
+    if s.isascii() and "_" not in s and len(s) <= _INT_DIGITS:
         return int(s)
     raise _MISS
 
@@ -1130,7 +1142,8 @@ def _compile_text_row(fields: list[tuple[str, Type]], header: list[str],
         if ints is not None:
             joined = "".join(ints(cells))
             # int() also takes '1_000' and non-ASCII digits, which the careful path refuses; long ones go there too
-            if not joined.isascii() or "_" in joined or len(joined) > _LONGEST * len(int_cells):
+            # (it refuses those beyond int's range)
+            if not joined.isascii() or "_" in joined or max(map(len, ints(cells))) > _INT_DIGITS:
                 raise _MISS
         if texts is not None and not all(texts(values)):
             raise _MISS  # a blank text cell is a missing field

@@ -21,7 +21,26 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROU
 from typing import NamedTuple
 
 from .. import ir
-from ..types import DATE, DECIMAL, DURATION, FEN, INT, MONEY, PERCENT, WIDE, Duration, EnumType, Type, divide, format_value, multiply, round_money
+from ..types import (
+    DATE,
+    DECIMAL,
+    DURATION,
+    FEN,
+    INT,
+    INT_MAX,
+    INT_MIN,
+    MONEY,
+    PERCENT,
+    WIDE,
+    Duration,
+    EnumType,
+    Type,
+    divide,
+    format_value,
+    int_beyond_range,
+    multiply,
+    round_money,
+)
 from .across import Entry, Figures, compute
 
 Fn = Callable[[list, object], object]
@@ -423,6 +442,8 @@ class Engine:
                 fn = lambda v, e, expr=expr: _quantize_fen(expr(v, e))
             else:
                 fn = expr
+            if node.type == INT and not isinstance(node.body, (ir.Ref, ir.Const)):
+                fn = _within_int_range(fn, node.name)
             if traced:
                 fn = self._traced_plain(node, fn)
         return fn
@@ -1188,3 +1209,13 @@ def _has_branches(body) -> bool:
 
 def _finish(value: object, t: Type) -> object:
     return round_money(value) if t == MONEY and isinstance(value, Decimal) else value
+
+
+def _within_int_range(fn: Fn, name: str) -> Fn:
+    """`fn`, failing the record when its int value is beyond INT_MIN..INT_MAX (what every SQL engine holds)."""
+    def run(v, e):
+        value = fn(v, e)
+        if not INT_MIN <= value <= INT_MAX:
+            raise EvaluationError(int_beyond_range(value), name)
+        return value
+    return run

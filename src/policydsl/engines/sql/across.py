@@ -31,10 +31,12 @@ Layer = list[tuple[str, exp.Expression]]
 @dataclass
 class Checkpoint:
     """A step of the evaluation query: the relation so far becomes the CTE `chain`, then the CTEs `ctes` (which may
-    read it) are defined, and the query goes on from `chain`."""
+    read it) are defined, and the query goes on from `chain`. `views` names the CTEs that only project `chain`
+    (an engine that computes each step once need not copy those)."""
 
     chain: str
     ctes: list[tuple[str, exp.Select]]
+    views: tuple[str, ...] = ()
 
 
 def across_column(index: int) -> str:

@@ -23,7 +23,24 @@ from decimal import Decimal
 from sqlglot import exp
 
 from ... import ir
-from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INPUT_PLACES, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, Type
+from ...types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DECIMAL_PLACES,
+    DURATION,
+    INPUT_PLACES,
+    INT,
+    INT_BEYOND,
+    INT_MAX,
+    INT_MIN,
+    MONEY,
+    PERCENT,
+    TEXT,
+    EnumType,
+    ListOf,
+    Type,
+)
 from . import durations
 
 DECIMAL_TYPES = (DECIMAL, MONEY, PERCENT)
@@ -60,6 +77,9 @@ class Dialect:
     integer_quotient: bool = True
     #: Whether SIGN returns an exact integer (Spark's returns a DOUBLE: `sign` builds an integer CASE instead).
     integer_sign: bool = True
+    #: Whether SUM of BIGINTs is exact beyond 64 bits (DuckDB sums them into a HUGEINT; Spark's sum is a BIGINT that
+    #: overflows, so its elements are widened first).
+    wide_int_sum: bool = True
     #: A function that stops the query with a message (for values a dialect cannot compute exactly), or None.
     raise_error: str | None = None
 
@@ -106,7 +126,7 @@ class Dialect:
 
 
 DUCKDB = Dialect("duckdb", "HUGEINT", "ROUND_EVEN")
-SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND", integer_quotient=False, integer_sign=False,
+SPARK = Dialect("spark", "DECIMAL(38, 0)", "BROUND", integer_quotient=False, integer_sign=False, wide_int_sum=False,
                 raise_error="RAISE_ERROR")
 DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
 
@@ -249,6 +269,7 @@ class ExprCompiler:
         self.as_of = as_of
         self.dialect = dialect
         self.params = params
+        self._bounds_of_nodes: dict[str, tuple[int, int]] = {}  # see _node_bounds
         self.summaries = summaries or {}
         self.records_table = records_table  # the evaluated records summaries aggregate over
         self.node_types: dict[str, tuple[int | None, bool]] = {}  # node → (scale, wide) of its column
@@ -346,7 +367,11 @@ class ExprCompiler:
             return self._divide(a, b, x, scope, error)
         if x.type == INT:
             cls = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul}[op]
-            return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)), error)
+            if not (a.wide or b.wide) and _within_int(self._int_bounds(x)):  # cannot leave int's range: BIGINT
+                return Compiled(exp.Paren(this=cls(this=a.value, expression=b.value)), error)
+            # else exact in 38 digits; the node's value is then checked against int's range (compile_node)
+            left, right = (c.value if c.wide else self.dialect.cast_big(c.value) for c in (a, b))
+            return Compiled(exp.Paren(this=cls(this=left, expression=right)), error, wide=True)
         sa, sb = a.scale or 0, b.scale or 0
         wide = a.wide or b.wide
         if op in ("add", "sub"):
@@ -358,6 +383,58 @@ class ExprCompiler:
             wide = True
         left, right = (as_scale(c, c.scale, True) if wide else c.value for c in (a, b))
         return Compiled(cast(exp.Mul(this=left, expression=right), decimal_type(s, wide)), error, s, wide)
+
+    def _int_bounds(self, x: ir.IExpr) -> tuple[int, int] | None:
+        """Bounds of an int expression, None when not known: every int field and rule value lies within int's
+        range (bad records and failed rules see to it), constants and params are known, and + − × min max if /
+        match follow from their operands. An operation whose bounds lie within the range needs no 38-digit form."""
+        if isinstance(x, ir.Const) and isinstance(x.value, int) and not isinstance(x.value, bool):
+            return x.value, x.value
+        if isinstance(x, ir.Ref):
+            value = self.params.get(x.name) if x.kind == "param" else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value, value
+            if x.kind == "node" and x.type == INT:
+                return self._node_bounds(x.name)
+            return (INT_MIN, INT_MAX) if x.type == INT and x.kind == "field" else None
+        if isinstance(x, ir.BinaryOp) and x.op in ("add", "sub", "mul") and x.type == INT:
+            a, b = self._int_bounds(x.left), self._int_bounds(x.right)
+            if a is None or b is None or not (_within_int(a) and _within_int(b)):
+                return None
+            if x.op == "add":
+                return a[0] + b[0], a[1] + b[1]
+            if x.op == "sub":
+                return a[0] - b[1], a[1] - b[0]
+            corners = [i * j for i in a for j in b]
+            return min(corners), max(corners)
+        if isinstance(x, ir.Builtin) and x.func in ("min", "max") and x.args:
+            parts = [self._int_bounds(arg) for arg in x.args]
+            if any(part is None for part in parts):
+                return None
+            pick = min if x.func == "min" else max
+            return pick(lo for lo, _ in parts), pick(hi for _, hi in parts)
+        branches = [x.then, x.otherwise] if isinstance(x, ir.If) else (
+            [value for _, value in x.arms] + ([x.default] if x.default is not None else [])
+            if isinstance(x, ir.Match) else None)
+        if branches:
+            parts = [self._int_bounds(branch) for branch in branches]
+            if any(part is None for part in parts):
+                return None
+            return min(lo for lo, _ in parts), max(hi for _, hi in parts)
+        return None
+
+    def _node_bounds(self, name: str) -> tuple[int, int]:
+        """Bounds of an int rule's value: its expression's (a table's: its rows'), within int's range."""
+        known = self._bounds_of_nodes.get(name)
+        if known is None:
+            body = self.policy.nodes[name].body
+            values = [row.value for row in body.rows] if isinstance(body, ir.TableBody) else [body]
+            parts = [self._int_bounds(v) if isinstance(v, ir.IExpr) else None for v in values]
+            known = (INT_MIN, INT_MAX)
+            if parts and all(_within_int(part) for part in parts):
+                known = (min(lo for lo, _ in parts), max(hi for _, hi in parts))
+            self._bounds_of_nodes[name] = known
+        return known
 
     def _order_durations(self, op: str, a: Compiled, b: Compiled, scope: Scope, error) -> Compiled:
         """Durations order by (months, days); one that mixes both cannot be ordered (an error, as in Python)."""
@@ -656,7 +733,10 @@ class ExprCompiler:
         source = table.as_(alias)
 
         def select(expression: exp.Expression, extra: list | None = None, order=None) -> exp.Expression:
+            expression, record = self._outer_values(expression, scope) if order is None else (expression, None)
             q = exp.select(expression).from_(source.copy())
+            if record is not None:
+                q = q.join(record)
             conds = conditions + (extra or [])
             if conds:
                 q = q.where(exp.and_(*[c.copy() for c in conds]))
@@ -680,9 +760,10 @@ class ExprCompiler:
         elif f == "all":
             value = exp.func("COALESCE", select(exp.func("BOOL_AND", ev)), exp.true())
         elif f == "sum":
-            total = select(exp.Sum(this=ev))
-            if x.type == INT:
-                value = cast(exp.func("COALESCE", total, exp.Literal.number(0)), "BIGINT")
+            widen = x.type == INT and not self.dialect.wide_int_sum
+            total = select(exp.Sum(this=self.dialect.cast_big(ev) if widen else ev))
+            if x.type == INT:  # a total beyond int's range fails the record (compile_node), not the query
+                value = self.dialect.cast_big(exp.func("COALESCE", total, exp.Literal.number(0)))
             else:
                 value = cast(exp.func("COALESCE", total, literal(Decimal(0), DECIMAL).value),
                                  decimal_type(elem.scale if elem.scale is not None else DECIMAL_PLACES, wide))
@@ -696,18 +777,39 @@ class ExprCompiler:
             errors.append(self._first_error_subquery(source, link, where.error, order,
                                                      isinstance(x.source, ir.RecordsRef), alias))
         if elem is not None and elem.error is not None:
-            failed = [exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))]
-            if f in ("any", "all"):  # as the row evaluator: no element after the first that decides is evaluated
+            failed = exp.Not(this=exp.Is(this=elem.error.copy(), expression=exp.null()))
+            if f in ("any", "all"):  # as the row evaluator: no element after the first that decides is evaluated,
+                # so the error is that of the first element that fails or decides (none if it decides). One level
+                # of subquery: Spark cannot read the record from a subquery inside the element's subquery.
                 deciding = exp.Is(this=elem.value.copy(), expression=exp.true() if f == "any" else exp.false())
-                first = select(exp.Min(this=order.copy()), [deciding])
-                failed.append(exp.or_(exp.Is(this=first, expression=exp.null()),
-                                      exp.LT(this=order.copy(), expression=first.copy())))
-            errors.append(select(elem.error, failed, order))
+                failed = exp.Paren(this=exp.or_(failed, deciding))
+            errors.append(select(elem.error, [failed], order))
         if f in ("min", "max"):
             empty = exp.EQ(this=select(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
             errors.append(when(empty, text(scope.message(f"{f} of no records ({x.span})"))))
         scale = elem.scale if elem is not None and x.type in DECIMAL_TYPES else None
-        return Compiled(value, first_error(*errors), scale, wide and scale is not None)
+        big_int = f == "sum" and x.type == INT
+        return Compiled(value, first_error(*errors), scale, (wide and scale is not None) or big_int)
+
+    def _outer_values(self, aggregate: exp.Expression, scope: Scope) -> tuple[exp.Expression, exp.Expression | None]:
+        """Spark refuses an aggregate whose argument reads both the element and the record (`any(items, q > n)`:
+        "aggregate function in a correlated predicate with outer and local references"). There the record's values
+        come from a one-row table of their own (`(SELECT r.n AS n) AS __o`, joined to the elements), so that the
+        aggregate reads only columns of its FROM; other dialects keep the plain form."""
+        if self.dialect.name != "spark":
+            return aggregate, None
+        outer = [c for c in aggregate.find_all(exp.Column) if c.table == ROW]
+        if not outer:
+            return aggregate, None
+        alias = f"__o{scope.depth + 1}"
+        aggregate = aggregate.copy()
+        names = list(dict.fromkeys(c.name for c in aggregate.find_all(exp.Column) if c.table == ROW))
+        for c in list(aggregate.find_all(exp.Column)):
+            if c.table == ROW:
+                c.replace(col(c.name, alias))
+        record = exp.Subquery(this=exp.select(*[exp.alias_(col(n), n, quoted=True) for n in names]),
+                              alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return aggregate, record
 
     def _first_error_subquery(self, source, link, error, order, over_results: bool, alias: str):
         conds = [c for c in (link,) if c is not None]
@@ -776,6 +878,10 @@ def _fold(cls, parts: list[exp.Expression], empty: exp.Expression) -> exp.Expres
     return exp.Paren(this=out)
 
 
+def _within_int(bounds: tuple[int, int] | None) -> bool:
+    return bounds is not None and bounds[0] >= INT_MIN and bounds[1] <= INT_MAX
+
+
 def _max_scale(*items: Compiled | None) -> int | None:
     scales = [i.scale for i in items if i is not None and i.scale is not None]
     return max(scales) if scales else None
@@ -813,6 +919,8 @@ def compile_node(node: ir.Node, compiler: ExprCompiler) -> tuple[NodeColumns, bo
     elif node.type in DECIMAL_TYPES:
         scale = scale if scale is not None else DECIMAL_PLACES
         value = cast(value, decimal_type(scale, wide))
+    elif node.type == INT and wide:  # computed in 38 digits: beyond int's range the record fails, as on row
+        return _int_in_range(node, value, error, compiler)
     elif node.type == INT:
         value = cast(value, "BIGINT")
     compiler.node_types[node.name] = (scale if node.type in DECIMAL_TYPES else None, wide)
@@ -820,6 +928,22 @@ def compile_node(node: ir.Node, compiler: ExprCompiler) -> tuple[NodeColumns, bo
     if error is not None:
         columns.append((node_error_column(node.name), error))
     return NodeColumns((tuple(columns),)), error is not None
+
+
+def _int_in_range(node: ir.Node, value: exp.Expression, error: exp.Expression | None, compiler: ExprCompiler
+                  ) -> tuple[NodeColumns, bool]:
+    """An int node computed in 38 digits: its exact value in a first column, then the BIGINT value while it is
+    within INT_MIN..INT_MAX, else NULL and the record's error in `types.int_beyond_range`'s words."""
+    exact = f"__big_{node.name}"
+    within = exp.Between(this=col(exact), low=big(INT_MIN, compiler.dialect), high=big(INT_MAX, compiler.dialect))
+    words = INT_BEYOND.split("{}")
+    message = exp.DPipe(this=exp.DPipe(this=text(f"{node.name}: {words[0]}"), expression=cast(col(exact), "VARCHAR"),
+                                       safe=True), expression=text(words[1]), safe=True)
+    beyond = exp.Not(this=within.copy())
+    checked = exp.Case(ifs=[exp.If(this=within, true=cast(col(exact), "BIGINT"))])
+    compiler.node_types[node.name] = (None, False)
+    return NodeColumns((((exact, value),), ((node.name, checked),
+                        (node_error_column(node.name), first_error(error, when(beyond, message)))))), True
 
 
 def _table(node: ir.Node, compiler: ExprCompiler, scope: Scope):

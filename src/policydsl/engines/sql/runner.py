@@ -43,6 +43,8 @@ NATIVE_SUFFIXES = (".csv", ".parquet")
 MEMORY_LIMIT = os.environ.get("POLICYDSL_DUCKDB_MEMORY", "1GB")
 #: A raw row with nothing under the header (it may hold cells beyond it: see `DuckRun._raw`).
 BLANK = "__blank"
+#: Operators of a DuckDB plan that may pass rows on out of the order they were read in (see DuckRun._may_reorder).
+_REORDERING = re.compile(r"join|cross.product|group.by|(?<!streaming )window", re.IGNORECASE)  # a row number: in order
 
 
 @dataclass
@@ -95,6 +97,9 @@ class Database:
 
 class DuckRun:
     """One batch of one policy, in its own schema of a DuckDB database (its own database unless one is given)."""
+
+    #: Whether an evaluated table may hold its rows out of the file's order (`_may_reorder`): written sorted then.
+    joined = False
 
     def __init__(self, policy: ir.Policy, as_of: date, database: Database | None = None, schema: str = "main"):
         self.owned = database is None
@@ -213,9 +218,24 @@ class DuckRun:
                 self._table(f"__rel_{name}", source.where(col("__ok", None)), kind="VIEW")
 
     def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
+        query = self.plan.evaluation(records, keep=self._kept(everything))
+        if self._may_reorder(query):
+            self.joined = True
+        self._table(table, query)
+
+    def _may_reorder(self, query: exp.Expression) -> bool:
+        """Whether DuckDB's plan for `query` has an operator that may pass rows on out of the order it read them (a
+        join — DuckDB runs an IN list of five or more constants as one —, a grouping, a window): the results are
+        then sorted by file position; a plan of scans and projections keeps the file's order. (EXPLAIN only plans.)"""
+        plan = "\n".join(str(cell) for row in self.db.execute("EXPLAIN " + self.plan.sql(query)).fetchall()
+                         for cell in row)
+        return bool(_REORDERING.search(plan))
+
+    def _kept(self, everything: bool) -> list[str]:
+        """The columns an evaluated table keeps: every field and node, or what the output and summaries read."""
         values = list(self.policy.subject.field_names) + self.plan.order if everything else (
             [c.name for c in self.plan.output_columns()[1:]] + self.plan.summary_columns())
-        self._table(table, self.plan.evaluation(records, keep=list(dict.fromkeys(["__ok", BLANK] + values))))
+        return list(dict.fromkeys(["__ok", BLANK] + values))
 
     def evaluate_records(self, records: list[tuple[str, dict]]) -> list[Result]:
         """Every field and node value of each record given in runtime form (examples, differential tests)."""
@@ -558,7 +578,7 @@ class DuckRun:
     def _write(self, out: str | Path | None, on_row: RowSink | None) -> None:
         if out is None:
             if on_row is not None:
-                result = self.sql(self.plan.output(ordered=self.reorder))
+                result = self.sql(self.plan.output(ordered=self.reorder or self.joined))
                 on_row(tuple(c.name for c in self.plan.output_columns()))
                 while chunk := result.fetchmany(10000):
                     for row in chunk:
@@ -568,17 +588,19 @@ class DuckRun:
         suffix = out.suffix.lower()
         if suffix == ".csv":
             safe = not RAW_CELLS.get()
-            # the neutralising CASE lets DuckDB's parallel COPY reorder rows, so the file's order is then explicit
-            rows = self._unwidened(self.plan.output(ordered=self.reorder or safe, csv_safe=safe))
+            ordered = self.reorder or self.joined
+            rows = self._unwidened(self.plan.output(ordered=ordered, csv_safe=safe))
+            if not ordered and self._may_reorder(rows):
+                rows = self._unwidened(self.plan.output(ordered=True, csv_safe=safe))
             self.db.execute(f"COPY ({self.plan.sql(rows)}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
-            query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder))
+            query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder or self.joined))
             self.db.execute(f"COPY ({query}) TO '{_quoted_path(out)}' (FORMAT parquet)")
         elif suffix == ".jsonl":
             # One text column of JSON objects, written without quoting: TO_JSON escapes every control character,
             # so no line holds a raw newline or the (unused) \x01 delimiter.
-            self.db.execute(f"COPY ({self.plan.sql(self.plan.output_json_lines(ordered=self.reorder))}) TO "
+            self.db.execute(f"COPY ({self.plan.sql(self.plan.output_json_lines(ordered=self.reorder or self.joined))}) TO "
                             f"'{_quoted_path(out)}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')")
         else:
             self._write_json(out, suffix)
@@ -599,7 +621,7 @@ class DuckRun:
         """JSON and JSONL as `records.write_results` writes them (same bytes)."""
         columns = self.plan.output_columns()
         types = {c.name: c.type for c in columns}
-        result = self.sql(self.plan.output(typed=True, ordered=self.reorder))
+        result = self.sql(self.plan.output(typed=True, ordered=self.reorder or self.joined))
         names = [c.name for c in columns]
         with open(out, "w", encoding="utf-8", newline="") as f:
             first = True

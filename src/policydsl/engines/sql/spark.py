@@ -290,6 +290,19 @@ class SparkRun(DuckRun):
         (computed once, on first use)."""
         self._register(name, self._frame(query), persist=not self.lazy and (kind == "TABLE" or name == RESULTS))
 
+    def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
+        """As on DuckDB, but the steps of a policy across records (`StagedProgram.statements`) are each computed
+        once, in order, and kept as views the later steps read: Spark has no materialized CTE and would expand
+        the relation below a summary at every place the summary is read."""
+        steps, final = self.plan.evaluation_steps(records, keep=self._kept(everything))
+        for step in steps:
+            df = self._frame(step.query)
+            if not step.view:
+                df = df.localCheckpoint(eager=True)  # computed now; later plans start from its rows, not its plan
+                self._persisted[f"__step_{step.name}"] = df
+            df.createOrReplaceTempView(_view(step.name))
+        self._table(table, final)
+
     def _register(self, name: str, df, persist: bool = False) -> None:
         old = self._persisted.pop(name, None)
         if persist:

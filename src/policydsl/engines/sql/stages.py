@@ -21,6 +21,7 @@ computed, so the runner reports each summary over exactly those records (as the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -84,7 +85,7 @@ class StagedProgram:
         policy = self.plan.policy
         chain = f"__chain{p}"
         staged = exp.select(exp.Star(), exp.alias_(col(self.error, None), "__error", quoted=True)).from_(chain)
-        freeze = Checkpoint(chain, [(f"__stage{p}", staged)])
+        freeze = Checkpoint(chain, [(f"__stage{p}", staged)], views=(f"__stage{p}",))
         failures = []
         for name in stage.summaries:
             if name not in self.in_query:
@@ -117,15 +118,26 @@ class StagedProgram:
 
     # -------------------------------------------------------------------------------------------- the query
     def evaluation(self, source: exp.Expression, wanted: list[exp.Column]) -> exp.Select:
-        """Every node and value across records of every record of `source`, `__error`, and `__st<p>`."""
+        """Every node and value across records of every record of `source`, `__error`, and `__st<p>`: one query,
+        its steps as CTEs (DuckDB computes each once: MATERIALIZED)."""
+        steps, final = self.statements(source, wanted)
+        if steps:
+            materialized = self.plan.dialect.name == "duckdb"  # each is read more than once: compute it once
+            final.set("with_", exp.With(expressions=[_cte(step.name, step.query, materialized) for step in steps]))
+        return final
+
+    def statements(self, source: exp.Expression, wanted: list[exp.Column]) -> tuple[list["Step"], exp.Select]:
+        """The same evaluation as named steps and a final query reading them by name, for an engine whose CTEs are
+        not computed once (Spark inlines a CTE at every reference: a summary read by several rules, over the
+        relation so far, re-expands every layer below it at each reading, and the analyser and the code generator
+        then work on that expanded plan). Each step reads only `source` and the steps before it."""
         from .plan import _as_source, add_layer
-        ctes: list[exp.CTE] = []
+        steps: list[Step] = []
         query: exp.Expression = exp.select(exp.Star()).from_(_as_source(source, "r"))
-        materialized = self.plan.dialect.name == "duckdb"  # each is read twice: compute it once
         for step in self.steps:
             if isinstance(step, Checkpoint):
-                ctes.append(_cte(step.chain, query, materialized))
-                ctes.extend(_cte(name, q, materialized) for name, q in step.ctes)
+                steps.append(Step(step.chain, query))
+                steps.extend(Step(name, q, view=name in step.views) for name, q in step.ctes)
                 query = exp.select(exp.Star()).from_(exp.to_table(step.chain).as_("r"))
             else:
                 query = add_layer(query, step)
@@ -133,9 +145,16 @@ class StagedProgram:
                  for p, error in self.standing.items()]
         final = exp.select(*wanted, exp.alias_(col(self.error), "__error", quoted=True), *flags).from_(
             exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("r"))))
-        if ctes:
-            final.set("with_", exp.With(expressions=ctes))
-        return final
+        return steps, final
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step of the evaluation (`StagedProgram.statements`); `view`: it only projects an earlier step."""
+
+    name: str
+    query: exp.Select
+    view: bool = False
 
 
 def _cte(name: str, query: exp.Expression, materialized: bool) -> exp.CTE:
