@@ -93,6 +93,13 @@ def test_longshan_headline_counts_removals(reports):
     (headline,) = c.headline("zh")
     assert "25 名全职干部受影响（共 1,198）" in headline
     assert "免去职务 9 → 25 名" in headline and "本年累计扣减 +26,702.07 元" in headline
+    # why, in the explanations' words: the variant's new ladder, not "the table changed"
+    assert "原因：擅离处理改为：本年擅离次数 ≥ 2 → 扣当季绩效并免去职务（另有 3 行改变）" in headline
+    why = {r.name: r for r in compare.story.reasons(c, 1, "zh")}
+    assert why["擅离处理"].text.startswith("擅离处理改为：本年擅离次数 ≥ 2 → 扣当季绩效并免去职务；本年擅离次数 = 1 → "
+                                         "扣当月三成绩效；其余情形 → 无处理")
+    assert "一年内第二次擅离即免去职务（龙山县为第三次）" in why["擅离处理"].source
+    assert why["免去职务"].text == "免去职务改为：本年擅离次数 ≥ 2"
 
 
 def test_row_engine_gives_the_same_report():

@@ -31,6 +31,12 @@ class Reason:
     name: str
     text: str          # "每万人员额 21.4 → 18"
     source: str = ""   # "《…》三、(二)" or an assumption's text
+    short: str = ""    # the headline's shorter form, where `text` says a whole rule
+
+    @property
+    def brief(self) -> str:
+        """What the headline says."""
+        return self.short or self.text
 
 
 def policy_name(comp: Comparison, run: PolicyRun, lang: str) -> str:
@@ -99,10 +105,25 @@ def reasons(comp: Comparison, i: int, lang: str) -> list[Reason]:
         node = other.policy.nodes.get(d.name) or base.policy.nodes.get(d.name)
         what = label(other.policy, d.name, lang)
         rows = [n for n in d.notes if n.startswith("row ")]
+        mine = other.policy.nodes.get(d.name)
+        if mine is not None and isinstance(mine.body, ir.TableBody) and rows:
+            changed = [int(r.split()[1]) for r in rows]
+            text = _table_change(other.policy, mine, changed, lang)
+            source = P[lang]["sep"].join(_source(other.policy, r.notes, lang) for r in mine.body.rows
+                                         if r.number in changed and r.notes.citations)
+            out.append(Reason(d.name, text, source or _source(other.policy, mine.notes, lang),
+                              _table_change(other.policy, mine, changed[:1], lang, more=len(changed) - 1)))
+            continue
         if node is not None and isinstance(node.body, ir.TableBody):
             text = (f"{what}的规则表改变" + (f"（第 {', '.join(r.split()[1] for r in rows)} 行）" if rows else "")
                     if lang == "zh" else f"the table {what} changed" +
                     (f" (row {', '.join(r.split()[1] for r in rows)})" if rows else ""))
+        elif mine is not None and d.texts[0] is not None and isinstance(mine.body, ir.IExpr):
+            rule = _words(other.policy, lang, mine.body)
+            text = f"{what}改为：{rule}" if lang == "zh" else f"{what} is now: {rule}"
+            short = f"{what}的计算规则改变" if lang == "zh" else f"the rule for {what} changed"
+            out.append(Reason(d.name, text, _source(other.policy, mine.notes, lang), short))
+            continue
         elif d.texts[0] is None:
             text = f"新增{what}" if lang == "zh" else f"{what} is new"
         elif d.texts[comp.compared.index(other)] is None:
@@ -111,6 +132,47 @@ def reasons(comp: Comparison, i: int, lang: str) -> list[Reason]:
             text = f"{what}的计算规则改变" if lang == "zh" else f"the rule for {what} changed"
         out.append(Reason(d.name, text, _source(other.policy, node.notes if node else None, lang)))
     return out
+
+
+#: Rows of a changed table said in a reason (the others are counted).
+MAX_ROWS_SAID = 3
+#: Characters of a rule said in words before it is cut (a reason is one line of a table).
+MAX_RULE_CHARS = 160
+
+
+def _table_change(policy: ir.Policy, node: ir.Node, changed: list[int], lang: str, more: int = 0) -> str:
+    """“擅离处理改为：本年擅离次数 ≥ 2 → 扣当季绩效并免去职务；…” — the changed rows in the explanations' words
+    (`more` rows besides them are counted, not said)."""
+    rows = [r for r in node.body.rows if r.number in changed]
+    said = []
+    for row in rows[:MAX_ROWS_SAID]:
+        value = _words(policy, lang, row.value)
+        if row.condition is None:
+            said.append(("其余情形 → " if lang == "zh" else "otherwise → ") + value)
+        else:
+            said.append(f"{_words(policy, lang, row.condition)} → {value}")
+    more += len(rows) - len(said)
+    what = label(policy, node.name, lang)
+    if lang == "zh":
+        return f"{what}改为：" + "；".join(said) + (f"（另有 {more} 行改变）" if more else "")
+    return f"{what} is now: " + "; ".join(said) + (f" (and {more} more row{'s' if more > 1 else ''} changed)"
+                                                   if more else "")
+
+
+_EXPLAINERS: dict[tuple[int, str], tuple] = {}  # (policy id, language) → (policy, its explainer)
+
+
+def _words(policy: ir.Policy, lang: str, x: ir.IExpr) -> str:
+    """An expression as the explanations say it (one explainer per policy and language, made when first needed)."""
+    from ..explain import Explainer  # the explanations' sentences; imported only when a rule changed
+    key = (id(policy), lang)
+    found = _EXPLAINERS.get(key)
+    if found is None or found[0] is not policy:
+        if len(_EXPLAINERS) > 8:  # a long-running service compares many policies: keep only the recent ones
+            _EXPLAINERS.clear()
+        found = _EXPLAINERS[key] = (policy, Explainer(policy, lang=lang, why_not=False))
+    text = found[1].expression_text(x)
+    return text if len(text) <= MAX_RULE_CHARS else text[:MAX_RULE_CHARS - 1] + "…"
 
 
 def _v(pv: ir.ParamValue | None, t, lang: str, policy: ir.Policy, name: str) -> str:
@@ -127,7 +189,7 @@ def _source(policy: ir.Policy, notes, lang: str) -> str:
         if c.kind == "source":
             parts.append(("依据：" if lang == "zh" else "source: ") + naming.cite(policy, c, lang))
         elif c.kind == "assumed":
-            parts.append(("假定：" if lang == "zh" else "assumed: ") + naming.note(c, lang))
+            parts.append(("假定：" if lang == "zh" else "assumed: ") + naming.note(c, lang).rstrip("。."))
     return "; ".join(parts) if lang == "en" else "；".join(parts)
 
 
@@ -180,7 +242,7 @@ def headline(comp: Comparison, i: int, lang: str) -> str:
     why = reasons(comp, i, lang)
     text = f"{policy_name(comp, other, lang)}{p['colon']}" + p["sep"].join(f for f in figures if f) + p["stop"]
     if why:
-        shown = [r.text for r in why[:3]]
+        shown = [r.brief for r in why[:3]]
         more = len(why) - len(shown)
         if more:
             shown.append(f"等 {more} 项" if lang == "zh" else f"and {more} more")

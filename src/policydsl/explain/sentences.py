@@ -273,6 +273,11 @@ class SentencesMixin:
             track(ref)
         return self._val(self._eval(x, v), x.type, self.lang)
 
+    def expression_text(self, x: ir.IExpr) -> str:
+        """An expression in the reader's words (labels, formatted constants), as the explanations write it; for
+        other readers such as comparison reports."""
+        return self._text(x)
+
     def _text(self, x: ir.IExpr, shown_args: tuple[str, str] | None = None) -> str:
         """The expression in words and symbols, without values (the same for every record: memoised)."""
         if shown_args is not None:
