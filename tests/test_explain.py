@@ -472,6 +472,41 @@ def test_cli_explain_all_names_pages_by_token_keeps_the_index_private_and_lists_
     assert "孙丽" in full and "不符合" in full
 
 
+def test_cli_explain_all_streams_the_records_of_a_policy_that_reads_nothing_across_records(tmp_path, monkeypatch):
+    """Each Longshan candidate's page needs only their own record: `--all` reads, explains and drops them one at a
+    time (the loader that holds every record is never called), with the same pages, mapping and index."""
+    import policydsl.explain as explaining
+    from policydsl.explain import batch
+
+    rows = [candidate(), candidate(编号="LS-T2", 学历="大专", 直系亲属在村任职=False, 出生日期=date(1990, 1, 1)),
+            candidate(编号="LS-T3", 出生日期=date(1991, 2, 3))]
+    records = _csv(tmp_path, rows)
+    text = Path(records).read_text(encoding="utf-8").replace("1991-02-03", "not a date", 1)  # LS-T3 cannot load
+    Path(records).write_text(text, encoding="utf-8")
+    policy = str(REPO / "policies/longshan/eligibility.policy")
+    assert not api.load_policy(policy).across_records
+
+    def held_in_memory(*args, **kwargs):
+        raise AssertionError("explain --all loaded every record at once")
+    monkeypatch.setattr(explaining, "load_inputs", held_in_memory)
+    seen = []
+    real = batch.Explainer.explain_values
+    monkeypatch.setattr(batch.Explainer, "explain_values",
+                        lambda self, values, rid, as_of=None: seen.append(rid) or real(self, values, rid, as_of))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["explain", policy, "--records", records, "--all", "--out", str(out),
+                                    "--format", "text", "--as-of", "2019-03-01"])
+    assert res.exit_code == 1, res.output  # LS-T3 failed to load
+    assert seen == ["LS-T1", "LS-T2"]
+    mapping = (out / "mapping.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[0] for line in mapping[1:]] == ["LS-T1", "LS-T2", "LS-T3"]
+    assert mapping[3].startswith("LS-T3,,,not loaded,") and "not a date" in mapping[3]
+    index = (out / "index.txt").read_text(encoding="utf-8")
+    assert "LS-T3" in index and "李红" not in index
+    assert "2 explanation(s) written" in res.output and "listed in the index: LS-T3" in res.output
+    assert "record LS-T3: field 出生日期" in res.output
+
+
 def test_page_tokens_are_unguessable_and_stable_under_one_key():
     from policydsl.explain.batch import page_token
     key = bytes(32)

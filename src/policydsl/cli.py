@@ -574,8 +574,6 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     the smallest single change of an input that would change it. Exit code 1 when the record is missing, failed
     to load or evaluate, or an author's explain template is refused.
     """
-    import time
-
     from . import explain as explaining
     from .engines.records import DataSetupError
     if all_records == (record_id is not None):
@@ -587,6 +585,8 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     _check_out(out, "folder" if all_records else "file")
     policy = _load_or_exit(policy_file)
     when: date | None = _as_of_or_exit([policy], as_of)
+    if all_records and not policy.across_records:  # each page needs only its own record: stream them
+        _explain_stream(policy, records_file, related, out, when, lang, fmt, no_why_not, index)
     try:
         loaded = explaining.load_inputs(policy, records_file, _parse_related(related))
         explainer = explaining.Explainer(policy, lang=lang, why_not=not no_why_not)
@@ -594,47 +594,93 @@ def explain_cmd(policy_file: str, records_file: str, record_id: str | None, all_
     except (DataSetupError, explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    if record_id is not None:
+        _explain_one(loaded, explainer, record_id, records_file, when, fmt, out, online_url)
+    for err in loaded.errors:
+        click.echo(err.render(), err=True)
+    _explain_batch(policy, ((r.id, r.values) for r in loaded.records), _failures(loaded), loaded.failed_ids,
+                   explainer, out, when, lang, fmt, no_why_not, index)
+
+
+def _explain_one(loaded, explainer, record_id: str, records_file: str, when, fmt: str, out, online_url) -> None:
+    """`explain --id`: one page (or letter) on stdout or in --out; exits."""
+    from . import explain as explaining
     try:
-        if record_id is not None:
-            record = next((r for r in loaded.records if r.id == record_id), None)
-            if record is None:
-                why = [e.render() for e in loaded.errors if getattr(e, "record_id", None) == record_id]
-                click.echo(f"error: record {record_id} " + ("failed to load:\n" + "\n".join(why) if why else
-                                                             f"is not in {records_file}"), err=True)
-                sys.exit(1)
-            x = explainer.explain_values(record.values, record.id, when)
-            if fmt == "pdf":
-                _write_bytes(out, explaining.letter_pdf(x, online_url))
-                sys.exit(0 if x.ok else 1)
-            text = explaining.render(x, fmt)
-            if out:
-                _write_text(out, text)
-            else:
-                click.echo(text, nl=False)
+        record = next((r for r in loaded.records if r.id == record_id), None)
+        if record is None:
+            why = [e.render() for e in loaded.errors if getattr(e, "record_id", None) == record_id]
+            click.echo(f"error: record {record_id} " + ("failed to load:\n" + "\n".join(why) if why else
+                                                         f"is not in {records_file}"), err=True)
+            sys.exit(1)
+        x = explainer.explain_values(record.values, record.id, when)
+        if fmt == "pdf":
+            _write_bytes(out, explaining.letter_pdf(x, online_url))
             sys.exit(0 if x.ok else 1)
-        for err in loaded.errors:
-            click.echo(err.render(), err=True)
-        started = time.perf_counter()
-        failed = [(rid, "; ".join(e.render() for e in mine), "; ".join(_where(e) for e in mine))
-                  for rid in loaded.failed_ids
-                  for mine in [[e for e in loaded.errors if getattr(e, "record_id", None) == rid]]]
-        entries = explaining.write_all(policy, ((r.id, r.values) for r in loaded.records), out, lang=lang,
-                                       fmt=fmt, as_of=when, why_not=not no_why_not,
-                                       explainer=explainer, failed=failed, index=index)
-        took = time.perf_counter() - started
+        text = explaining.render(x, fmt)
+        if out:
+            _write_text(out, text)
+        else:
+            click.echo(text, nl=False)
+        sys.exit(0 if x.ok else 1)
+    except (explaining.ExplainError, SetupError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _failures(loaded) -> list[tuple[str, str, str]]:
+    """(record id, its errors, its errors without the values they quote) of each record that failed to load."""
+    return [(rid, "; ".join(e.render() for e in mine), "; ".join(_where(e) for e in mine))
+            for rid in loaded.failed_ids
+            for mine in [[e for e in loaded.errors if getattr(e, "record_id", None) == rid]]]
+
+
+def _explain_stream(policy, records_file: str, related, out, when, lang: str, fmt: str, no_why_not: bool,
+                    index: str) -> None:
+    """`explain --all` for a policy that reads nothing across records: records are read, explained, written and
+    dropped one at a time (bad records are reported after the pages); exits."""
+    from . import explain as explaining
+    from .engines.records import DataSetupError, RecordStream
+    try:
+        stream = RecordStream(records_file, policy.subject, policy.records, _parse_related(related))
+        explainer = explaining.Explainer(policy, lang=lang, why_not=not no_why_not)
+    except (DataSetupError, explaining.ExplainError, SetupError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    names = policy.subject.field_names
+    good = ((rid, dict(zip(names, values))) for rid, values in stream if values is not None)
+
+    class _AfterTheStream:  # the records that failed are known once every record has been read
+        def __iter__(self):
+            for err in stream.errors:
+                click.echo(err.render(), err=True)
+            return iter(_failures(stream))
+    _explain_batch(policy, good, _AfterTheStream(), stream.failed_ids, explainer, out, when, lang, fmt,
+                   no_why_not, index)
+
+
+def _explain_batch(policy, records, failed, failed_ids: list[str], explainer, out, when, lang: str, fmt: str,
+                   no_why_not: bool, index: str) -> None:
+    """Write the pages, the mapping and the index of `explain --all`, then the summary line; exits."""
+    import time
+
+    from . import explain as explaining
+    started = time.perf_counter()
+    try:
+        written = explaining.write_all(policy, records, out, lang=lang, fmt=fmt, as_of=when,
+                                       why_not=not no_why_not, explainer=explainer, failed=failed, index=index)
     except (explaining.ExplainError, SetupError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:
         click.echo(f"error: cannot write into {out}: {exc.strerror or exc}", err=True)
         sys.exit(1)
-    failed_count = sum(1 for _, _, x in entries if not x.ok)
-    rate = f" ({len(entries) / took:.0f}/s)" if took > 0 and entries else ""
-    bad = ", ".join(loaded.failed_ids[:10]) + (" …" if len(loaded.failed_ids) > 10 else "")
-    click.echo(f"{len(entries)} explanation(s) written to {out}{rate}, each named by a token (mapping.csv "
-               f"links them to the records); {failed_count} evaluation error(s), {len(loaded.failed_ids)} bad record(s)"
-               + (f" not explained, listed in the index: {bad}" if loaded.failed_ids else ""), err=True)
-    sys.exit(1 if failed_count or loaded.failed_ids else 0)
+    took = time.perf_counter() - started
+    rate = f" ({written.pages / took:.0f}/s)" if took > 0 and written.pages else ""
+    bad = ", ".join(failed_ids[:10]) + (" …" if len(failed_ids) > 10 else "")
+    click.echo(f"{written.pages} explanation(s) written to {out}{rate}, each named by a token (mapping.csv "
+               f"links them to the records); {written.errors} evaluation error(s), {len(failed_ids)} bad record(s)"
+               + (f" not explained, listed in the index: {bad}" if failed_ids else ""), err=True)
+    sys.exit(1 if written.errors or failed_ids else 0)
 
 @main.command()
 def lsp() -> None:

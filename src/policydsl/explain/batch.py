@@ -7,10 +7,12 @@ import base64
 import csv
 import hashlib
 import hmac
+import pickle
 import re
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -18,13 +20,40 @@ from .. import ir
 from ..engines.row import Engine
 from .explainer import Explainer
 from .model import ExplainError, Explanation
-from .render import EXTENSIONS, render, render_index
+from .render import EXTENSIONS, render, stream_index
 
 
-def _summary(x: Explanation) -> Explanation:
-    """The explanation without its reasons, figures, suggestions and inputs (what an index needs)."""
-    outcomes = tuple(replace(o, reasons=(), figures=(), suggestions=(), sources=()) for o in x.outcomes)
-    return replace(x, outcomes=outcomes, inputs=(), figures=())
+@dataclass(frozen=True)
+class IndexOutcome:
+    """An outcome as an index lists it."""
+
+    label: str
+    value_text: str
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What an index needs of one explanation (kept on disk between the pages and the index)."""
+
+    ok: bool
+    error: str | None
+    record_label: str | None
+    outcomes: tuple[IndexOutcome, ...]
+
+
+@dataclass(frozen=True)
+class BatchWritten:
+    """What `write_all` wrote: pages, how many of them explain an evaluation error, and the records not loaded."""
+
+    pages: int
+    errors: int
+    not_loaded: int
+
+
+def _summary(x: Explanation) -> IndexEntry:
+    """The explanation as an index lists it (its first four outcomes' values, or its error)."""
+    return IndexEntry(x.ok, x.error, x.record_label, tuple(IndexOutcome(o.label, o.value_text)
+                                                           for o in x.outcomes[:4]))
 
 
 def file_name(record_id: str, fmt: str) -> str:
@@ -68,9 +97,9 @@ def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "z
               as_of: date | None = None, why_not: bool = True, engine: Engine | None = None,
               progress: Callable[[int], None] | None = None,
               explainer: Explainer | None = None, failed: Iterable[tuple[str, str]] = (),
-              index: str = "summary", key: bytes | None = None) -> list[tuple[str, str, Explanation]]:
+              index: str = "summary", key: bytes | None = None) -> BatchWritten:
     """Write one explanation file per (id, values) record into `out_dir`, an index and the office's mapping;
-    returns the entries (file name, record id, explanation in summary).
+    returns how many pages it wrote. `records` is read once, so it may be a stream: nothing grows with it.
 
     Files are named by an unguessable token (`page_token`, under `key`, by default a fresh secret), so that a page
     handed to one person does not lead to their neighbour's; `mapping.csv` links each token to its record for the
@@ -87,24 +116,37 @@ def write_all(policy: ir.Policy, records, out_dir: str | Path, *, lang: str = "z
     if explainer is None or explainer.lang != lang or explainer.why_not != why_not:
         explainer = Explainer(policy, engine, lang, why_not)
     key = key if key is not None else secrets.token_bytes(32)
-    entries: list[tuple[str, str, Explanation]] = []
-    rows = []
-    for record_id, values in records:
-        x = explainer.explain_values(values, record_id, as_of)
-        name = f"{page_token(key, record_id)}.{EXTENSIONS[fmt]}"
-        (out / name).write_text(render(x, fmt), encoding="utf-8")
-        entries.append((name, record_id, _summary(x)))
-        rows.append((record_id, x.record_label or "", name, "ok" if x.ok else "error", x.error or ""))
-        if progress:
-            progress(1)
-    failures = [(f[0], f[1], f[2] if len(f) > 2 else f[1]) for f in failed]
-    rows += [(record_id, "", "", "not loaded", error) for record_id, error, _ in failures]
-    with open(out / MAPPING_FILE, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
+    pages = ok = 0
+    # the mapping is written as the pages are, and the index's entries wait on disk: memory stays flat however
+    # many records there are
+    with open(out / MAPPING_FILE, "w", encoding="utf-8", newline="") as mapping, tempfile.TemporaryFile() as spool:
+        writer = csv.writer(mapping)
         writer.writerow(["record_id", "name", "file", "status", "error"])
-        writer.writerows(rows)
-    (out / f"index.{EXTENSIONS[fmt]}").write_text(
-        render_index(entries, fmt, lang, policy, failed=[(rid, error if index == "full" else short)
-                                                         for rid, error, short in failures],
-                     full=index == "full"), encoding="utf-8")
-    return entries
+        for record_id, values in records:
+            x = explainer.explain_values(values, record_id, as_of)
+            name = f"{page_token(key, record_id)}.{EXTENSIONS[fmt]}"
+            (out / name).write_text(render(x, fmt), encoding="utf-8")
+            pickle.dump((name, record_id, _summary(x)), spool)
+            writer.writerow((record_id, x.record_label or "", name, "ok" if x.ok else "error", x.error or ""))
+            pages += 1
+            ok += x.ok
+            if progress:
+                progress(1)
+        failures = [(f[0], f[1], f[2] if len(f) > 2 else f[1]) for f in failed]
+        writer.writerows((record_id, "", "", "not loaded", error) for record_id, error, _ in failures)
+        spool.seek(0)
+        with open(out / f"index.{EXTENSIONS[fmt]}", "w", encoding="utf-8") as index_file:
+            index_file.writelines(stream_index(
+                _spooled(spool), pages, ok, fmt, lang, policy,
+                failed=[(rid, error if index == "full" else short) for rid, error, short in failures],
+                full=index == "full"))
+    return BatchWritten(pages, pages - ok, len(failures))
+
+
+def _spooled(spool) -> Iterator[tuple[str, str, IndexEntry]]:
+    """The entries `write_all` spooled, read back one at a time (our own file, written just before)."""
+    while True:
+        try:
+            yield pickle.load(spool)  # noqa: S301 - the batch's own temporary file, never user input
+        except EOFError:
+            return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import jinja2
@@ -98,8 +99,16 @@ def render_index(entries: list[tuple[str, str, Explanation]], fmt: str, lang: st
                  failed: list[tuple[str, str]] = (), full: bool = False) -> str:
     """An index of many explanations: (file name, record id, explanation) per entry, and the records that failed
     to load with their errors. Without `full` it holds no personal data: the files, their status, the counts."""
+    entries = list(entries)
+    return "".join(stream_index(entries, len(entries), sum(1 for _, _, x in entries if x.ok), fmt, lang, policy,
+                                failed, full))
+
+
+def stream_index(entries: Iterable[tuple[str, str, object]], pages: int, ok: int, fmt: str, lang: str,
+                 policy: ir.Policy, failed: list[tuple[str, str]] = (), full: bool = False) -> Iterator[str]:
+    """`render_index` in pieces, reading `entries` once (a batch spools them to disk): `pages` entries, `ok` of
+    them without an error. Each entry's third element needs only `ok`, `error`, `record_label` and `outcomes`."""
     template = _template(f"index.{EXTENSIONS[fmt]}", lang)
-    ok = sum(1 for _, _, x in entries if x.ok)
-    return template.render(entries=entries, t=LABELS[lang], lang=lang, policy=policy, failed=list(failed),
-                           full=full, ok=ok, title=naming.title(policy, lang),
-                           outcomes=[(o.name, naming.label(policy, o.name, lang)) for o in policy.outcomes[:4]])
+    return template.generate(entries=entries, t=LABELS[lang], lang=lang, policy=policy, failed=list(failed),
+                             full=full, ok=ok, pages=pages, title=naming.title(policy, lang),
+                             outcomes=[(o.name, naming.label(policy, o.name, lang)) for o in policy.outcomes[:4]])
