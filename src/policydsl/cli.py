@@ -664,11 +664,12 @@ def _explain_batch(policy, records, failed, failed_ids: list[str], explainer, ou
     import time
 
     from . import explain as explaining
+    from .engines.records import DataSetupError
     started = time.perf_counter()
     try:
         written = explaining.write_all(policy, records, out, lang=lang, fmt=fmt, as_of=when,
                                        why_not=not no_why_not, explainer=explainer, failed=failed, index=index)
-    except (explaining.ExplainError, SetupError) as exc:
+    except (explaining.ExplainError, SetupError, DataSetupError) as exc:  # a streamed file can fail midway
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:
