@@ -37,7 +37,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._templates: dict[int, tuple[jinja2.Template, object]] = {}
         self._decision_fields: dict[str, tuple[str, ...]] = {}
         self._cone: dict[str, frozenset[str]] = {}
-        self._downstream: dict[str, tuple] = {}
+        self._downstream: dict[tuple[str, ...], tuple] = {}  # changed fields → the nodes they reach, in order
         self._decides: dict[str, bool] = {}
         self._bounds: dict = {}
         self._uses: list | None = None

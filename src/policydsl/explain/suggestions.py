@@ -284,8 +284,8 @@ class SuggestionsMixin:
         return out
 
     def _rerun_many(self, changes) -> list | None:
-        """The record's values with several fields changed; a node is re-evaluated when something it reads
-        changed (as `_rerun` does for one field)."""
+        """The record's values with several fields changed ((field, new value) pairs); a node is re-evaluated
+        when something it reads changed, the others keep the record's own values."""
         e = self.engine
         fields = tuple(f for f, _ in changes)
         chain = self._downstream.get(fields)
@@ -308,7 +308,7 @@ class SuggestionsMixin:
                     changed.add(slot)
                 v[slot] = value
         except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
-                AttributeError):
+                AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
             return None
         return v
 
@@ -591,27 +591,7 @@ class SuggestionsMixin:
         """The record's values with one field changed. Only what the change reaches is re-evaluated: a node is
         recomputed when something it reads has a new value (the others keep their values from the record's own
         evaluation), so a change that a `min` or a table absorbs stops there."""
-        chain = self._downstream.get(field)
-        if chain is None:
-            slots = self.engine.slots
-            chain = self._downstream[field] = tuple(
-                (slot, fn, frozenset(slots[r] for r in self.policy.nodes[name].reads if r in slots))
-                for slot, name, fn in self.engine.fast if field in self._field_cone(name))
-        v = self._v.copy()
-        changed = {self.engine.slots[field]}
-        v[self.engine.slots[field]] = new
-        try:
-            for slot, fn, reads in chain:
-                if changed.isdisjoint(reads):
-                    continue
-                value = fn(v, None)
-                if not _same(value, v[slot]):
-                    changed.add(slot)
-                v[slot] = value
-        except (EvaluationError, ArithmeticError, InvalidOperation, KeyError, TypeError, ValueError, OverflowError,
-                AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
-            return None
-        return v
+        return self._rerun_many(((field, new),))
 
     def _run(self, values: dict, as_of: date) -> list | None:
         """The record re-evaluated from scratch (all nodes): the reference `_rerun` is tested against."""
