@@ -13,9 +13,12 @@ from .ast import Citation
 from .ir import Better, Document, Policy, Recourse, RecourseStep, Term
 
 __all__ = [
-    "Better", "Document", "Recourse", "RecourseStep", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
+    "LOCALES", "Better", "Document", "Recourse", "RecourseStep", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
     "label", "member_label", "note", "policy_source", "recourse", "title", "unit",
 ]
+
+#: The Babel locale of each reader's language (explanations and comparison reports format figures in it).
+LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 
 #: Units guessed from the end of a name where the glossary gives none: (suffix, zh, en "one|many").
 _GUESSED_UNITS = (("年龄", "岁", "|"), ("党龄", "年", "year|years"), ("年限", "年", "year|years"),

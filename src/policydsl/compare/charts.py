@@ -199,12 +199,7 @@ def _groups(ax, tips, g, lang, c) -> None:
 def _decisions(ax, tips, x, lang, c, word) -> None:
     w = T[lang]
     policy = c.compared[0].policy
-    before: dict = {}
-    after: dict = {}
-    for a, b, n in x.cells:
-        before[a] = before.get(a, 0) + n
-        after[b] = after.get(b, 0) + n
-    values = list(dict.fromkeys(list(before) + list(after)))
+    before, after, values = x.margins()
     if hasattr(x.type, "labels"):
         values.sort(key=lambda v: x.type.labels.index(v) if v in x.type.labels else len(x.type.labels))
     xs = list(range(len(values)))

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from .. import naming
+from ..naming import LOCALES
 from ..types import DECIMAL, MONEY, PERCENT, EnumType, Type
 
-LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 MINUS = "\u2212"  # a true minus sign: −118 reads better than -118 and does not break from its number
 #: from this amount on, money reads in 万元 (Chinese) or millions (English)
 LARGE_MONEY = Decimal(1_000_000)
@@ -145,7 +146,8 @@ def _long(v: Decimal) -> bool:
 
 
 def date_text(d: date, lang: str) -> str:
-    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{d.day} {d.strftime('%B')} {d.year}"
+    """A date in full, as the explanations write it: 2022年12月31日 / 31 December 2022."""
+    return format_date(d, "long", locale=LOCALES[lang])
 
 
 def count(n: int, lang: str) -> str:

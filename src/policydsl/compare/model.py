@@ -135,6 +135,16 @@ class Crosstab:
     policy: str
     cells: tuple[tuple[object, object, int], ...]
 
+    def margins(self) -> tuple[dict, dict, list]:
+        """How many records had each value under the baseline and under the other policy, and every value seen
+        (the baseline's first)."""
+        before: dict = {}
+        after: dict = {}
+        for a, b, n in self.cells:
+            before[a] = before.get(a, 0) + n
+            after[b] = after.get(b, 0) + n
+        return before, after, list(dict.fromkeys(list(before) + list(after)))
+
 
 @dataclass(frozen=True)
 class DeclDiff:

@@ -314,12 +314,7 @@ def _decision_moves(comp: Comparison, i: int, lang: str) -> list[str]:
     for x in comp.crosstabs:
         if x.policy != other.label:
             continue
-        before: dict = {}
-        after: dict = {}
-        for a, b, n in x.cells:
-            before[a] = before.get(a, 0) + n
-            after[b] = after.get(b, 0) + n
-        values = list(dict.fromkeys(list(before) + list(after)))
+        before, after, values = x.margins()
         if x.type == BOOL:
             values = [True] if True in values else []
         moves = [(v, before.get(v, 0), after.get(v, 0)) for v in values if before.get(v, 0) != after.get(v, 0)]

@@ -17,11 +17,11 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from .. import naming
 from ..engines.row import add_duration, whole_months
 from ..ir import Policy
+from ..naming import LOCALES
 from ..types import DATE, DECIMAL, INT, MONEY, PERCENT, Duration, Type
 
 LANGS = ("zh", "en")
 #: The Babel locale of each language of the pages (British English: the county's letters use it).
-LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 
 
 class Money(Decimal):
