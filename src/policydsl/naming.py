@@ -13,8 +13,8 @@ from .ast import Citation
 from .ir import Better, Document, Policy, Recourse, RecourseStep, Term
 
 __all__ = [
-    "LOCALES", "Better", "Document", "Recourse", "RecourseStep", "actionable", "cite", "documents", "favourable", "has_label", "is_serious",
-    "label", "member_label", "note", "policy_source", "recourse", "title", "unit",
+    "LOCALES", "Better", "Document", "Recourse", "RecourseStep", "actionable", "cite", "documents", "favourable",
+    "guessed_unit", "has_label", "is_serious", "label", "member_label", "note", "policy_source", "recourse", "title", "unit",
 ]
 
 #: The Babel locale of each reader's language (explanations and comparison reports format figures in it).
@@ -77,20 +77,23 @@ def unit(policy: Policy, name: str, value: object, lang: str) -> str:
     """The unit of `name`'s figure in `lang` ("岁", "year"/"years" by `value`), or ""."""
     term = _term(policy, name)
     if term is not None and (term.unit_zh or term.unit_en):
-        zh, en = term.unit_zh or "", term.unit_en or ""
-    else:
-        zh, en = _guessed_unit(name)
+        return _in_language(term.unit_zh or "", term.unit_en or "", value, lang)
+    return guessed_unit(name, value, lang)
+
+
+def guessed_unit(name: str, value: object, lang: str) -> str:
+    """The unit a figure's name suggests (年龄 → 岁, …星级 → 星/stars) where no policy states one, or ""."""
+    for suffix, zh, en in _GUESSED_UNITS:
+        if name.endswith(suffix):
+            return _in_language(zh, en, value, lang)
+    return ""
+
+
+def _in_language(zh: str, en: str, value: object, lang: str) -> str:
     if lang == "zh":
         return zh
     one, _, many = en.partition("|")
     return one if _is_one(value) or not many else many
-
-
-def _guessed_unit(name: str) -> tuple[str, str]:
-    for suffix, zh, en in _GUESSED_UNITS:
-        if name.endswith(suffix):
-            return zh, en
-    return "", ""
 
 
 def _is_one(value: object) -> bool:

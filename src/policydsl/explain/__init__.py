@@ -41,7 +41,7 @@ from ..types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT
 from .authored import MAX_FILTER_NUMBER, MAX_TEMPLATE_CHARS, _author_env, template_diagnostics
 from .batch import MAX_NAME_BYTES, _summary, file_name, load_inputs, write_all
 from .explainer import Explainer, explain, explain_record
-from .formatting import LANGS, UNITS, WORDS, Money, Percent, format_date, format_duration, format_money, format_value, unit_of, with_unit
+from .formatting import LANGS, WORDS, Money, Percent, format_date, format_duration, format_money, format_value, unit_of, with_unit
 from .letter import letter_html, letter_pdf
 from .model import ExplainError, Explanation, Figure, OutcomeExplanation, Reason, Suggestion
 from .render import EXTENSIONS, FORMATS, LABELS, TEMPLATE_DIR, render, render_index
@@ -49,7 +49,7 @@ from .suggestions import _STEPS, MAX_CROSSINGS, _move
 
 __all__ = [
     "BOOL", "DATE", "DECIMAL", "EXTENSIONS", "FORMATS", "INT", "LABELS", "LANGS", "MAX_CROSSINGS",
-    "MAX_FILTER_NUMBER", "MAX_NAME_BYTES", "MAX_TEMPLATE_CHARS", "MONEY", "PERCENT", "TEMPLATE_DIR", "UNITS",
+    "MAX_FILTER_NUMBER", "MAX_NAME_BYTES", "MAX_TEMPLATE_CHARS", "MONEY", "PERCENT", "TEMPLATE_DIR",
     "WORDS", "ExplainError", "Explainer", "Explanation", "Figure", "Money", "OutcomeExplanation", "Percent",
     "Reason", "Suggestion", "_STEPS", "_author_env", "_move", "_summary", "explain", "explain_record",
     "file_name", "format_date", "letter_html", "letter_pdf", "format_duration", "format_money", "format_value", "load_inputs", "render",

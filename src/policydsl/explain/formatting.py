@@ -45,13 +45,6 @@ WORDS = {
            "notin_list": "is not in"},
 }
 
-#: Kept for callers of the old guess; the units themselves now come from `naming.unit`.
-UNITS = (("年龄", "岁", ("", "")), ("党龄", "年", ("year", "years")), ("年限", "年", ("year", "years")),
-         ("星级", "星", ("star", "stars")), ("星级变化", "星", ("star", "stars")), ("星", "星", ("star", "stars")),
-         ("人数", "人", ("person", "people")),
-         ("员额", "人", ("person", "people")), ("户数", "户", ("household", "households")))
-
-
 @lru_cache(maxsize=4096)
 def format_date(d: date, lang: str) -> str:
     """A date as the locale writes it in full: 2022年12月31日 / 31 December 2022."""
@@ -142,8 +135,7 @@ def unit_of(name: str, type_: Type | None, value: object, lang: str, policy: Pol
     if policy is not None:
         unit = naming.unit(policy, name, value, lang)
     else:
-        unit = next(((zh if lang == "zh" else (one if abs(value) == 1 else many))
-                     for suffix, zh, (one, many) in UNITS if name.endswith(suffix)), "")
+        unit = naming.guessed_unit(name, value, lang)
     return f" {unit}" if unit else ""
 
 
