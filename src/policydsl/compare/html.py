@@ -24,6 +24,8 @@ h3 { font-size: 1rem; margin: 1.3rem 0 .4rem; }
 table { border-collapse: collapse; margin: .3rem 0 1rem; font-size: .88rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .55rem; vertical-align: top; text-align: left; }
 th { background: #f4f6f8; font-weight: 600; }
+/* 凤后村, 周转情形 stay whole words, not a column of characters: on a phone the table scrolls sideways instead */
+th, td:not(.why):not(.more) { word-break: keep-all; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.why { min-width: 16rem; max-width: 30rem; }
 td.more { max-width: 18rem; color: var(--muted); }
