@@ -202,6 +202,23 @@ class Engine:
         filled in; readers that re-evaluate a record with one input changed start from it."""
         return self._base(as_of)[0].copy()
 
+    def params_at(self, as_of: date) -> dict[str, ir.ParamValue]:
+        """The value of each param in force on `as_of` (with its start date and notes)."""
+        return self._base(as_of)[1]
+
+    def values_of(self, values: dict[str, object], as_of: date) -> list | None:
+        """Every slot's value of one record evaluated without a trace (a list as `base_values` gives), or None
+        when the record fails — `evaluate` then says how. Not for a policy that compares records."""
+        v = self._base(as_of)[0].copy()
+        try:
+            for slot, name in self.field_slots:
+                v[slot] = values[name]
+            for slot, _, fn in self.fast:
+                v[slot] = fn(v, None)
+        except (EvaluationError, KeyError, ArithmeticError, InvalidOperation, ValueError, OverflowError):
+            return None
+        return v
+
     def compile_expression(self, x: ir.IExpr) -> Fn:
         """`x` compiled for a value list as `base_values` gives (called as `fn(values, None)`)."""
         return self._compile(x, False)

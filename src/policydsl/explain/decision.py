@@ -8,7 +8,7 @@ from dataclasses import replace
 from .. import naming
 from ..types import MONEY
 from .formatting import format_duration
-from .model import Explanation, OutcomeExplanation, Reason, Suggestion
+from .model import Explanation, OutcomeExplanation, Suggestion
 
 #: Words of the page's frame, in each language.
 FRAME = {
@@ -101,17 +101,12 @@ class DecisionMixin:
 
 
 def polished(x: Explanation, fix) -> Explanation:
-    """The explanation with `fix` (full-width punctuation) applied to every sentence a Chinese reader sees."""
-    def reason(r: Reason) -> Reason:
-        text = fix(r.text)
-        return r if text == r.text else Reason(text, r.kind, r.node, r.depth, r.sources, r.assumed, r.passed,
-                                               r.detail)
-
+    """The explanation with `fix` (full-width punctuation) applied to every sentence a Chinese reader sees that
+    is not polished already (the reasons are, as they are made: `ReasonsMixin._block`)."""
     def suggestion(s: Suggestion) -> Suggestion:
         return replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change))
 
     outcomes = tuple(replace(o, headline=fix(o.headline), value_text=fix(o.value_text),
-                             reasons=tuple(reason(r) for r in o.reasons),
                              suggestions=tuple(suggestion(s) for s in o.suggestions),
                              incidents=tuple(fix(i) for i in o.incidents)) for o in x.outcomes)
     return replace(x, outcomes=outcomes, suggestions=tuple(suggestion(s) for s in x.suggestions))

@@ -15,6 +15,7 @@ from ..types import INT, EnumType
 from .authored import _annotated, _author_env, _render_bounded, _template_problem
 from .decision import DecisionMixin, polished
 from .formatting import LANGS, WORDS, _change, _wrap, format_date, format_value, fullwidth, unit_of
+from .memo import ReadsMemo
 from .model import ExplainError, Explanation, Figure
 from .reasons import ReasonsMixin
 from .sentences import SentencesMixin
@@ -24,7 +25,8 @@ from .suggestions import SuggestionsMixin
 class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
     """Builds explanations for one policy (compile once, explain many records). Author templates are checked here."""
 
-    def __init__(self, policy: ir.Policy, engine: Engine | None = None, lang: str = "zh", why_not: bool = True):
+    def __init__(self, policy: ir.Policy, engine: Engine | None = None, lang: str = "zh", why_not: bool = True,
+                 memo: bool = True):
         if lang not in LANGS:
             raise ExplainError(f"unknown language '{lang}': choose one of {', '.join(LANGS)}")
         self.policy = policy
@@ -46,8 +48,11 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._units: dict[tuple[str, bool], str] = {}
         self._texts: dict[int, tuple] = {}  # an expression's words, by id (the IR outlives the explainer)
         self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
+        self._figures: dict[tuple, Figure] = {}
         self._enum_owner = self._enum_owners()
         self._check_templates()
+        # records that compare with each other say where they stand among the others: nothing to share
+        self._memo = ReadsMemo(policy, self.engine.slots, self.env, memo and not self.engine.cross).lookup
 
     # -------------------------------------------------------------------------------------------- names, values
     def _enum_owners(self) -> dict:
@@ -136,11 +141,16 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         if problems:
             raise ExplainError("\n".join(problems))
 
-    def _author(self, notes, scope: dict) -> str | None:
+    def _author(self, notes, own: str | None = None) -> str | None:
+        """The author's sentence for `notes` (a node, row or condition), or None without one; `own` names the
+        node whose value the template sees as `value`."""
         found = self._templates.get(id(notes))
         if found is None:
             return None
         template, ex = found
+        scope = self._scope()
+        if own is not None:
+            scope = {**scope, "value": scope.get(own)}
         try:
             return _render_bounded(template, scope).strip()
         except SecurityError as exc:
@@ -154,47 +164,68 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
     # -------------------------------------------------------------------------------------------- entry points
     def explain(self, result: Result, values: dict | None = None) -> Explanation:
         """The explanation of one evaluated record (`result` must carry a trace unless it failed)."""
-        p = self.policy
-        label = self._label(values, result)
-        title = naming.title(p, self.lang)
         if not result.ok:
-            return Explanation(self.lang, p.name, title, self._source_line(), p.path, result.record_id, label, "",
-                               (), (), (), result.error, office=self._office(), recourse=self._recourse())
+            return self._error_page(result, values)
         if result.trace is None:
             raise ExplainError("the result has no trace: evaluate with trace=True")
         trace = result.trace
+        values = self._inputs(values, trace)
+        return self._page(result.record_id, values, self._value_list(values, trace), trace.as_of, trace)
+
+    def _error_page(self, result: Result, values: dict | None) -> Explanation:
+        p = self.policy
+        return Explanation(self.lang, p.name, naming.title(p, self.lang), self._source_line(), p.path,
+                           result.record_id, self._label(values, result), "", (), (), (), result.error,
+                           office=self._office(), recourse=self._recourse())
+
+    def _page(self, record_id: str, values: dict, v: list, as_of: date, trace) -> Explanation:
+        """The page of a record whose every value is in `v`; `trace` is the record's trace, or None when it was
+        evaluated without one (it is then made only if a sentence not seen before needs it)."""
+        p = self.policy
         self._trace = trace
+        self._record = (record_id, values, as_of)
+        self._scope_now = None
         self._runs: dict = {}  # (field, new value) → values of the record changed so (shared by all outcomes)
         self._ladders: dict = {}  # (field, direction) → the exponential probe of that field (shared likewise)
         self._said: dict = {}  # (field, new value) → the words for that change
-        values = self._inputs(values, trace)
-        v = self._value_list(values, trace)
         self._v = v
         self._live_memo: dict[str, frozenset[str]] = {}
         self._incidents_said: set[int] = set()
-        scope = self._scope(values, trace)
         outcomes = []
         all_figures: dict[str, Figure] = {}
         for node in p.outcomes:
-            out = self._outcome(node, trace, v, scope, values)
+            out = self._outcome(node, v, values, as_of)
             outcomes.append(out)
             for f in out.figures:
                 all_figures.setdefault(f.name, f)
+        label = self._label(values, None)
         inputs = tuple((self._n(n), self._input_text(n, t, values.get(n))) for n, t in p.subject.fields
                        if n in values)
-        who = f"{label}({result.record_id})" if label and self.lang == "zh" else (
-            f"{label} ({result.record_id})" if label else result.record_id)
-        when = format_date(trace.as_of, self.lang)
+        who = f"{label}({record_id})" if label and self.lang == "zh" else (
+            f"{label} ({record_id})" if label else record_id)
+        when = format_date(as_of, self.lang)
         leading = self._leading_outcomes(outcomes)
         self._leading = tuple(o.label for o in leading)
         outcomes = [replace(o, leading=True) if o in leading or o.reasons and any(not r.detail for r in o.reasons)
                     or o.incidents or o.author else o for o in outcomes]
-        x = Explanation(self.lang, p.name, title, self._source_line(), p.path, result.record_id, label, when, inputs,
-                        tuple(outcomes), tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))),
+        x = Explanation(self.lang, p.name, naming.title(p, self.lang), self._source_line(), p.path, record_id,
+                        label, when, inputs, tuple(outcomes),
+                        tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))),
                         conclusion=self._conclusion(who, outcomes), serious=any(o.serious for o in outcomes),
                         office=self._office(), decided_on=when, recourse=self._recourse(),
                         suggestions=self._page_suggestions(outcomes))
         return polished(x, fullwidth) if self.lang == "zh" else x
+
+    def _step(self, name: str):
+        """The record's trace step of a node; a record evaluated without a trace is evaluated again with one,
+        once, the first time a step is needed."""
+        if self._trace is None:
+            record_id, values, as_of = self._record
+            result = self.engine.evaluate(values, as_of, trace=True, record_id=record_id)
+            if not result.ok:  # the untraced evaluation succeeded: the same record cannot fail traced
+                raise ExplainError(f"{record_id}: evaluated with a trace, the record failed: {result.error}")
+            self._trace = result.trace
+        return self._trace.steps[name]
 
     def among(self, records: list[tuple[str, dict]], as_of: date | None = None) -> None:
         """The records a policy that compares records with each other explains each record among (a rank, a share
@@ -205,8 +236,15 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._context = {record_id: (position, context) for position, (record_id, _) in enumerate(records)}
 
     def explain_values(self, values: dict, record_id: str = "", as_of: date | None = None) -> Explanation:
+        """The explanation of one record given its field values (in runtime form)."""
+        if not self.engine.cross:
+            as_of = as_of or self.engine.default_as_of()
+            v = self.engine.values_of(values, as_of)
+            if v is not None:  # else it fails: the traced evaluation says how
+                return self._page(record_id, dict(values), v, as_of, None)
+            return self.explain(self.engine.evaluate(values, as_of, trace=True, record_id=record_id), values)
         known = figures = None
-        if self.engine.cross and record_id in getattr(self, "_context", {}):
+        if record_id in getattr(self, "_context", {}):
             position, context = self._context[record_id]
             if position in context.errors:
                 return self.explain(Result(record_id, {}, error=context.errors[position]), values)
@@ -217,7 +255,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
     # -------------------------------------------------------------------------------------------- record state
     def _label(self, values, result) -> str | None:
         source = values or {}
-        if not source and result.trace:
+        if not source and result is not None and result.trace:
             source = {n: val for s in result.trace.steps.values() for n, val in s.inputs}
         for name in ("姓名", "名称", "name", "title"):
             if isinstance(source.get(name), str) and source.get(name):
@@ -251,16 +289,20 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
             v[e.slots[name]] = value
         return v
 
-    def _scope(self, values: dict, trace) -> dict:
-        scope = {}
-        for name, pv in trace.params.items():
-            scope[name] = _wrap(pv.value, self.policy.params[name].type)
-        for name, t in self.policy.subject.fields:
-            scope[name] = _wrap(values.get(name), t)
-        for name, step in trace.steps.items():
-            scope[name] = _wrap(step.value, step.type)
-        scope["as_of"] = trace.as_of
-        return scope
+    def _scope(self) -> dict:
+        """What an author template sees: every param, field and node value of the record, and the date (made
+        once per record, and only for a template)."""
+        if self._scope_now is None:
+            e, p = self.engine, self.policy
+            v = self._v
+            scope = {name: _wrap(v[e.slots[name]], param.type) for name, param in p.params.items()}
+            for name, t in p.subject.fields:
+                scope[name] = _wrap(v[e.slots[name]], t)
+            for name in e.order:
+                scope[name] = _wrap(v[e.slots[name]], p.nodes[name].type)
+            scope["as_of"] = v[e.slots["<as_of>"]]
+            self._scope_now = scope
+        return self._scope_now
 
     def _input_text(self, name: str, t, value) -> str:
         if value is None and name in self.policy.subject.optional:

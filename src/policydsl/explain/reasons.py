@@ -8,7 +8,7 @@ from datetime import date
 
 from .. import ir, naming
 from ..types import BOOL
-from .formatting import _plural, format_date
+from .formatting import _plural, format_date, fullwidth
 from .model import Figure, OutcomeExplanation, Reason
 from .sentences import _Tracker
 from .tree import _case_guard, _flatten, _guard_field, _is_condition
@@ -18,6 +18,37 @@ def _detailed(r: Reason) -> Reason:
     """The reason folded below the plain sentences (a formula, a row, a branch); built directly, as
     dataclasses.replace costs more than the sentence."""
     return Reason(r.text, r.kind, r.node, r.depth, r.sources, r.assumed, r.passed, True)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A node's sentences (reasons, and `_Expand` marks), the nodes they read and the params they name."""
+
+    lines: tuple
+    refs: tuple[str, ...]
+    params: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Head:
+    """An outcome's value in words and its headline, with what marks it (see `ReasonsMixin._head`)."""
+
+    type: str
+    value: object
+    value_text: str
+    headline: str
+    author: bool
+    sources: tuple[str, ...]
+    assumed: str | None
+    label: str
+    serious: bool
+    applies: bool
+
+
+def _polished(r: Reason) -> Reason:
+    """A Chinese reason with full-width punctuation."""
+    text = fullwidth(r.text)
+    return r if text == r.text else Reason(text, r.kind, r.node, r.depth, r.sources, r.assumed, r.passed, r.detail)
 
 
 @dataclass(frozen=True)
@@ -31,17 +62,15 @@ class ReasonsMixin:
     """Choosing the reasons of each outcome (a part of `Explainer`)."""
 
     # -------------------------------------------------------------------------------------------- one outcome
-    def _outcome(self, node: ir.Node, trace, v: list, scope: dict, values: dict) -> OutcomeExplanation:
-        lang, w = self.lang, self.w
-        step = trace.steps[node.name]
-        used_params: list[str] = []
+    def _outcome(self, node: ir.Node, v: list, values: dict, as_of: date) -> OutcomeExplanation:
         reasons: list[Reason] = []
+        used_params: list[str] = []
         seen = {node.name}
 
         def walk(name: str, depth: int) -> None:
-            lines, refs = self._node_reasons(self.policy.nodes[name], trace.steps[name], v, scope, depth,
-                                             used_params, name != node.name)
-            for line in lines:
+            block = self._block(name, depth, name != node.name, v)
+            used_params.extend(block.params)
+            for line in block.lines:
                 if isinstance(line, _Expand):
                     for r in line.names:
                         if r not in seen and r in self.policy.nodes and not self.policy.nodes[r].is_outcome:
@@ -49,30 +78,61 @@ class ReasonsMixin:
                             walk(r, depth + 1)
                 else:
                     reasons.append(line)
-            for r in refs:
+            for r in block.refs:
                 if r not in seen and r in self.policy.nodes and not self.policy.nodes[r].is_outcome:
                     seen.add(r)
                     walk(r, depth + 1)
         walk(node.name, 0)
-        if node.kind == "eligibility":
-            value_text = w["met"] if step.value else w["not_met"]
-        else:
-            value_text = self._wu(node.name, step.value, node.type, lang)
-        author = self._author(node.notes, {**scope, "value": scope.get(node.name)})
-        headline = author or self._headline(node, step, value_text)
-        figures = tuple(self._figure(p, trace) for p in dict.fromkeys(used_params))
-        suggestions = self._suggestions(node, step, v, values, trace.as_of) if self.why_not else ()
-        assumed = self._assumed(node.notes)
-        return OutcomeExplanation(node.name, node.kind, str(node.type), step.value, value_text, headline,
-                                  author is not None, tuple(reasons), figures, self._cites(node.notes), assumed,
-                                  suggestions, label=self._n(node.name),
-                                  serious=naming.is_serious(self.policy, node.name, step.value),
-                                  applies=self._applies(node, v), incidents=self._incidents(node, v))
+        head = self._head(node, v)
+        figures = tuple(self._figure(p, as_of) for p in dict.fromkeys(used_params))
+        suggestions = self._suggestions(node, v, values, as_of) if self.why_not else ()
+        return OutcomeExplanation(node.name, node.kind, head.type, head.value, head.value_text, head.headline,
+                                  head.author, tuple(reasons), figures, head.sources, head.assumed, suggestions,
+                                  label=head.label, serious=head.serious, applies=head.applies,
+                                  incidents=self._incidents(node, v))
 
-    def _headline(self, node: ir.Node, step, value_text: str) -> str:
+    def _head(self, node: ir.Node, v: list) -> "_Head":
+        """What an outcome's section says before its reasons: its value in words, its headline, whether it is
+        serious and whether it concerns the person — a function of what the outcome reads (memoised on that)."""
+        cache, key = self._memo(node.name, v)
+        found = cache.get(key) if cache is not None else None
+        if found is None:
+            value = v[self.engine.slots[node.name]]
+            if node.kind == "eligibility":
+                value_text = self.w["met"] if value else self.w["not_met"]
+            else:
+                value_text = self._wu(node.name, value, node.type, self.lang)
+            author = self._author(node.notes, node.name)
+            found = _Head(str(node.type), value, value_text, author or self._headline(node, value_text),
+                          author is not None, self._cites(node.notes), self._assumed(node.notes), self._n(node.name),
+                          naming.is_serious(self.policy, node.name, value), self._applies(node, v))
+            if cache is not None:
+                cache[key] = found
+        return found
+
+    def _block(self, name: str, depth: int, is_dependency: bool, v: list) -> "_Block":
+        """A node's sentences at a depth of the chain of reasons, the nodes they read and the params they name.
+        They depend only on the values the node reads (and the date), so records that read the same values
+        share them (memoised on those values)."""
+        cache, key = self._memo(name, v)
+        if cache is not None:
+            key = (depth, is_dependency, key)
+            found = cache.get(key)
+            if found is not None:
+                return found
+        used: list[str] = []
+        lines, refs = self._node_reasons(self.policy.nodes[name], self._step(name), v, depth, used, is_dependency)
+        if self.lang == "zh":
+            lines = [line if isinstance(line, _Expand) else _polished(line) for line in lines]
+        found = _Block(tuple(lines), tuple(refs), tuple(used))
+        if cache is not None:
+            cache[key] = found
+        return found
+
+    def _headline(self, node: ir.Node, value_text: str) -> str:
         label = self._n(node.name)
         if node.kind == "eligibility":
-            failed = [c for c in step.conditions if not c.passed]
+            failed = [c for c in self._step(node.name).conditions if not c.passed]
             if self.lang == "zh":
                 return (f"{label}:{value_text}" if not failed else
                         f"{label}:{value_text}({len(failed)} 项条件未满足)")
@@ -80,22 +140,28 @@ class ReasonsMixin:
                     f"{label}: {value_text} ({_plural(len(failed), 'condition', 'conditions')} failed)")
         return f"{label}: {value_text}" if self.lang == "en" else f"{label}:{value_text}"
 
-    def _figure(self, name: str, trace) -> Figure:
-        pv = trace.params[name]
-        param = self.policy.params[name]
-        effective = format_date(pv.start, self.lang) if pv.start else None
-        return Figure(name, self._wu(name, pv.value, param.type, self.lang), effective, self._cites(pv.notes),
-                      self._assumed(pv.notes), label=self._n(name))
+    def _figure(self, name: str, as_of: date) -> Figure:
+        """A param as the page lists it: its value in force, since when, its source (the same for every record
+        on the date: made once)."""
+        key = (name, as_of)
+        found = self._figures.get(key)
+        if found is None:
+            pv = self.engine.params_at(as_of)[name]
+            param = self.policy.params[name]
+            effective = format_date(pv.start, self.lang) if pv.start else None
+            found = self._figures[key] = Figure(name, self._wu(name, pv.value, param.type, self.lang), effective,
+                                                self._cites(pv.notes), self._assumed(pv.notes), label=self._n(name))
+        return found
 
-    def _condition_reason(self, c: ir.Cond, status: str, owner: str, depth: int, scope, v, track) -> "Reason":
+    def _condition_reason(self, c: ir.Cond, status: str, owner: str, depth: int, v, track) -> "Reason":
         """One eligibility condition as a reason line: the author's template, or a generated sentence."""
-        text = self._author(c.notes, scope) or self._cond(c.expr, v, track)
+        text = self._author(c.notes) or self._cond(c.expr, v, track)
         name = self._m(owner, c.name)
         label = f"{name}:{text}" if self.lang == "zh" else f"{name}: {text}"
         return Reason(label, status, owner, depth, self._cites(c.notes),
                       self._assumed(c.notes), status == "pass")
 
-    def _eligibility_reasons(self, node: ir.Node, step, v, scope, depth, track) -> list:
+    def _eligibility_reasons(self, node: ir.Node, step, v, depth, track) -> list:
         """Every failed condition as a plain sentence (and the facts it read); the conditions met in one line; the
         conditions for another case (another post, another kind of village) in one line "不适用"."""
         out: list = []
@@ -104,7 +170,7 @@ class ReasonsMixin:
         other = [c for c, r in results if r.passed and self._other_case(c.expr, v)]
         passed = [c for c, r in results if r.passed and c not in other]
         for c in failed:
-            out.append(self._condition_reason(c, "fail", node.name, depth, scope, v, track))
+            out.append(self._condition_reason(c, "fail", node.name, depth, v, track))
             out.append(_Expand(tuple(track.nodes)))
         names = self.w["sep"].join(self._m(node.name, c.name) for c in passed)
         zh = self.lang == "zh"
@@ -118,7 +184,7 @@ class ReasonsMixin:
                     f"{names}")
             out.append(Reason(text, "summary", node.name, depth, (), None, True))
             for c in passed:
-                reason = self._condition_reason(c, "pass", node.name, depth, scope, v, track)
+                reason = self._condition_reason(c, "pass", node.name, depth, v, track)
                 out.append(_detailed(reason))
                 out.append(_Expand(tuple(track.nodes)))
         if other:
@@ -192,15 +258,15 @@ class ReasonsMixin:
             fn = self._fns[id(x)] = self.engine.compile_expression(x)
         return fn
 
-    def _node_reasons(self, node: ir.Node, step, v, scope, depth, used, is_dependency) -> tuple[list[Reason], list]:
+    def _node_reasons(self, node: ir.Node, step, v, depth, used, is_dependency) -> tuple[list[Reason], list]:
         """The sentences for one node and the nodes they read (to explain next)."""
         refs: list[str] = []
         out: list[Reason] = []
         track = _Tracker(used, refs)
         src, assumed = self._cites(node.notes), (self._assumed(node.notes))
         if isinstance(node.body, ir.EligibilityBody):
-            return self._eligibility_reasons(node, step, v, scope, depth, track), refs
-        author = self._author(node.notes, {**scope, "value": scope.get(node.name)}) if is_dependency else None
+            return self._eligibility_reasons(node, step, v, depth, track), refs
+        author = self._author(node.notes, node.name) if is_dependency else None
         if isinstance(node.body, ir.TableBody):
             rows = node.body.rows
             self._has_exceptions = any(r.label is not None for r in rows)
@@ -210,14 +276,14 @@ class ReasonsMixin:
                 shown = []
             prefix = (f"{self._n(node.name)} " if self.lang == "zh" else f"{self._n(node.name)}, ") if is_dependency else ""
             for r in shown:
-                text = self._author(r.notes, scope) or self._cond(r.condition, v, track)
+                text = self._author(r.notes) or self._cond(r.condition, v, track)
                 out.append(Reason(prefix + self._row_text(r, text, None), "skipped-row", node.name, depth, (), None,
                                   False))
             if chosen.condition is None:
                 text = "其余情形" if self.lang == "zh" else "otherwise"
             else:
                 text = self._cond(chosen.condition, v, track)
-            text = self._author(chosen.notes, scope) or text
+            text = self._author(chosen.notes) or text
             value = self._wu(node.name, step.value, node.type, self.lang)
             if isinstance(chosen.value, ir.Ref):  # a param or a fact: name it (a param's source is listed below)
                 track(chosen.value)

@@ -156,12 +156,12 @@ class SuggestionsMixin:
         return tuple(shown)
 
     # -------------------------------------------------------------------------------------------- why not
-    def _suggestions(self, node: ir.Node, step, v: list, values: dict, as_of: date) -> tuple[Suggestion, ...]:
+    def _suggestions(self, node: ir.Node, v: list, values: dict, as_of: date) -> tuple[Suggestion, ...]:
         """Changes the person can make (fields the policy declares actionable), each re-evaluated, that move this
         outcome the way the policy declares favourable; when no single change does, the smallest pair that does;
         for a condition that only time can meet, the date from which it is met."""
         if isinstance(node.body, ir.EligibilityBody):
-            return self._eligibility_suggestions(node, step, v, values, as_of)
+            return self._eligibility_suggestions(node, self._step(node.name), v, values, as_of)
         better = naming.favourable(self.policy, node.name)
         if better is None:
             return ()  # the policy does not say which way is good for the person: nothing to suggest
