@@ -1,4 +1,5 @@
-"""Rendering: the explanation laid out by the page templates under `templates/` (text, Markdown, HTML)."""
+"""Rendering: the explanation laid out by the page templates under `templates/` (Markdown, HTML) or, as text,
+by `text.render_text`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .. import ir, naming
 from ..limits import printable_lines
 from .formatting import chinese_runs, fullwidth
 from .model import ExplainError, Explanation
+from .text import render_text
 
 FORMATS = ("text", "md", "html")
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
@@ -90,6 +92,8 @@ def render(explanation: Explanation, fmt: str = "text") -> str:
     """The explanation as plain text, Markdown or a self-contained HTML page (every value escaped)."""
     if fmt not in FORMATS:
         raise ExplainError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
+    if fmt == "text":  # laid out in Python: a batch's pages share most of their lines (explain/text.py)
+        return render_text(explanation, LABELS[explanation.lang])
     template = _template(f"explanation.{EXTENSIONS[fmt]}", explanation.lang)
     page = template.render(x=explanation, t=LABELS[explanation.lang])
     return page if fmt == "html" else printable_lines(page)  # a record's escape codes never reach a terminal
