@@ -3,12 +3,10 @@ money or stars), serious outcomes marked, the deciding office, the date and wher
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .. import naming
 from ..types import MONEY
 from .formatting import format_duration
-from .model import Explanation, OutcomeExplanation, Suggestion
+from .model import OutcomeExplanation
 
 #: Words of the page's frame, in each language.
 FRAME = {
@@ -98,15 +96,3 @@ class DecisionMixin:
             inner = words["serious"].strip().strip("()")
             return said[:-1] + ("," if self.lang == "zh" else ", ") + inner + ")"
         return said + words["serious"]
-
-
-def polished(x: Explanation, fix) -> Explanation:
-    """The explanation with `fix` (full-width punctuation) applied to every sentence a Chinese reader sees that
-    is not polished already (the reasons are, as they are made: `ReasonsMixin._block`)."""
-    def suggestion(s: Suggestion) -> Suggestion:
-        return replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change))
-
-    outcomes = tuple(replace(o, headline=fix(o.headline), value_text=fix(o.value_text),
-                             suggestions=tuple(suggestion(s) for s in o.suggestions),
-                             incidents=tuple(fix(i) for i in o.incidents)) for o in x.outcomes)
-    return replace(x, outcomes=outcomes, suggestions=tuple(suggestion(s) for s in x.suggestions))

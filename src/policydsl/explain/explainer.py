@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 
 import jinja2
@@ -13,11 +12,11 @@ from .. import ir, naming
 from ..engines.row import Engine, Result
 from ..types import INT, EnumType
 from .authored import _annotated, _author_env, _render_bounded, _template_problem
-from .decision import DecisionMixin, polished
+from .decision import DecisionMixin
 from .formatting import LANGS, WORDS, _change, _wrap, format_date, format_value, fullwidth, unit_of
 from .memo import ReadsMemo
 from .model import ExplainError, Explanation, Figure
-from .reasons import ReasonsMixin
+from .reasons import ReasonsMixin, _polished_suggestion
 from .sentences import SentencesMixin
 from .suggestions import SuggestionsMixin
 
@@ -49,10 +48,13 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._texts: dict[int, tuple] = {}  # an expression's words, by id (the IR outlives the explainer)
         self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
         self._figures: dict[tuple, Figure] = {}
+        self._param_order = {name: i for i, name in enumerate(policy.params)}
         self._enum_owner = self._enum_owners()
         self._check_templates()
         # records that compare with each other say where they stand among the others: nothing to share
-        self._memo = ReadsMemo(policy, self.engine.slots, self.env, memo and not self.engine.cross).lookup
+        memo = memo and not self.engine.cross
+        self._memo = ReadsMemo(policy, self.engine.slots, self.env, memo).lookup
+        self._sections: dict | None = {} if memo else None
 
     # -------------------------------------------------------------------------------------------- names, values
     def _enum_owners(self) -> dict:
@@ -191,12 +193,10 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._v = v
         self._live_memo: dict[str, frozenset[str]] = {}
         self._incidents_said: set[int] = set()
-        outcomes = []
+        parts = [self._outcome(node, v, values, as_of) for node in p.outcomes]
         all_figures: dict[str, Figure] = {}
-        for node in p.outcomes:
-            out = self._outcome(node, v, values, as_of)
-            outcomes.append(out)
-            for f in out.figures:
+        for part in parts:
+            for f in part.figures:
                 all_figures.setdefault(f.name, f)
         label = self._label(values, None)
         inputs = tuple((self._n(n), self._input_text(n, t, values.get(n))) for n, t in p.subject.fields
@@ -204,17 +204,18 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         who = f"{label}({record_id})" if label and self.lang == "zh" else (
             f"{label} ({record_id})" if label else record_id)
         when = format_date(as_of, self.lang)
-        leading = self._leading_outcomes(outcomes)
+        leading = self._leading_outcomes(parts)
         self._leading = tuple(o.label for o in leading)
-        outcomes = [replace(o, leading=True) if o in leading or o.reasons and any(not r.detail for r in o.reasons)
-                    or o.incidents or o.author else o for o in outcomes]
-        x = Explanation(self.lang, p.name, naming.title(p, self.lang), self._source_line(), p.path, record_id,
-                        label, when, inputs, tuple(outcomes),
-                        tuple(sorted(all_figures.values(), key=lambda f: list(p.params).index(f.name))),
-                        conclusion=self._conclusion(who, outcomes), serious=any(o.serious for o in outcomes),
-                        office=self._office(), decided_on=when, recourse=self._recourse(),
-                        suggestions=self._page_suggestions(outcomes))
-        return polished(x, fullwidth) if self.lang == "zh" else x
+        suggestions = self._page_suggestions(parts)
+        if self.lang == "zh":
+            suggestions = tuple(_polished_suggestion(s, fullwidth) for s in suggestions)
+        outcomes = tuple(self._finished(part, part in leading) for part in parts)
+        return Explanation(self.lang, p.name, naming.title(p, self.lang), self._source_line(), p.path, record_id,
+                           label, when, inputs, outcomes,
+                           tuple(sorted(all_figures.values(), key=lambda f: self._param_order[f.name])),
+                           conclusion=self._conclusion(who, parts), serious=any(o.serious for o in outcomes),
+                           office=self._office(), decided_on=when, recourse=self._recourse(),
+                           suggestions=suggestions)
 
     def _step(self, name: str):
         """The record's trace step of a node; a record evaluated without a trace is evaluated again with one,

@@ -3,13 +3,13 @@ those read, recursively."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from .. import ir, naming
 from ..types import BOOL
 from .formatting import _plural, format_date, fullwidth
-from .model import Figure, OutcomeExplanation, Reason
+from .model import Figure, OutcomeExplanation, Reason, Suggestion
 from .sentences import _Tracker
 from .tree import _case_guard, _flatten, _guard_field, _is_condition
 
@@ -27,12 +27,15 @@ class _Block:
     lines: tuple
     refs: tuple[str, ...]
     params: tuple[str, ...]
+    plain: bool                       # a line is a plain sentence (not folded below)
 
 
 @dataclass(frozen=True)
 class _Head:
     """An outcome's value in words and its headline, with what marks it (see `ReasonsMixin._head`)."""
 
+    name: str
+    kind: str
     type: str
     value: object
     value_text: str
@@ -43,6 +46,36 @@ class _Head:
     label: str
     serious: bool
     applies: bool
+
+
+class _Part:
+    """One outcome of one record while its page is made: what the page's conclusion and its suggestions read
+    (the head's fields, as an `OutcomeExplanation` has them) and the sections' parts."""
+
+    __slots__ = ("head", "blocks", "reasons", "figures", "suggestions", "incidents", "name", "kind", "type",
+                 "value", "value_text", "headline", "label", "serious", "applies", "author", "plain")
+
+    def __init__(self, head: _Head, blocks: list[_Block], reasons: tuple, figures: tuple, suggestions: tuple,
+                 incidents: tuple):
+        self.head, self.blocks, self.reasons, self.figures = head, blocks, reasons, figures
+        self.suggestions, self.incidents = suggestions, incidents
+        self.name, self.kind, self.type, self.value = head.name, head.kind, head.type, head.value
+        self.value_text, self.headline, self.label = head.value_text, head.headline, head.label
+        self.serious, self.applies, self.author = head.serious, head.applies, head.author
+        self.plain = any(b.plain for b in blocks)
+
+
+#: Sections kept before the memo of finished sections starts again.
+MAX_SECTIONS = 100_000
+
+
+def _same_text(text: str) -> str:
+    return text
+
+
+def _polished_suggestion(s: Suggestion, fix) -> Suggestion:
+    """A suggestion in the reader's punctuation."""
+    return replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change)) if fix is not _same_text else s
 
 
 def _polished(r: Reason) -> Reason:
@@ -62,13 +95,16 @@ class ReasonsMixin:
     """Choosing the reasons of each outcome (a part of `Explainer`)."""
 
     # -------------------------------------------------------------------------------------------- one outcome
-    def _outcome(self, node: ir.Node, v: list, values: dict, as_of: date) -> OutcomeExplanation:
+    def _outcome(self, node: ir.Node, v: list, values: dict, as_of: date) -> "_Part":
+        """An outcome's section for this record, before the page decides which outcomes lead it."""
         reasons: list[Reason] = []
         used_params: list[str] = []
+        blocks: list[_Block] = []
         seen = {node.name}
 
         def walk(name: str, depth: int) -> None:
             block = self._block(name, depth, name != node.name, v)
+            blocks.append(block)
             used_params.extend(block.params)
             for line in block.lines:
                 if isinstance(line, _Expand):
@@ -83,13 +119,32 @@ class ReasonsMixin:
                     seen.add(r)
                     walk(r, depth + 1)
         walk(node.name, 0)
-        head = self._head(node, v)
         figures = tuple(self._figure(p, as_of) for p in dict.fromkeys(used_params))
         suggestions = self._suggestions(node, v, values, as_of) if self.why_not else ()
-        return OutcomeExplanation(node.name, node.kind, head.type, head.value, head.value_text, head.headline,
-                                  head.author, tuple(reasons), figures, head.sources, head.assumed, suggestions,
-                                  label=head.label, serious=head.serious, applies=head.applies,
-                                  incidents=self._incidents(node, v))
+        return _Part(self._head(node, v), blocks, tuple(reasons), figures, suggestions, self._incidents(node, v))
+
+    def _finished(self, part: "_Part", leading: bool) -> OutcomeExplanation:
+        """The outcome's section as the page shows it, in the reader's punctuation. A section made only of
+        memoised sentences is itself made once and shared."""
+        leading = leading or part.plain or bool(part.incidents) or part.author
+        key = None
+        if not part.suggestions and not part.incidents and self._sections is not None:
+            # the ids are those of objects the entry keeps alive: equal ids are the same objects
+            key = (id(part.head), tuple(map(id, part.blocks)), leading)
+            found = self._sections.get(key)
+            if found is not None:
+                return found[1]
+        head, fix = part.head, fullwidth if self.lang == "zh" else _same_text
+        out = OutcomeExplanation(head.name, head.kind, head.type, head.value, fix(head.value_text),
+                                 fix(head.headline), head.author, part.reasons, part.figures, head.sources,
+                                 head.assumed, tuple(_polished_suggestion(s, fix) for s in part.suggestions),
+                                 label=head.label, serious=head.serious, applies=head.applies,
+                                 incidents=tuple(fix(i) for i in part.incidents), leading=leading)
+        if key is not None:
+            if len(self._sections) > MAX_SECTIONS:
+                self._sections.clear()
+            self._sections[key] = ((head, part.blocks), out)
+        return out
 
     def _head(self, node: ir.Node, v: list) -> "_Head":
         """What an outcome's section says before its reasons: its value in words, its headline, whether it is
@@ -103,7 +158,8 @@ class ReasonsMixin:
             else:
                 value_text = self._wu(node.name, value, node.type, self.lang)
             author = self._author(node.notes, node.name)
-            found = _Head(str(node.type), value, value_text, author or self._headline(node, value_text),
+            found = _Head(node.name, node.kind, str(node.type), value, value_text,
+                          author or self._headline(node, value_text),
                           author is not None, self._cites(node.notes), self._assumed(node.notes), self._n(node.name),
                           naming.is_serious(self.policy, node.name, value), self._applies(node, v))
             if cache is not None:
@@ -124,7 +180,8 @@ class ReasonsMixin:
         lines, refs = self._node_reasons(self.policy.nodes[name], self._step(name), v, depth, used, is_dependency)
         if self.lang == "zh":
             lines = [line if isinstance(line, _Expand) else _polished(line) for line in lines]
-        found = _Block(tuple(lines), tuple(refs), tuple(used))
+        found = _Block(tuple(lines), tuple(refs), tuple(used),
+                       any(isinstance(line, Reason) and not line.detail for line in lines))
         if cache is not None:
             cache[key] = found
         return found
