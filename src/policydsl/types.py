@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 FEN = Decimal("0.01")
@@ -66,12 +67,17 @@ class RecordType(Type):
     key: str | None = None
     optional: frozenset[str] = frozenset()  # fields that may be absent (None at run time)
     bounds: tuple[tuple[str, object, object], ...] = ()  # (field, lowest, highest) a record may hold
+    # each field's type by name, made once (`field` is asked for in every record's hot loops)
+    _types: dict = dataclass_field(default=None, compare=False, hash=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_types", dict(self.fields))
 
     def bounds_of(self, name: str) -> tuple[object, object] | None:
         return next(((lo, hi) for n, lo, hi in self.bounds if n == name), None)
 
     def field(self, name: str) -> Type | None:
-        return next((t for n, t in self.fields if n == name), None)
+        return self._types.get(name)
 
     @property
     def field_names(self) -> tuple[str, ...]:

@@ -192,6 +192,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._said: dict = {}  # (field, new value) → the words for that change
         self._v = v
         self._live_memo: dict[str, frozenset[str]] = {}
+        self._change_memo: dict[str, bool] = {}
         self._incidents_said: set[int] = set()
         parts = [self._outcome(node, v, values, as_of) for node in p.outcomes]
         all_figures: dict[str, Figure] = {}

@@ -121,7 +121,7 @@ def _same(a, b) -> bool:
     """Equal and indistinguishable when shown (same type; for Decimal the same exponent: 0.1 is not 0.10)."""
     if type(a) is not type(b) or a != b:
         return False
-    return not isinstance(a, Decimal) or a.as_tuple().exponent == b.as_tuple().exponent
+    return not isinstance(a, Decimal) or a.same_quantum(b)
 
 
 class SuggestionsMixin:
@@ -168,7 +168,7 @@ class SuggestionsMixin:
         decides = self._decides.get(node.name)
         if decides is None:
             decides = self._decides[node.name] = _decides(node.body) or bool(self._decision_fields_of(node.name))
-        if not decides:
+        if not decides or not self._node_can_change(node.name, v):
             return ()
         slot = self.engine.slots[node.name]
         live = self._live_node(node.name, v)
@@ -194,7 +194,12 @@ class SuggestionsMixin:
         found: list[Suggestion] = []
         slot = self.engine.slots[node.name]
         failed = [(cond, res) for cond, res in zip(node.body.conditions, step.conditions) if not res.passed]
-        for cond, _ in failed:
+        changeable = [self._can_change(cond.expr, v) for cond, _ in failed]
+        for (cond, _), can_change in zip(failed, changeable):
+            if not can_change:  # no change the person may make passes it: only time can
+                if not self.engine.cross and self._reads_date(cond.expr):
+                    found += self._waiting(node, cond, values, as_of)
+                continue
             guards = {_guard_field(p) for p in _flatten(cond.expr, "or")} - {None}
             live = self._live(cond.expr, v)
             fields = [f for f in self._fields_of_expr(cond.expr) if f not in guards and f in live and
@@ -208,7 +213,7 @@ class SuggestionsMixin:
                 found.append(self._suggestion(((field, values[field], new_value),), effect))
             if not self.engine.cross and self._reads_date(cond.expr):
                 found += self._waiting(node, cond, values, as_of)
-        if failed and not any(self._whole_marker in s.effect for s in found):
+        if failed and all(changeable) and not any(self._whole_marker in s.effect for s in found):
             fields = [f for f in self._decision_fields_of(node.name) if self._may_suggest(f)]
             for changes, _ in self._pairs(fields, values, lambda vv: bool(vv[slot])):
                 effect = self._n(node.name) + (" 将为符合" if self.lang == "zh" else " would be met")
@@ -606,6 +611,40 @@ class SuggestionsMixin:
                 AttributeError):  # (AttributeError: an absent optional value read where a guard no longer holds)
             return None
         return v
+
+    def _can_change(self, x: ir.IExpr, v: list) -> bool:
+        """False only where it is certain that no change of the fields the person may change can change `x` on
+        this record: a false `and` needs every false operand to change, a true `or` every true one, and an
+        operand without such a field among its live fields cannot. True otherwise (the search then decides)."""
+        if isinstance(x, ir.UnaryOp) and x.op == "not":
+            return self._can_change(x.operand, v)
+        if isinstance(x, ir.Ref) and x.kind == "node":
+            found = self._change_memo.get(x.name)
+            if found is None:
+                found = self._change_memo[x.name] = self._node_can_change(x.name, v)
+            return found
+        if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
+            parts = _flatten(x, x.op)
+            results = [self._maybe(p, v) for p in parts]
+            if None in results:
+                return True
+            deciding = [p for p, r in zip(parts, results) if r == (x.op == "or")]
+            if deciding:  # these alone decide the whole: each of them has to change
+                return all(self._can_change(p, v) for p in deciding)
+            return any(self._can_change(p, v) for p in parts)
+        return any(self._may_suggest(f) and _searchable(self.policy.subject.field(f)) for f in self._live(x, v))
+
+    def _node_can_change(self, name: str, v: list) -> bool:
+        body = self.policy.nodes[name].body
+        if isinstance(body, ir.EligibilityBody):
+            failed = [c.expr for c in body.conditions if not self._maybe(c.expr, v)]
+            if failed:
+                return all(self._can_change(c, v) for c in failed)
+            return any(self._can_change(c.expr, v) for c in body.conditions)
+        if isinstance(body, ir.TableBody):
+            return any(self._may_suggest(f) and _searchable(self.policy.subject.field(f))
+                       for f in self._live_node(name, v))
+        return self._can_change(body, v)
 
     def _live_node(self, name: str, v: list) -> frozenset[str]:
         """The input fields whose change can change this node's value, given the record's branches (memoised)."""
