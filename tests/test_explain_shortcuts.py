@@ -93,8 +93,9 @@ def test_generated_secretaries_explained_the_same_and_the_memo_is_used(tmp_path)
     assert memoised == plain
     # the records share most of their sentences: far fewer were made than looked up
     memo = with_memo._memo.__self__
-    made = sum(len(cache) for cache in memo._caches.values())
-    assert made < memo.entries / 4
+    assert memo.entries == memo.made == sum(len(cache) for cache in memo._caches.values())
+    assert memo.lookups >= 2 * len(records) * len(policy.outcomes)  # a head and a block per outcome at least
+    assert memo.made < memo.lookups / 5
     # and with suggestions: the pruned search and the memo against searching everything without the memo
     fast = explain.Explainer(policy)
     slow = _SearchingEverything(policy, memo=False)

@@ -48,12 +48,14 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._texts: dict[int, tuple] = {}  # an expression's words, by id (the IR outlives the explainer)
         self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
         self._figures: dict[tuple, Figure] = {}
+        self._sentences: dict[tuple, object] = {}  # suggestions' words, by the figures they show
         self._param_order = {name: i for i, name in enumerate(policy.params)}
         self._enum_owner = self._enum_owners()
         self._check_templates()
         # records that compare with each other say where they stand among the others: nothing to share
         memo = memo and not self.engine.cross
-        self._memo = ReadsMemo(policy, self.engine.slots, self.env, memo).lookup
+        reads_memo = ReadsMemo(policy, self.engine.slots, self.env, memo)
+        self._memo, self._memo_store = reads_memo.lookup, reads_memo.store
         self._sections: dict | None = {} if memo else None
 
     # -------------------------------------------------------------------------------------------- names, values

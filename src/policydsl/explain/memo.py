@@ -33,7 +33,9 @@ class ReadsMemo:
         self.enabled = enabled
         self._caches: dict[str, dict] = {}
         self._keys: dict[str, object] = {}
-        self.entries = 0
+        self.entries = 0   # kept now
+        self.lookups = 0   # asked for, hit or miss (how much the memo saves: 1 − made / lookups)
+        self.made = 0
 
     def lookup(self, name: str, v: list) -> tuple[dict | None, object]:
         """(the node's dict, the key of the values it reads in `v`); (None, None) when memoising is off."""
@@ -43,12 +45,18 @@ class ReadsMemo:
         if keyer is None:
             keyer = self._keys[name] = self._keyer(name)
             self._caches[name] = {}
-        if self.entries > MAX_ENTRIES:
-            for cache in self._caches.values():
-                cache.clear()
-            self.entries = 0
-        self.entries += 1  # an upper bound: counted on every look-up, hit or miss
+        self.lookups += 1
         return self._caches[name], keyer(v)
+
+    def store(self, cache: dict, key, made) -> None:
+        """Keep what was made for `key` in a node's dict (from `lookup`); all start again past MAX_ENTRIES."""
+        if self.entries >= MAX_ENTRIES:
+            for each in self._caches.values():
+                each.clear()
+            self.entries = 0
+        cache[key] = made
+        self.entries += 1
+        self.made += 1
 
     def _keyer(self, name: str):
         node = self.policy.nodes[name]

@@ -73,9 +73,24 @@ def _same_text(text: str) -> str:
     return text
 
 
+_POLISHED: dict[int, tuple[Suggestion, Suggestion]] = {}
+
+
 def _polished_suggestion(s: Suggestion, fix) -> Suggestion:
     """A suggestion in the reader's punctuation."""
-    return replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change)) if fix is not _same_text else s
+    return s if fix is _same_text else replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change))
+
+
+def _shared_polished_suggestion(s: Suggestion, fix) -> Suggestion:
+    """`_polished_suggestion` once per suggestion (an outcome's suggestions are shared between records)."""
+    if fix is _same_text:
+        return s
+    found = _POLISHED.get(id(s))
+    if found is None or found[0] is not s:
+        if len(_POLISHED) > MAX_SECTIONS:
+            _POLISHED.clear()
+        found = _POLISHED[id(s)] = (s, _polished_suggestion(s, fix))
+    return found[1]
 
 
 def _polished(r: Reason) -> Reason:
@@ -137,7 +152,7 @@ class ReasonsMixin:
         head, fix = part.head, fullwidth if self.lang == "zh" else _same_text
         out = OutcomeExplanation(head.name, head.kind, head.type, head.value, fix(head.value_text),
                                  fix(head.headline), head.author, part.reasons, part.figures, head.sources,
-                                 head.assumed, tuple(_polished_suggestion(s, fix) for s in part.suggestions),
+                                 head.assumed, tuple(_shared_polished_suggestion(s, fix) for s in part.suggestions),
                                  label=head.label, serious=head.serious, applies=head.applies,
                                  incidents=tuple(fix(i) for i in part.incidents), leading=leading)
         if key is not None:
@@ -150,6 +165,7 @@ class ReasonsMixin:
         """What an outcome's section says before its reasons: its value in words, its headline, whether it is
         serious and whether it concerns the person — a function of what the outcome reads (memoised on that)."""
         cache, key = self._memo(node.name, v)
+        key = ("head", key)  # apart from the blocks' keys in the node's dict
         found = cache.get(key) if cache is not None else None
         if found is None:
             value = v[self.engine.slots[node.name]]
@@ -163,7 +179,7 @@ class ReasonsMixin:
                           author is not None, self._cites(node.notes), self._assumed(node.notes), self._n(node.name),
                           naming.is_serious(self.policy, node.name, value), self._applies(node, v))
             if cache is not None:
-                cache[key] = found
+                self._memo_store(cache, key, found)
         return found
 
     def _block(self, name: str, depth: int, is_dependency: bool, v: list) -> "_Block":
@@ -183,7 +199,7 @@ class ReasonsMixin:
         found = _Block(tuple(lines), tuple(refs), tuple(used),
                        any(isinstance(line, Reason) and not line.detail for line in lines))
         if cache is not None:
-            cache[key] = found
+            self._memo_store(cache, key, found)
         return found
 
     def _headline(self, node: ir.Node, value_text: str) -> str:

@@ -117,6 +117,15 @@ def _ease(policy, changes, olds: dict) -> tuple:
     return (len(changes), round(size, 6))
 
 
+#: Sentences of suggestions kept for the records after this one.
+MAX_SENTENCES = 100_000
+
+
+def _shown_key(value) -> tuple:
+    """A value as a memo key that keeps apart what reads differently (True and 1, 0.1 and 0.10)."""
+    return (type(value), value if type(value) in (int, bool, str, date) else repr(value))
+
+
 def _same(a, b) -> bool:
     """Equal and indistinguishable when shown (same type; for Decimal the same exponent: 0.1 is not 0.10)."""
     if type(a) is not type(b) or a != b:
@@ -230,14 +239,26 @@ class SuggestionsMixin:
         return naming.actionable(self.policy, field) and self.policy.subject.field(field) != DATE
 
     def _outcome_suggestion(self, node, current, new_v, changes, values) -> Suggestion:
-        slot = self.engine.slots[node.name]
-        new = self._wu(node.name, new_v[slot], node.type, self.lang)
-        diff = self._size(current, new_v[slot], node.type, self.lang, node.name) \
-            if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
-        if diff:
-            new += f"({diff})" if self.lang == "zh" else f" ({diff})"
-        effect = f"{self._n(node.name)} 将为 {new}" if self.lang == "zh" else f"{self._n(node.name)} would be {new}"
+        value = new_v[self.engine.slots[node.name]]
+        key = ("effect", node.name, _shown_key(current), _shown_key(value))
+        effect = self._sentences.get(key)
+        if effect is None:
+            new = self._wu(node.name, value, node.type, self.lang)
+            diff = self._size(current, value, node.type, self.lang, node.name) \
+                if node.type in (INT, MONEY, DECIMAL, PERCENT) else ""
+            if diff:
+                new += f"({diff})" if self.lang == "zh" else f" ({diff})"
+            effect = f"{self._n(node.name)} 将为 {new}" if self.lang == "zh" else \
+                f"{self._n(node.name)} would be {new}"
+            self._remember(key, effect)
         return self._suggestion(tuple((f, values[f], n) for f, n in changes), effect)
+
+    def _remember(self, key: tuple, made) -> None:
+        """Keep a sentence for the records after this one (the words of a change and of its effect are the same
+        for every record with the same figures); the memo starts again once it holds MAX_SENTENCES."""
+        if len(self._sentences) > MAX_SENTENCES:
+            self._sentences.clear()
+        self._sentences[key] = made
 
     def _pairs(self, fields, values, flipped) -> list:
         """The easiest combination of two changes (each a step of one actionable field) for which `flipped`
@@ -371,7 +392,16 @@ class SuggestionsMixin:
                                                                       f"(other conditions fail)")
 
     def _suggestion(self, changes: tuple, effect: str) -> Suggestion:
-        """A suggestion of one or more changes ((field, old, new), …) and what they would bring."""
+        """A suggestion of one or more changes ((field, old, new), …) and what they would bring (made once for
+        the same changes and effect, and shared)."""
+        key = ("suggestion", effect, *((f, _shown_key(old), _shown_key(new)) for f, old, new in changes))
+        found = self._sentences.get(key)
+        if found is None:
+            found = self._make_suggestion(changes, effect)
+            self._remember(key, found)
+        return found
+
+    def _make_suggestion(self, changes: tuple, effect: str) -> Suggestion:
         heads, olds, news, sizes = [], [], [], []
         for field, old, new in changes:
             key = (field, type(new), new)
