@@ -677,66 +677,91 @@ class SuggestionsMixin:
         return self._can_change(body, v)
 
     def _live_node(self, name: str, v: list) -> frozenset[str]:
-        """The input fields whose change can change this node's value, given the record's branches (memoised)."""
+        """The input fields whose change can change this node's value, given the record's branches (memoised
+        per record; the node's own part, which reads only what the node reads, is shared between records)."""
         found = self._live_memo.get(name)
         if found is None:
             self._live_memo[name] = frozenset()  # cycles are rejected by check; this only guards recursion
-            body = self.policy.nodes[name].body
-            if isinstance(body, ir.EligibilityBody):
-                conds = [c.expr for c in body.conditions]
-                failed = [x for x in conds if not self._eval(x, v)]
-                found = self._live_union(failed or conds, v)  # while one condition fails, passing ones can't help
-            elif isinstance(body, ir.TableBody):
-                parts = []
-                for row in body.rows:
-                    if row.condition is None:
-                        parts.append(row.value)
-                        if body.hit != "unique":
-                            break
-                        continue
-                    parts.append(row.condition)
-                    if self._eval(row.condition, v):
-                        parts.append(row.value)
-                        if body.hit != "unique":
-                            break  # rows below the chosen one are never reached unless a condition above flips
-                found = self._live_union(parts, v)
-            else:
-                found = self._live(body, v)
-            self._live_memo[name] = found
+            found = self._live_memo[name] = self._expand(self._node_live_here(name, v), v)
         return found
 
-    def _live_union(self, xs, v) -> frozenset[str]:
-        out: frozenset[str] = frozenset()
-        for x in xs:
-            out |= self._live(x, v)
-        return out
+    def _node_live_here(self, name: str, v: list) -> frozenset[str]:
+        """The fields and nodes (by name) through which this node's value can change on this record."""
+        cache, key = self._memo(name, v)
+        key = ("live", key)
+        found = cache.get(key) if cache is not None else None
+        if found is not None:
+            return found
+        body = self.policy.nodes[name].body
+        if isinstance(body, ir.EligibilityBody):
+            conds = [c.expr for c in body.conditions]
+            failed = [x for x in conds if not self._eval(x, v)]
+            found = self._here_union(failed or conds, v)  # while one condition fails, passing ones can't help
+        elif isinstance(body, ir.TableBody):
+            parts = []
+            for row in body.rows:
+                if row.condition is None:
+                    parts.append(row.value)
+                    if body.hit != "unique":
+                        break
+                    continue
+                parts.append(row.condition)
+                if self._eval(row.condition, v):
+                    parts.append(row.value)
+                    if body.hit != "unique":
+                        break  # rows below the chosen one are never reached unless a condition above flips
+            found = self._here_union(parts, v)
+        else:
+            found = self._live_here(body, v)
+        if cache is not None:
+            self._memo_store(cache, key, found)
+        return found
 
     def _live(self, x: ir.IExpr, v: list) -> frozenset[str]:
         """The input fields whose change can change `x`'s value on this record: an if/match only through its
         condition and the branch taken, a false `and` only through its false operands (a true `or` likewise).
         Any other field is left unchanged by a change of the record that keeps these, so searching it is
         wasted: restricting the why-not search to live fields changes no suggestion, it only skips probes."""
+        return self._expand(self._live_here(x, v), v)
+
+    def _expand(self, names: frozenset[str], v: list) -> frozenset[str]:
+        """Fields and nodes → the fields, each node replaced by its live fields."""
+        nodes = self.policy.nodes
+        if not any(n in nodes for n in names):
+            return names
+        out: set[str] = set()
+        for n in names:
+            if n in nodes:
+                out |= self._live_node(n, v)
+            else:
+                out.add(n)
+        return frozenset(out)
+
+    def _here_union(self, xs, v) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for x in xs:
+            out |= self._live_here(x, v)
+        return out
+
+    def _live_here(self, x: ir.IExpr, v: list) -> frozenset[str]:
+        """`_live` one node deep: the fields, and the nodes (by name), `x` reads live."""
         if isinstance(x, ir.Ref):
-            if x.kind == "field":
-                return frozenset((x.name,))
-            if x.kind == "node":
-                return self._live_node(x.name, v)
-            return frozenset()
+            return frozenset((x.name,)) if x.kind in ("field", "node") else frozenset()
         if isinstance(x, ir.If):
             branch = x.then if self._eval(x.cond, v) else x.otherwise
-            return self._live(x.cond, v) | self._live(branch, v)
+            return self._live_here(x.cond, v) | self._live_here(branch, v)
         if isinstance(x, ir.Match):
             label = self._eval(x.subject, v)
             branch = next((val for labels, val in x.arms if label in labels), x.default)
-            return self._live_union([x.subject] + ([branch] if branch is not None else []), v)
+            return self._here_union([x.subject] + ([branch] if branch is not None else []), v)
         if isinstance(x, ir.BinaryOp) and x.op in ("and", "or"):
             parts = _flatten(x, x.op)
             decisive = x.op == "or"  # the operand value that alone decides the whole: true for or, false for and
             keep = [p for p in parts if self._maybe(p, v) == decisive]
-            return self._live_union(keep or parts, v)
+            return self._here_union(keep or parts, v)
         if isinstance(x, ir.Aggregate):  # its parts see the element, not the record: every field it names
-            return self._live_union(_refs(x), v)
-        return self._live_union(_children(x), v)
+            return self._here_union(_refs(x), v)
+        return self._here_union(_children(x), v)
 
     def _fields_of_expr(self, x: ir.IExpr) -> tuple[str, ...]:
         fields: list[str] = []
