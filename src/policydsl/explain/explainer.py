@@ -48,6 +48,8 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._texts: dict[int, tuple] = {}  # an expression's words, by id (the IR outlives the explainer)
         self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
         self._figures: dict[tuple, Figure] = {}
+        self._suggestable: dict[str, bool] = {}
+        self._cone_order: dict[str, tuple[str, ...]] = {}
         self._sentences: dict[tuple, object] = {}  # suggestions' words, by the figures they show
         self._param_order = {name: i for i, name in enumerate(policy.params)}
         self._enum_owner = self._enum_owners()

@@ -182,9 +182,7 @@ class SuggestionsMixin:
         slot = self.engine.slots[node.name]
         live = self._live_node(node.name, v)
         # every field the outcome depends on, in the record's order: a formula's input helps as much as a test's
-        order = self.policy.subject.field_names
-        fields = [f for f in sorted(self._field_cone(node.name), key=order.index)
-                  if f in live and self._may_suggest(f) and _searchable(self.policy.subject.field(f))]
+        fields = [f for f in self._suggestable_cone(node.name) if f in live]
         current = v[slot]
 
         def improves(vv) -> bool:
@@ -236,7 +234,25 @@ class SuggestionsMixin:
     def _may_suggest(self, field: str) -> bool:
         """Only what the person concerned can change (the policy says so), never a date: a birth date, the day a
         violation was found or a resignation are facts; time passing is said as a date instead."""
-        return naming.actionable(self.policy, field) and self.policy.subject.field(field) != DATE
+        found = self._suggestable.get(field)
+        if found is None:
+            found = self._suggestable[field] = naming.actionable(self.policy, field) and \
+                self.policy.subject.field(field) != DATE
+        return found
+
+    def _may_step(self, field: str) -> bool:
+        """A field a suggestion may change and the search can step."""
+        return self._may_suggest(field) and _searchable(self.policy.subject.field(field))
+
+    def _suggestable_cone(self, name: str) -> tuple[str, ...]:
+        """The fields of a node's cone a suggestion may change and the search can step, in the record's order."""
+        found = self._cone_order.get(name)
+        if found is None:
+            order = self.policy.subject.field_names
+            found = self._cone_order[name] = tuple(
+                f for f in sorted(self._field_cone(name), key=order.index)
+                if self._may_suggest(f) and _searchable(self.policy.subject.field(f)))
+        return found
 
     def _outcome_suggestion(self, node, current, new_v, changes, values) -> Suggestion:
         value = new_v[self.engine.slots[node.name]]
@@ -662,7 +678,7 @@ class SuggestionsMixin:
             if deciding:  # these alone decide the whole: each of them has to change
                 return all(self._can_change(p, v) for p in deciding)
             return any(self._can_change(p, v) for p in parts)
-        return any(self._may_suggest(f) and _searchable(self.policy.subject.field(f)) for f in self._live(x, v))
+        return any(self._may_step(f) for f in self._live(x, v))
 
     def _node_can_change(self, name: str, v: list) -> bool:
         body = self.policy.nodes[name].body
@@ -672,8 +688,7 @@ class SuggestionsMixin:
                 return all(self._can_change(c, v) for c in failed)
             return any(self._can_change(c.expr, v) for c in body.conditions)
         if isinstance(body, ir.TableBody):
-            return any(self._may_suggest(f) and _searchable(self.policy.subject.field(f))
-                       for f in self._live_node(name, v))
+            return any(self._may_step(f) for f in self._live_node(name, v))
         return self._can_change(body, v)
 
     def _live_node(self, name: str, v: list) -> frozenset[str]:
