@@ -24,6 +24,14 @@ FRAME = {
 class DecisionMixin:
     """The page's frame (a part of `Explainer`): conclusion, office, recourse."""
 
+    def _frame(self) -> tuple:
+        """(title, source line, office, recourse): the same on every page of the policy (made once)."""
+        found = getattr(self, "_frame_made", None)
+        if found is None:
+            found = self._frame_made = (naming.title(self.policy, self.lang), self._source_line(), self._office(),
+                                        self._recourse())
+        return found
+
     def _office(self) -> str | None:
         r = naming.recourse(self.policy)
         if r is None:
@@ -56,10 +64,10 @@ class DecisionMixin:
         source = naming.policy_source(self.policy, self.lang)
         return self._zh(source) if source else None
 
-    def _conclusion(self, who: str, outcomes: list[OutcomeExplanation]) -> str:
-        """One sentence: the outcomes `_leading_outcomes` chooses, each with its value."""
+    def _conclusion(self, who: str, leading: list[OutcomeExplanation]) -> str:
+        """One sentence: the outcomes `_leading_outcomes` chose, each with its value."""
         words = FRAME[self.lang]
-        parts = [self._said_of(o) for o in self._leading_outcomes(outcomes)]
+        parts = [self._said_of(o) for o in leading]
         return self._zh(words["got"].format(who=who, what=words["sep"].join(parts)) + words["end"])
 
     def _leading_outcomes(self, outcomes: list[OutcomeExplanation]) -> list[OutcomeExplanation]:

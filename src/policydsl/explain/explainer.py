@@ -49,6 +49,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         self._notes: dict[tuple[str, int], tuple] = {}  # the notes' citations in the reader's words
         self._figures: dict[tuple, Figure] = {}
         self._suggestable: dict[str, bool] = {}
+        self._input_lines: dict[tuple, tuple[str, str]] = {}
         self._cone_order: dict[str, tuple[str, ...]] = {}
         self._sentences: dict[tuple, object] = {}  # suggestions' words, by the figures they show
         self._param_order = {name: i for i, name in enumerate(policy.params)}
@@ -204,8 +205,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
             for f in part.figures:
                 all_figures.setdefault(f.name, f)
         label = self._label(values, None)
-        inputs = tuple((self._n(n), self._input_text(n, t, values.get(n))) for n, t in p.subject.fields
-                       if n in values)
+        inputs = tuple(self._input_line(n, t, values.get(n)) for n, t in p.subject.fields if n in values)
         who = f"{label}({record_id})" if label and self.lang == "zh" else (
             f"{label} ({record_id})" if label else record_id)
         when = format_date(as_of, self.lang)
@@ -215,12 +215,11 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         if self.lang == "zh":
             suggestions = tuple(_polished_suggestion(s, fullwidth) for s in suggestions)
         outcomes = tuple(self._finished(part, part in leading) for part in parts)
-        return Explanation(self.lang, p.name, naming.title(p, self.lang), self._source_line(), p.path, record_id,
-                           label, when, inputs, outcomes,
+        title, source, office, recourse = self._frame()
+        return Explanation(self.lang, p.name, title, source, p.path, record_id, label, when, inputs, outcomes,
                            tuple(sorted(all_figures.values(), key=lambda f: self._param_order[f.name])),
-                           conclusion=self._conclusion(who, parts), serious=any(o.serious for o in outcomes),
-                           office=self._office(), decided_on=when, recourse=self._recourse(),
-                           suggestions=suggestions)
+                           conclusion=self._conclusion(who, leading), serious=any(o.serious for o in outcomes),
+                           office=office, decided_on=when, recourse=recourse, suggestions=suggestions)
 
     def _step(self, name: str):
         """The record's trace step of a node; a record evaluated without a trace is evaluated again with one,
@@ -309,6 +308,16 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
             scope["as_of"] = v[e.slots["<as_of>"]]
             self._scope_now = scope
         return self._scope_now
+
+    def _input_line(self, name: str, t, value) -> tuple[str, str]:
+        """(the field's name, its value) as the page lists the record's data (made once per value)."""
+        key = (name, type(value), value if type(value) in (int, bool, str, date) else repr(value))
+        found = self._input_lines.get(key)
+        if found is None:
+            if len(self._input_lines) > 100_000:
+                self._input_lines.clear()
+            found = self._input_lines[key] = (self._n(name), self._input_text(name, t, value))
+        return found
 
     def _input_text(self, name: str, t, value) -> str:
         if value is None and name in self.policy.subject.optional:
