@@ -60,6 +60,8 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         reads_memo = ReadsMemo(policy, self.engine.slots, self.env, memo)
         self._memo, self._memo_store = reads_memo.lookup, reads_memo.store
         self._sections: dict | None = {} if memo else None
+        self._parts: dict[tuple, object] = {}  # outcomes explained by a few nodes, by the values those read
+        self._few: dict[str, tuple[str, ...] | None] = {}
 
     # -------------------------------------------------------------------------------------------- names, values
     def _enum_owners(self) -> dict:

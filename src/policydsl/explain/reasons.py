@@ -111,7 +111,34 @@ class ReasonsMixin:
 
     # -------------------------------------------------------------------------------------------- one outcome
     def _outcome(self, node: ir.Node, v: list, values: dict, as_of: date) -> "_Part":
-        """An outcome's section for this record, before the page decides which outcomes lead it."""
+        """An outcome's section for this record, before the page decides which outcomes lead it. Without
+        suggestions, an outcome explained by a few nodes is made once for the values those nodes read."""
+        few = self._explained_by_few(node.name) if not self.why_not else None
+        if few is None:
+            return self._made_outcome(node, v, values, as_of)
+        key = (node.name, *(self._memo(n, v)[1] for n in few))
+        found = self._parts.get(key)
+        if found is None:
+            found = self._made_outcome(node, v, values, as_of)
+            if len(self._parts) > MAX_SECTIONS:
+                self._parts.clear()
+            self._parts[key] = found
+        return found
+
+    def _explained_by_few(self, name: str) -> tuple[str, ...] | None:
+        """The nodes an outcome's reasons can come from (itself and the facts it reads, not other outcomes),
+        when there are at most three and nothing in them depends on the page (the incidents a penalty lists
+        once per page); else None."""
+        if name not in self._few:
+            nodes, found = self.policy.nodes, [name]
+            for n in found:
+                found += [r for r in nodes[n].reads if r in nodes and not nodes[r].is_outcome and r not in found]
+            counts = any(agg.where is not None for agg in self._aggregates(name))
+            self._few[name] = tuple(found) if len(found) <= 3 and not counts and self._sections is not None \
+                else None
+        return self._few[name]
+
+    def _made_outcome(self, node: ir.Node, v: list, values: dict, as_of: date) -> "_Part":
         reasons: list[Reason] = []
         used_params: list[str] = []
         blocks: list[_Block] = []
