@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from .. import ir, naming
+from ..engines.row import Step
 from ..types import BOOL
 from .formatting import _plural, format_date, fullwidth
 from .model import Figure, OutcomeExplanation, Reason, Suggestion
@@ -220,7 +221,12 @@ class ReasonsMixin:
             if found is not None:
                 return found
         used: list[str] = []
-        lines, refs = self._node_reasons(self.policy.nodes[name], self._step(name), v, depth, used, is_dependency)
+        node = self.policy.nodes[name]
+        if isinstance(node.body, (ir.TableBody, ir.EligibilityBody)):
+            step = self._step(name)  # the row chosen, each condition's result: as the engine found them
+        else:  # a formula's sentences need only its value: no traced evaluation for them
+            step = Step(name, node.kind, v[self.engine.slots[name]], node.type, ())
+        lines, refs = self._node_reasons(node, step, v, depth, used, is_dependency)
         if self.lang == "zh":
             lines = [line if isinstance(line, _Expand) else _polished(line) for line in lines]
         found = _Block(tuple(lines), tuple(refs), tuple(used),
