@@ -54,7 +54,7 @@ class _Part:
     (the head's fields, as an `OutcomeExplanation` has them) and the sections' parts."""
 
     __slots__ = ("head", "blocks", "reasons", "figures", "suggestions", "incidents", "name", "kind", "type",
-                 "value", "value_text", "headline", "label", "serious", "applies", "author", "plain")
+                 "value", "value_text", "headline", "label", "serious", "applies", "author", "plain", "done")
 
     def __init__(self, head: _Head, blocks: list[_Block], reasons: tuple, figures: tuple, suggestions: tuple,
                  incidents: tuple):
@@ -64,6 +64,7 @@ class _Part:
         self.value_text, self.headline, self.label = head.value_text, head.headline, head.label
         self.serious, self.applies, self.author = head.serious, head.applies, head.author
         self.plain = any(b.plain for b in blocks)
+        self.done: list[OutcomeExplanation | None] = [None, None]  # finished, by whether it leads the page
 
 
 #: Sections kept before the memo of finished sections starts again.
@@ -170,6 +171,13 @@ class ReasonsMixin:
         """The outcome's section as the page shows it, in the reader's punctuation. A section made only of
         memoised sentences is itself made once and shared."""
         leading = leading or part.plain or bool(part.incidents) or part.author
+        done = part.done[leading]  # a part shared between records keeps what it was finished as
+        if done is not None:
+            return done
+        part.done[leading] = done = self._finish(part, leading)
+        return done
+
+    def _finish(self, part: "_Part", leading: bool) -> OutcomeExplanation:
         key = None
         if not part.suggestions and not part.incidents and self._sections is not None:
             # the ids are those of objects the entry keeps alive: equal ids are the same objects
