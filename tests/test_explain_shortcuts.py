@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policydsl import api, explain
 
@@ -129,3 +131,31 @@ def test_a_template_naming_a_value_the_rule_does_not_read_keys_the_memo(tmp_path
     second = explainer.explain_values({"编号": "2", "姓名": "乙", "分数": 70}, "2")
     assert first.outcomes[0].headline == "甲的分数为 70"
     assert second.outcomes[0].headline == "乙的分数为 70"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(min_value=-10**12, max_value=10**12, places=6, allow_nan=False, allow_infinity=False),
+       st.sampled_from(["zh", "en"]))
+def test_figures_formatted_from_parsed_patterns_read_as_babel_formats_them(value, lang):
+    """The formatter parses Babel's locale and patterns once; the text is what Babel's own calls give."""
+    from babel.numbers import format_currency, format_decimal, format_percent
+
+    from policydsl.explain import formatting
+    from policydsl.naming import LOCALES
+    locale = LOCALES[lang]
+    for memoised in (formatting._money, formatting._percent, formatting._number):
+        memoised.cache_clear()
+    money = format_decimal(value, "#,##0.00", locale=locale) + " 元" if lang == "zh" else \
+        format_currency(value, "CNY", "¤¤ #,##0.00", locale=locale, currency_digits=False)
+    assert formatting._money(value, lang) == money
+    assert formatting._percent(value, lang) == format_percent(value, "#,##0.####%", locale=locale)
+    assert formatting._number(value, lang) == format_decimal(value, "#,##0.####", locale=locale)
+
+
+def test_a_count_is_not_read_as_the_equal_decimal_seen_before():
+    from decimal import Decimal
+
+    from policydsl.explain import formatting
+    from policydsl.types import DECIMAL, INT
+    assert formatting.format_value(Decimal("1000"), DECIMAL, "zh") == "1,000"
+    assert formatting.format_value(1000, INT, "zh") == "1000"  # a year or a count: not grouped below 10,000

@@ -11,8 +11,9 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from babel import Locale
 from babel.dates import format_date as babel_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import parse_pattern
 
 from .. import naming
 from ..engines.row import add_duration, whole_months
@@ -45,18 +46,32 @@ WORDS = {
            "notin_list": "is not in"},
 }
 
+# Babel's locales and number patterns, parsed once: a call given a locale name or a pattern string parses it
+# again each time, which is most of the cost of formatting a figure not seen before.
+_LOCALE: dict[str, Locale] = {}
+_MONEY, _MONEY_EN = parse_pattern("#,##0.00"), parse_pattern("¤¤ #,##0.00")
+_PERCENT, _DECIMAL, _WHOLE = parse_pattern("#,##0.####%"), parse_pattern("#,##0.####"), parse_pattern("#,##0")
+
+
+def _locale(lang: str) -> Locale:
+    found = _LOCALE.get(lang)
+    if found is None:
+        found = _LOCALE[lang] = Locale.parse(LOCALES[lang])
+    return found
+
+
 @lru_cache(maxsize=4096)
 def format_date(d: date, lang: str) -> str:
     """A date as the locale writes it in full: 2022年12月31日 / 31 December 2022."""
-    return babel_date(d, "long", locale=LOCALES[lang])
+    return babel_date(d, "long", locale=_locale(lang))
 
 
 @lru_cache(maxsize=65536)
 def _money(value: Decimal, lang: str) -> str:
     if lang == "zh":
-        return format_decimal(value, "#,##0.00", locale=LOCALES[lang]) + " 元"
+        return _MONEY.apply(value, _locale(lang)) + " 元"
     # CNY, not ¥: the yen shares the sign, and an English reader may take it for one
-    return format_currency(value, "CNY", "¤¤ #,##0.00", locale=LOCALES[lang], currency_digits=False)
+    return _MONEY_EN.apply(value, _locale(lang), currency="CNY", currency_digits=False)
 
 
 def format_money(value: Decimal, lang: str) -> str:
@@ -66,14 +81,14 @@ def format_money(value: Decimal, lang: str) -> str:
 
 @lru_cache(maxsize=16384)
 def _percent(value: Decimal, lang: str) -> str:
-    return format_percent(value, "#,##0.####%", locale=LOCALES[lang])
+    return _PERCENT.apply(value, _locale(lang))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=65536, typed=True)  # typed: 1000 (a count, 1000) is not Decimal 1000 (1,000)
 def _number(value: Decimal | int, lang: str) -> str:
     if isinstance(value, int):  # a count or a year: grouped only from 10,000 (2019 is not 2,019)
-        return format_decimal(value, "#,##0", locale=LOCALES[lang]) if abs(value) >= 10000 else str(value)
-    return format_decimal(value, "#,##0.####", locale=LOCALES[lang])
+        return _WHOLE.apply(value, _locale(lang)) if abs(value) >= 10000 else str(value)
+    return _DECIMAL.apply(value, _locale(lang))
 
 
 def format_duration(d: Duration, lang: str) -> str:
