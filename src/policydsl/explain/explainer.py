@@ -16,7 +16,7 @@ from .decision import DecisionMixin
 from .formatting import LANGS, WORDS, _change, _wrap, format_date, format_value, fullwidth, unit_of
 from .memo import ReadsMemo
 from .model import ExplainError, Explanation, Figure
-from .reasons import ReasonsMixin, _polished_suggestion
+from .reasons import MAX_SECTIONS, ReasonsMixin, _polished_suggestion
 from .sentences import SentencesMixin
 from .suggestions import SuggestionsMixin
 
@@ -316,7 +316,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         key = (name, type(value), value if type(value) in (int, bool, str, date) else repr(value))
         found = self._input_lines.get(key)
         if found is None:
-            if len(self._input_lines) > 100_000:
+            if len(self._input_lines) > MAX_SECTIONS:
                 self._input_lines.clear()
             found = self._input_lines[key] = (self._n(name), self._input_text(name, t, value))
         return found

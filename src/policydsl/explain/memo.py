@@ -20,7 +20,7 @@ from .. import ir
 from ..types import BOOL, DATE, INT, TEXT, EnumType
 
 #: Entries kept before the memo starts again (a long batch of very varied records must not grow without bound).
-MAX_ENTRIES = 200_000
+MAX_ENTRIES = 50_000
 
 _PLAIN = (INT, BOOL, DATE, TEXT)
 

@@ -68,7 +68,7 @@ class _Part:
 
 
 #: Sections kept before the memo of finished sections starts again.
-MAX_SECTIONS = 100_000
+MAX_SECTIONS = 25_000
 
 
 def _same_text(text: str) -> str:

@@ -118,7 +118,7 @@ def _ease(policy, changes, olds: dict) -> tuple:
 
 
 #: Sentences of suggestions kept for the records after this one.
-MAX_SENTENCES = 100_000
+MAX_SENTENCES = 25_000
 
 
 def _shown_key(value) -> tuple:

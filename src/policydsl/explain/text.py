@@ -17,7 +17,7 @@ from .model import Explanation, Figure, OutcomeExplanation, Reason
 #: The mark before a reason, by its kind.
 MARKS = {"fail": "✗", "pass": "✓", "skipped-row": "·", "summary": "✓", "na": "○"}
 #: Lines laid out before the memo starts again (the objects it keeps alive are the explainers' own).
-MAX_LINES = 200_000
+MAX_LINES = 50_000
 
 _LINES: dict[int, tuple[object, str]] = {}
 
