@@ -30,9 +30,10 @@ non-monotone rule can hide a smaller change, never produce a wrong one.)
 
 The package's modules, each a part a reader can name: `model` (the frozen dataclasses), `formatting` (values in
 the reader's locale), `authored` (author templates in the sandbox), `tree` (questions asked of IR expressions),
-`sentences` (expressions → sentences), `reasons` (choosing the reasons of an outcome), `suggestions` (searching
-for what would change a decision), `explainer` (the builder tying them together), `render` (page templates) and
-`batch` (`explain --all` output).
+`sentences` (expressions → sentences), `reasons` (choosing the reasons of an outcome), `memo` (sentences shared
+by the records that read the same values), `suggestions` (searching for what would change a decision), `explainer`
+(the builder tying them together), `render` (page templates), `text` (the text page) and `batch` (`explain --all`
+output).
 """
 
 from __future__ import annotations
