@@ -302,6 +302,32 @@ def _half_up_quota(population: numpy.ndarray, per_10k: float) -> numpy.ndarray:
     return (population.astype(numpy.int64) * tenths + 50_000) // 100_000
 
 
+def _largest_remainder(population: numpy.ndarray, per_10k: float, codes: numpy.ndarray) -> numpy.ndarray:
+    """The policy's 基础员额: the district's places, round(Σ 常住人口 × 21.4 / 10,000) half up, shared in proportion
+    to population by the largest remainder (⌊T·w/W⌋ each, one more to the largest remainders T·w mod W; ties to
+    the larger community, then the lower code)."""
+    weights = population.astype(numpy.int64)
+    whole = int(weights.sum())
+    total = (whole * round(per_10k * 10) + 50_000) // 100_000
+    if whole == 0:
+        return numpy.zeros(len(weights), dtype=numpy.int64)
+    floor, remainder = numpy.divmod(total * weights, whole)
+    order = numpy.lexsort((codes, -weights, -remainder))  # the last key sorts first
+    extra = numpy.zeros(len(weights), dtype=numpy.int64)
+    extra[order[:total - int(floor.sum())]] = 1
+    return floor + extra
+
+
+def _pool(ask: numpy.ndarray, pool: int, situation: numpy.ndarray, population: numpy.ndarray,
+          codes: numpy.ndarray) -> numpy.ndarray:
+    """The policy's 周转员额: the pool served in the order the situations are listed, then the larger community,
+    then the lower code; each gets what it asks for while the pool lasts, the last what is left."""
+    order = numpy.lexsort((codes, -population.astype(numpy.int64), situation))
+    before = numpy.zeros(len(ask), dtype=numpy.int64)
+    before[order] = numpy.cumsum(ask[order]) - ask[order]
+    return numpy.minimum(ask, numpy.maximum(0, pool - before))
+
+
 def quota_system() -> TaxBenefitSystem:
     worker, community = _jiangbei_entities("worker", "workers")
     tbs = TaxBenefitSystem([worker, community])
@@ -316,7 +342,7 @@ def quota_system() -> TaxBenefitSystem:
                 + (post == 岗位.专职工作者) + (post == 岗位.网格员)) > 0
 
     def 基础员额(c, period, parameters):
-        return _half_up_quota(c("常住人口", period), parameters(period).jiangbei.每万人员额)
+        return _largest_remainder(c("常住人口", period), parameters(period).jiangbei.每万人员额, c.ids)
 
     def 上年基础员额(c, period, parameters):
         return _half_up_quota(c("上年常住人口", period), parameters(period).jiangbei.每万人员额)
@@ -325,8 +351,11 @@ def quota_system() -> TaxBenefitSystem:
         return c("基础员额", period) - c("上年基础员额", period)
 
     def 周转员额(c, period, parameters):
-        ask = numpy.minimum(c("申请周转员额", period), parameters(period).jiangbei.单社区周转上限)
-        return numpy.where(c("周转情形", period) == 周转情形.无周转情形, 0, ask)
+        p = parameters(period).jiangbei
+        situation = c("周转情形", period)
+        ask = numpy.where(situation == 周转情形.无周转情形, 0, numpy.minimum(c("申请周转员额", period),
+                                                                        p.单社区周转上限))
+        return _pool(ask, int(p.周转员额总数), situation.view(numpy.ndarray), c("常住人口", period), c.ids)
 
     def 核定员额(c, period):
         return c("基础员额", period) + c("周转员额", period)
