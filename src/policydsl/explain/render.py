@@ -13,7 +13,7 @@ from .. import ir, naming
 from ..limits import printable_lines
 from .formatting import chinese_runs, fullwidth
 from .model import ExplainError, Explanation
-from .text import render_text
+from .text import MAX_LINES, render_text
 
 FORMATS = ("text", "md", "html")
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
@@ -69,7 +69,23 @@ def _environment(lang: str = "zh") -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined, auto_reload=False)
     env.filters["zh"] = _marked if lang == "en" else (lambda v: v)
+    env.globals["section"] = _sections(env, lang)
     return env
+
+
+def _sections(env: jinja2.Environment, lang: str):
+    """`section(o)` for the page templates: an outcome's section, rendered once per section object (the memoised
+    sections are shared between records' pages, explain/reasons.py)."""
+    made: dict[int, tuple[object, Markup]] = {}
+
+    def section(o) -> Markup:
+        found = made.get(id(o))
+        if found is None or found[0] is not o:
+            if len(made) > MAX_LINES:
+                made.clear()
+            found = made[id(o)] = (o, Markup(env.get_template("_outcome.html").render(o=o, t=LABELS[lang])))
+        return found[1]
+    return section
 
 
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html"}
