@@ -15,7 +15,7 @@ from datetime import date
 from sqlglot import exp
 
 from ... import ir
-from ...graph import build, evaluation_order
+from ...graph import evaluation_order
 from ...limits import FORMULA_STARTS
 from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, Type
 from ..row import params_in_force
@@ -55,7 +55,7 @@ class PolicyPlan:
         self.as_of = as_of
         self.dialect = DIALECTS[dialect]
         self.params = {name: pv.value for name, pv in params_in_force(policy, as_of).items()}
-        self.order = evaluation_order(policy, build(policy))
+        self.order = evaluation_order(policy)
         self.compiler = ExprCompiler(policy, as_of, self.dialect, self.params)
         self.nodes = {}
         self.failing: list[str] = []  # nodes that can fail, in evaluation order

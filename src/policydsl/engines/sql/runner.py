@@ -207,8 +207,14 @@ class DuckRun:
         return inputs
 
     def _table(self, name: str, query: exp.Expression, kind: str = "TABLE") -> None:
+        self._create(name, self._create_sql(name, query, kind), kind)
+
+    def _create_sql(self, name: str, query: exp.Expression, kind: str = "TABLE") -> str:
+        return self.plan.sql(exp.Create(this=exp.to_table(name), kind=kind, expression=query))
+
+    def _create(self, name: str, statement: str, kind: str = "TABLE") -> None:
         self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
-        self.execute(exp.Create(this=exp.to_table(name), kind=kind, expression=query))
+        self.db.execute(statement)
 
     def _point_relations(self, inputs: dict[str, _Input], suffix: str) -> None:
         """The views aggregates read (`__rel_<field>`): the file's canonical rows, or the accepted suspects'."""
@@ -218,18 +224,27 @@ class DuckRun:
                 self._table(f"__rel_{name}", source.where(col("__ok", None)), kind="VIEW")
 
     def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
-        query = self.plan.evaluation(records, keep=self._kept(everything))
-        if self._may_reorder(query):
+        # the statement's text is built once: DuckDB plans it for `_may_reorder`, then runs it
+        statement = self._create_sql(table, self.plan.evaluation(records, keep=self._kept(everything)))
+        if self._may_reorder(statement):
             self.joined = True
-        self._table(table, query)
+        self._create(table, statement)
 
-    def _may_reorder(self, query: exp.Expression) -> bool:
-        """Whether DuckDB's plan for `query` has an operator that may pass rows on out of the order it read them (a
-        join — DuckDB runs an IN list of five or more constants as one —, a grouping, a window): the results are
-        then sorted by file position; a plan of scans and projections keeps the file's order. (EXPLAIN only plans.)"""
-        plan = "\n".join(str(cell) for row in self.db.execute("EXPLAIN " + self.plan.sql(query)).fetchall()
-                         for cell in row)
-        return bool(_REORDERING.search(plan))
+    def _may_reorder(self, statement: str) -> bool:
+        """Whether DuckDB's plan for `statement` (a query, or a CREATE TABLE … AS query) has an operator that may
+        pass rows on out of the order it read them (a join — DuckDB runs an IN list of five or more constants as
+        one —, a grouping, a window): the results are then sorted by file position; a plan of scans and projections
+        keeps the file's order. (EXPLAIN only plans.) The answer depends only on the text and DuckDB's version, so
+        the compile cache keeps it: a repeated run does not plan the query twice."""
+        from ... import cache
+        version = getattr(self.duckdb, "__version__", "?")
+        known = cache.lookup("reorder", statement, version)
+        if isinstance(known, bool):
+            return known
+        plan = "\n".join(str(cell) for row in self.db.execute("EXPLAIN " + statement).fetchall() for cell in row)
+        found = bool(_REORDERING.search(plan))
+        cache.store("reorder", statement, found, version)
+        return found
 
     def _kept(self, everything: bool) -> list[str]:
         """The columns an evaluated table keeps: every field and node, or what the output and summaries read."""
@@ -295,7 +310,10 @@ class DuckRun:
             source = _read_csv(path, header=True, **leading, columns=columns, delim=",", quote='"', escape='"',
                                auto_detect=False, null_padding=True, strict_mode=True)
             cast_all = False
-        self._columns = self._file_columns(source)
+        named = [_column_name(h, i) for i, h in enumerate(header)] if not cast_all else []
+        # the columns as declared, unless DuckDB (whose names ignore case) would rename one: then as it reads them
+        self._columns = named if named and len({n.lower() for n in named}) == len(named) else \
+            self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
                  for c in self._columns]
         empty = blank_row([cast(col(c, None), "VARCHAR") for c in self._columns])
@@ -589,10 +607,10 @@ class DuckRun:
         if suffix == ".csv":
             safe = not RAW_CELLS.get()
             ordered = self.reorder or self.joined
-            rows = self._unwidened(self.plan.output(ordered=ordered, csv_safe=safe))
+            rows = self.plan.sql(self._unwidened(self.plan.output(ordered=ordered, csv_safe=safe)))
             if not ordered and self._may_reorder(rows):
-                rows = self._unwidened(self.plan.output(ordered=True, csv_safe=safe))
-            self.db.execute(f"COPY ({self.plan.sql(rows)}) TO '{_quoted_path(out)}' "
+                rows = self.plan.sql(self._unwidened(self.plan.output(ordered=True, csv_safe=safe)))
+            self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder or self.joined))
