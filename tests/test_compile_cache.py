@@ -15,7 +15,7 @@ from policydsl.cli import main
 
 BASE = """
 enum 考核等次 { 优秀, 称职, 不称职 }
-record 书记 key 编号 { 编号: text, 年度考核: 考核等次, 上年星级: int }
+record 书记 key 编号 { 编号: text, 年度考核: 考核等次, 上年星级: int, 荣誉数: int }
 """
 
 POLICY = """
@@ -27,7 +27,7 @@ outcome 星级: int = clamp(上年星级 + match 年度考核 { 优秀 -> 1, 不
 outcome 奖励: money = if "A" in 奖励表 then 奖励表["A"].奖励 else 0 元
 """
 
-RECORDS = "编号,年度考核,上年星级\nS1,优秀,2\nS2,称职,5\nS3,不称职,0\n"
+RECORDS = "编号,年度考核,上年星级,荣誉数\nS1,优秀,2,0\nS2,称职,5,1\nS3,不称职,0,4\n"
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_editing_the_policy_an_import_or_a_list_gives_the_new_results(files):
                                     encoding="utf-8")
     assert "S1,2,100.00" in run(files)
     (files / "base.policy").write_text(textwrap.dedent(BASE).replace("不称职 }", "不称职, 优良 }"), encoding="utf-8")
-    (files / "r.csv").write_text(RECORDS + "S4,优良,1\n", encoding="utf-8")  # a label only the edited import has
+    (files / "r.csv").write_text(RECORDS + "S4,优良,1,0\n", encoding="utf-8")  # a label only the edited import has
     assert "S4,1,100.00" in run(files)
     (files / "rewards.csv").write_text("等次,奖励\nA,250.00\n", encoding="utf-8")
     assert "S1,2,250.00" in run(files)
@@ -140,3 +140,26 @@ def test_the_folder_stays_bounded(files, monkeypatch):
         cache.store("reorder", f"SELECT {i}", False)
     assert len(entries(files, "reorder")) <= 10
     assert cache.lookup("reorder", "SELECT 24") is False  # the newest is kept
+
+
+def test_the_same_records_file_with_another_header_gets_its_own_statement(files, monkeypatch):
+    first = run(files)
+    assert entries(files, "statement")
+    no_parsing(monkeypatch)
+    # same path, two int columns swapped (a stale statement would read one for the other, and every cell would
+    # still look canonical), then one column more
+    (files / "r.csv").write_text("编号,年度考核,荣誉数,上年星级\nS1,优秀,0,2\nS2,称职,1,5\nS3,不称职,4,0\n", encoding="utf-8")
+    assert run(files) == first
+    (files / "r.csv").write_text("上年星级,备注,编号,年度考核,荣誉数\n2,x,S1,优秀,0\n5,,S2,称职,1\n0,y,S3,不称职,4\n",
+                                 encoding="utf-8")
+    assert run(files) == first
+    (files / "r.csv").write_text(RECORDS.replace("S2,称职,5", "S2,称职,1"), encoding="utf-8")
+    assert "S2,1,100.00" in run(files)
+
+
+def test_a_foreign_statement_entry_is_rebuilt(files):
+    first = run(files)
+    for entry in entries(files, "statement"):
+        context, _ = pickle.loads(entry.read_bytes())
+        entry.write_bytes(pickle.dumps((context, 42)))  # the right key, a value that is not a statement
+    assert run(files) == first

@@ -10,6 +10,10 @@ keep the file's order. Neither depends on the records, so both are kept here and
   bytes at the same real path, so editing any of them (or a symlink now pointing elsewhere) means a fresh check.
 * **facts about compiled SQL** (`lookup` / `store`): small values keyed by the SQL text itself (e.g. "DuckDB's plan
   for this query may reorder rows"), so they can never be applied to another query.
+* **compiled statements** (also `lookup` / `store`): the text of the evaluation and output statements of a policy
+  that came through the cache, keyed by its `policy_digest`, the as-of date, the dialect and everything else the
+  statement is built from (the records file's path and header, the columns kept, the results' types), so a
+  repeated run does not rebuild them with sqlglot.
 
 Every key also holds a fingerprint of policydsl's own code (the bytes of every module and the grammar), the
 Python version and the versions of lark and DuckDB, so a changed install never reads another's entries. An entry
@@ -168,6 +172,7 @@ def load_policy(path: str) -> ir.Policy | None:
     if not isinstance(policy, ir.Policy):
         return None
     graph.remember_order(policy, order)
+    _remember_digest(policy, files)
     return policy
 
 
@@ -184,6 +189,25 @@ def save_policy(path: str, policy: ir.Policy, files: list[str]) -> None:
         states.append((name, state))
     _write(_policy_key(path), {"format": FORMAT, "files": states, "policy": policy,
                                "order": evaluation_order(policy)})
+    _remember_digest(policy, states)
+
+
+#: The content digest of each policy that came through the cache (by id, with the policy itself, so that the id
+#: stays its own): compiled statements are cached only for these.
+_DIGESTS: dict[int, tuple[ir.Policy, str]] = {}
+
+
+def _remember_digest(policy: ir.Policy, files: list) -> None:
+    _DIGESTS[id(policy)] = (policy, _digest(("files", [(name, tuple(state)) for name, state in files])))
+    while len(_DIGESTS) > 8:
+        del _DIGESTS[next(iter(_DIGESTS))]
+
+
+def policy_digest(policy: ir.Policy) -> str | None:
+    """A digest of what `policy` was checked from (its files' bytes and policydsl's code), if it came through the
+    cache in this process; None otherwise (a policy built another way has no files to name it by)."""
+    known = _DIGESTS.get(id(policy))
+    return known[1] if known is not None and known[0] is policy else None
 
 
 # ------------------------------------------------------------------------------------------------ facts about SQL

@@ -225,10 +225,30 @@ class DuckRun:
 
     def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
         # the statement's text is built once: DuckDB plans it for `_may_reorder`, then runs it
-        statement = self._create_sql(table, self.plan.evaluation(records, keep=self._kept(everything)))
+        self._run_evaluation(table, self._create_sql(table, self.plan.evaluation(records, keep=self._kept(everything))))
+
+    def _run_evaluation(self, table: str, statement: str) -> None:
         if self._may_reorder(statement):
             self.joined = True
         self._create(table, statement)
+
+    #: Whether compiled statements may come from the compile cache (`_remembered`); the Spark runner builds its own.
+    caches_statements = True
+
+    def _remembered(self, kind: str, build, *key: object):
+        """`build()` (a statement's text, or a tuple of texts), or what it gave before for the same policy (by its
+        content digest), as-of date, dialect, schema and `key`: everything the statement is built from."""
+        from ... import cache
+        digest = cache.policy_digest(self.policy) if self.caches_statements else None
+        if digest is None:
+            return build()
+        context = repr((digest, self.plan.as_of, self.plan.dialect.name, self.schema, kind, key))
+        known = cache.lookup("statement", context)
+        if known is not None and _texts(known):
+            return known
+        value = build()
+        cache.store("statement", context, value)
+        return value
 
     def _may_reorder(self, statement: str) -> bool:
         """Whether DuckDB's plan for `statement` (a query, or a CREATE TABLE … AS query) has an operator that may
@@ -422,11 +442,22 @@ class DuckRun:
                 self._table(item.table, self._typed(item, self._raw(item)))
         self._point_relations(inputs, "")
         subject = inputs[""]
-        typed = self._typed(subject, self._raw(subject))
         if self.plan.staged:  # evaluated later, once every record is known (suspects included)
-            self._table("__evaluated", typed)
+            self._table("__evaluated", self._typed(subject, self._raw(subject)))
+        elif self.caches_statements and subject.path.suffix.lower() == ".csv":
+            header, skip = _csv_start(subject.path)  # what the statement is built from: the file's path and header
+            rec._check_header(subject.path, subject.rtype, [(str(subject.path), dict.fromkeys(header, ""))])
+
+            def build() -> tuple[str, list[str]]:
+                records = self._typed(subject, self._raw(subject))
+                return self._create_sql("__evaluated", self.plan.evaluation(records, keep=self._kept(False))), \
+                    self._columns
+            statement, self._columns = self._remembered(
+                "evaluate", build, str(subject.path), tuple(header), skip,
+                tuple(sorted(self._content[subject.table])) if subject.table in self._content else None)
+            self._run_evaluation("__evaluated", statement)
         else:
-            self._evaluate_into("__evaluated", typed)
+            self._evaluate_into("__evaluated", self._typed(subject, self._raw(subject)))
 
     def _blank_rows(self, inputs: dict[str, _Input]) -> dict[str, set[int]]:
         """For each input with some, the positions of its rows flagged `__blank` (see `_raw`)."""
@@ -607,9 +638,14 @@ class DuckRun:
         if suffix == ".csv":
             safe = not RAW_CELLS.get()
             ordered = self.reorder or self.joined
-            rows = self.plan.sql(self._unwidened(self.plan.output(ordered=ordered, csv_safe=safe)))
+            types = self._result_types()
+
+            def rows_sql(ordered: bool) -> str:
+                return self._remembered("output-csv", lambda: self.plan.sql(self._unwidened(
+                    self.plan.output(ordered=ordered, csv_safe=safe), types)), ordered, safe, tuple(types.items()))
+            rows = rows_sql(ordered)
             if not ordered and self._may_reorder(rows):
-                rows = self.plan.sql(self._unwidened(self.plan.output(ordered=True, csv_safe=safe)))
+                rows = rows_sql(True)
             self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
@@ -623,11 +659,13 @@ class DuckRun:
         else:
             self._write_json(out, suffix)
 
-    def _unwidened(self, query: exp.Select) -> exp.Select:
+    def _result_types(self) -> dict[str, str]:
+        return {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{RESULTS}"').fetchall()}
+
+    def _unwidened(self, query: exp.Select, types: dict[str, str]) -> exp.Select:
         """The CSV rows without widening a two-place decimal column to DECIMAL(38, 2) (done for Parquet's typed
         columns): a CSV cell holds the same digits at any precision, and DuckDB writes a 64-bit decimal about twice
-        as fast as a 128-bit one."""
-        types = {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{RESULTS}"').fetchall()}
+        as fast as a 128-bit one. `types`: the results' column types (`_result_types`)."""
         for node in list(query.find_all(exp.Cast)):
             inner = node.this
             if (isinstance(inner, exp.Column) and node.to.sql("duckdb") == "DECIMAL(38, 2)"
@@ -689,6 +727,15 @@ class DuckRun:
         self._table(view, exp.select(*columns, exp.alias_(cast(standing, "VARCHAR"), ERROR, quoted=True)).from_(
             exp.to_table(records_table)), kind="VIEW")
         return view
+
+
+def _texts(value: object) -> bool:
+    """Whether a cached value has the shape of what `_remembered` stores: a text, or a tuple of texts and lists of
+    texts (anything else in the cache folder is not ours and is rebuilt)."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, tuple) and all(isinstance(v, str) or isinstance(v, list) and
+                                            all(isinstance(x, str) for x in v) for v in value)
 
 
 def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,
