@@ -147,11 +147,18 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
     if t == DURATION:
         return durations.from_text(cell)
     if t == BOOL:
-        # a simple CASE: DuckDB runs an IN list of five or more constants as a join
-        typed = exp.Case(this=exp.Lower(this=cell), ifs=[exp.If(this=text(v), true=exp.true()) for v in _TRUE]
-                         + [exp.If(this=text(v), true=exp.false()) for v in _FALSE])
+        # a simple CASE (DuckDB runs an IN list of five or more constants as a join) on the words as written in
+        # their usual cases, not on LOWER(cell) (a new string per cell); "tRUE" and the like go to Python, which
+        # reads them the same
+        typed = exp.Case(this=cell, ifs=[exp.If(this=text(w), true=exp.true()) for w in _cased(_TRUE)]
+                         + [exp.If(this=text(w), true=exp.false()) for w in _cased(_FALSE)])
         return typed, _known(value if value is not None else typed.copy())
     raise ValueError(f"no SQL reading for {t}")
+
+
+def _cased(words: tuple[str, ...]) -> list[str]:
+    """Each word in lower case, then as a title and in capitals (spreadsheets write TRUE), without repeats."""
+    return list(dict.fromkeys(list(words) + [w.title() for w in words] + [w.upper() for w in words]))
 
 
 def _known(value: exp.Expression) -> exp.Expression:

@@ -141,11 +141,89 @@ class DuckRun:
     def run(self, records: Path, related: dict[str, Path], out: str | Path | None, on_row: RowSink | None
             ) -> BatchResult:
         batch = BatchResult("duckdb")
+        written = self._stream(records, related, out)
+        if written is not None:  # every record canonical and evaluated: nothing to set aside or report
+            batch.ok_count = written
+            return batch
         self.load_and_evaluate(records, related, batch)
         with self._reported(records):
             self._write(out, on_row)
             self._collect(batch)
         return batch
+
+    #: The message of the guard that stops a streamed run (`_stream`) at the first record it cannot write.
+    NOT_STREAMED = "policydsl: this run cannot be streamed"
+
+    def _stream(self, records: Path, related: dict[str, Path], out: str | Path | None) -> int | None:
+        """Read, check, evaluate and write a CSV results file in one streaming pass, without holding the evaluated
+        records in a table; the number of results written, or None when this run cannot be streamed.
+
+        The table (`load_and_evaluate`) exists so that suspects and duplicate keys are known before the first row
+        is written. Here a guard instead stops DuckDB at the first record that is not canonical, a blank row, a
+        record whose evaluation failed, or a key not greater than the one before it (keys in ascending order are
+        all different; a file not in key order stops at its first step down): the run is then done again the
+        careful way, which writes the results file anew and reports exactly what it reports today. So a file with
+        a bad record costs the streamed pass up to that record on top; a clean one (the usual case) saves
+        materialising the evaluated records, the search for duplicate keys and a second scan.
+
+        Only for what needs no table afterwards: a CSV records file and results file, no related records, no
+        summaries, no rule reading across records, and a plan that keeps the file's order."""
+        subject = self.policy.subject
+        if not (self.caches_statements and out is not None and Path(out).suffix.lower() == ".csv"
+                and records.suffix.lower() == ".csv" and not related and not self.plan.reads_related
+                and not self.plan.staged and not self.policy.summaries):
+            return None
+        rec._check_related_setup(records, subject, self.policy.records, related)
+        self.inputs = self._inputs(records, related)
+        item = self.inputs[""]
+        out = Path(out)
+        existed = out.exists()
+        safe = not RAW_CELLS.get()
+        self._content = {}
+        try:
+            header, skip = _csv_start(records)
+            rec._check_header(records, subject, [(str(records), dict.fromkeys(header, ""))])
+
+            def build() -> tuple[str, list[str]]:
+                return self._create_sql("__streamed", self._guarded(item), kind="VIEW"), self._columns
+            view, self._columns = self._remembered("stream", build, str(records), tuple(header), skip)
+            self._create("__streamed", view, kind="VIEW")
+            types = self._result_types("__streamed")
+            rows = self._remembered("stream-csv", lambda: self.plan.sql(self._unwidened(self.plan.output(
+                "__streamed", ordered=False, csv_safe=safe, failed_left_out=False), types)), safe, tuple(types.items()))
+            if self._may_reorder(rows):
+                return None
+            (written,) = self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
+                                         "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')").fetchone()
+            return written
+        except self.duckdb.Error:  # the guard, or anything DuckDB cannot read or compute: the careful way says
+            if not existed:
+                out.unlink(missing_ok=True)
+            return None
+        finally:
+            self.db.execute('DROP VIEW IF EXISTS "__streamed"')
+
+    def _guarded(self, item: _Input) -> exp.Select:
+        """The evaluated records of `item`'s file, stopping DuckDB (ERROR) at the first one `_stream` cannot write."""
+        typed = self._typed(item, self._raw(item))
+        ok = [col("__ok", None), exp.not_(col(BLANK, None)), exp.Is(this=col(ERROR, None), expression=exp.null())]
+        keep = self._kept(False)
+        if self.policy.subject.key:  # ascending keys: none twice (a record numbered by its row has no key to repeat)
+            typed = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.Anonymous(
+                this="LAG", expressions=[col(KEY, None)])), "__previous", quoted=True)).from_(
+                exp.Subquery(this=typed, alias=exp.TableAlias(this=exp.to_identifier("t"))))
+            keep = keep + ["__previous"]
+            ok.append(exp.or_(exp.EQ(this=col(ORDER, None), expression=exp.Literal.number(1)),
+                              exp.GT(this=col(KEY, None), expression=col("__previous", None))))
+        # The guard is the key column itself (every results file writes the key), not a WHERE: DuckDB pushes a
+        # filter down through the projections below it, computing again there what they compute
+        stop = exp.func("ERROR", text(self.NOT_STREAMED))
+        guarded_key = exp.Case(ifs=[exp.If(this=exp.and_(*ok), true=col(KEY, None))], default=stop)
+        evaluated = self.plan.evaluation(typed, keep=keep)
+        names = [n for n in dict.fromkeys([ORDER, KEY, *keep, ERROR]) if n != "__previous"]
+        columns = [exp.alias_(guarded_key, KEY, quoted=True) if n == KEY else col(n, None) for n in names]
+        return exp.select(*columns).from_(exp.Subquery(this=evaluated, alias=exp.TableAlias(
+            this=exp.to_identifier("e"))))
 
     @contextmanager
     def _reported(self, records: Path):
@@ -659,8 +737,8 @@ class DuckRun:
         else:
             self._write_json(out, suffix)
 
-    def _result_types(self) -> dict[str, str]:
-        return {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{RESULTS}"').fetchall()}
+    def _result_types(self, table: str = RESULTS) -> dict[str, str]:
+        return {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{table}"').fetchall()}
 
     def _unwidened(self, query: exp.Select, types: dict[str, str]) -> exp.Select:
         """The CSV rows without widening a two-place decimal column to DECIMAL(38, 2) (done for Parquet's typed
