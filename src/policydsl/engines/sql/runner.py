@@ -31,7 +31,7 @@ from sqlglot import exp
 
 from ... import ir
 from ...limits import RAW_CELLS
-from ...types import DURATION, Duration, ListOf, RecordType
+from ...types import DURATION, TEXT, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
@@ -457,6 +457,10 @@ class DuckRun:
                 value = exp.Case(ifs=[exp.If(this=blank(raw_cell.copy()), true=exp.null())], default=value)
             inner += [exp.alias_(raw_cell.copy(), f"__raw{index}", quoted=True), exp.alias_(value, name, quoted=True)]
             _, ok = typed_cell(col(f"__raw{index}", "v"), t, empty_text=canonical, value=col(name, "v"))
+            if name == item.rtype.key and t == TEXT and not canonical and name in present:
+                # the key is the cell stripped (NULL when empty): equal to the cell exactly when the cell is
+                # canonical text (not empty, no outer whitespace), so its whitespace is not tested twice
+                ok = exp.EQ(this=col(KEY, "v"), expression=col(f"__raw{index}", "v"))
             bounds = item.rtype.bounds_of(name)
             if bounds:  # a value outside the declared range: the careful path reports it
                 low, high = (literal(b, t).value for b in bounds)
