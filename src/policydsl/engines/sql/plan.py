@@ -138,11 +138,12 @@ class PolicyPlan:
         key = self.policy.subject.key or "id"
         return [OutputColumn(key, TEXT)] + [OutputColumn(n.name, n.type) for n in self.policy.outcomes]
 
-    def output(self, results: str = RESULTS, typed: bool = False, ordered: bool = True, csv_safe: bool = False,
-               failed_left_out: bool = True) -> exp.Select:
+    def output(self, results: str | exp.Select = RESULTS, typed: bool = False, ordered: bool = True,
+               csv_safe: bool = False, failed_left_out: bool = True) -> exp.Select:
         """The results file's rows: the key, then every outcome, as text (CSV) or typed (Parquet); `csv_safe`
-        neutralises text cells that a spreadsheet would run as formulas. `failed_left_out=False`: `results` holds
-        no record whose evaluation failed (a streamed run stops at one), so no filter is needed."""
+        neutralises text cells that a spreadsheet would run as formulas. `results`: a table's name, or a query of
+        evaluated records. `failed_left_out=False`: `results` holds no record whose evaluation failed (a streamed
+        run stops at one), so no filter is needed."""
         cells = []
         for i, c in enumerate(self.output_columns()):
             value = col(KEY) if i == 0 else col(c.name)
@@ -153,7 +154,9 @@ class PolicyPlan:
                 if csv_safe and (i == 0 or c.type == TEXT or isinstance(c.type, EnumType)):
                     textual = neutralised(textual, self.dialect.name)
                 cells.append(exp.alias_(exp.func("NULLIF", textual, exp.Literal.string("")), c.name, quoted=True))
-        q = exp.select(*cells).from_(exp.to_table(results).as_(ROW))
+        source = exp.to_table(results).as_(ROW) if isinstance(results, str) else \
+            exp.Subquery(this=results, alias=exp.TableAlias(this=exp.to_identifier(ROW)))
+        q = exp.select(*cells).from_(source)
         if failed_left_out:
             q = q.where(exp.Is(this=col(ERROR), expression=exp.null()))
         return q.order_by(col(ORDER)) if ordered else q

@@ -184,13 +184,16 @@ class DuckRun:
             header, skip = _csv_start(records)
             rec._check_header(records, subject, [(str(records), dict.fromkeys(header, ""))])
 
-            def build() -> tuple[str, list[str]]:
-                return self._create_sql("__streamed", self._guarded(item), kind="VIEW"), self._columns
-            view, self._columns = self._remembered("stream", build, str(records), tuple(header), skip)
-            self._create("__streamed", view, kind="VIEW")
-            types = self._result_types("__streamed")
-            rows = self._remembered("stream-csv", lambda: self.plan.sql(self._unwidened(self.plan.output(
-                "__streamed", ordered=False, csv_safe=safe, failed_left_out=False), types)), safe, tuple(types.items()))
+            def build() -> str:
+                guarded = self._guarded(item)
+                types = {name: kind for name, kind, *_ in
+                         self.db.execute("DESCRIBE " + self.plan.sql(guarded)).fetchall()}
+                return self.plan.sql(self._unwidened(self.plan.output(guarded, ordered=False, csv_safe=safe,
+                                                                      failed_left_out=False), types))
+            # one statement, kept whole: the types DESCRIBE gave are DuckDB's for this text (its version is in
+            # the key), so a repeated run binds the query once, to run it
+            rows = self._remembered("stream", build, str(records), tuple(header), skip, safe,
+                                    getattr(self.duckdb, "__version__", "?"))
             if self._may_reorder(rows):
                 return None
             (written,) = self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
@@ -200,8 +203,6 @@ class DuckRun:
             if not existed:
                 out.unlink(missing_ok=True)
             return None
-        finally:
-            self.db.execute('DROP VIEW IF EXISTS "__streamed"')
 
     def _guarded(self, item: _Input) -> exp.Select:
         """The evaluated records of `item`'s file, stopping DuckDB (ERROR) at the first one `_stream` cannot write."""
@@ -747,8 +748,9 @@ class DuckRun:
     def _unwidened(self, query: exp.Select, types: dict[str, str]) -> exp.Select:
         """The CSV rows without widening a two-place decimal column to DECIMAL(38, 2) (done for Parquet's typed
         columns): a CSV cell holds the same digits at any precision, and DuckDB writes a 64-bit decimal about twice
-        as fast as a 128-bit one. `types`: the results' column types (`_result_types`)."""
-        for node in list(query.find_all(exp.Cast)):
+        as fast as a 128-bit one. `types`: the results' column types (`_result_types`). Only the rows' own cells
+        are looked at, not the query they read from (which may be a subquery holding casts of its own)."""
+        for node in [n for cell in query.expressions for n in cell.find_all(exp.Cast)]:
             inner = node.this
             if (isinstance(inner, exp.Column) and node.to.sql("duckdb") == "DECIMAL(38, 2)"
                     and re.fullmatch(r"DECIMAL\(\d+,2\)", types.get(inner.name, ""))):
