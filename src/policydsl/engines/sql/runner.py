@@ -11,6 +11,11 @@
 3. One query evaluates every node of every record (`plan.PolicyPlan.evaluation`) into a temporary table; DuckDB
    writes the results file from it (COPY), then the errors and summaries are read from it.
 
+A run that needs nothing from that table afterwards (a clean CSV file to a CSV results file, no related records, no
+summaries) is first tried as one streaming COPY that stops at the first record steps 2–3 would set aside or report
+(`DuckRun._stream`); only then is it done as above. Statement texts and plan verdicts of a policy loaded through the
+compile cache are kept there (`policydsl.cache`).
+
 Memory is bounded by DuckDB's limit (it spills to a temporary directory), not by the number of records; Python
 holds only the suspects and the errors.
 """
