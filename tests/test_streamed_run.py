@@ -79,3 +79,32 @@ def test_a_policy_with_summaries_is_not_streamed(tmp_path, monkeypatch):
     policy = api.load_policy(path)
     found, careful = runs(policy, tmp_path, CLEAN, monkeypatch)
     assert careful and found["duckdb"] == found["row"]
+
+
+INT_KEYED = """
+policy 编号 "int keys" subject 人员 effective 2024-01-01
+record 人员 key 编号 { 编号: int, 分数: int }
+outcome 加倍: int = 分数 * 2
+"""
+
+
+@pytest.mark.parametrize("keys, streamed", [(range(1, 120), True),  # 9 < 10 as numbers, not as text
+                                             ([*range(1, 60), 59, *range(60, 120)], False),
+                                             ([*range(60, 120), *range(1, 60)], False)])
+def test_an_int_key_is_in_order_by_its_value(tmp_path, monkeypatch, keys, streamed):
+    path = tmp_path / "p.policy"
+    path.write_text(textwrap.dedent(INT_KEYED), encoding="utf-8")
+    policy = api.load_policy(path)
+    records = tmp_path / "r.csv"
+    records.write_text("编号,分数\n" + "".join(f"{k},{k % 7}\n" for k in keys), encoding="utf-8")
+    careful = []
+    original = runner.DuckRun.load_and_evaluate
+    monkeypatch.setattr(runner.DuckRun, "load_and_evaluate",
+                        lambda self, *a, **k: careful.append(1) or original(self, *a, **k))
+    found = {}
+    for engine in ("row", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        batch = api.run_batch(policy, records, out=out, engine=engine)
+        found[engine] = (out.read_bytes(), batch.ok_count, [e.render() for e in batch.data_errors])
+    assert found["duckdb"] == found["row"]
+    assert bool(careful) == (not streamed)

@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from ... import ir
 from ...limits import RAW_CELLS
-from ...types import DURATION, TEXT, Duration, ListOf, RecordType
+from ...types import DURATION, INT, TEXT, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
@@ -214,13 +214,16 @@ class DuckRun:
         typed = self._typed(item, self._raw(item))
         ok = [col("__ok", None), exp.not_(col(BLANK, None)), exp.Is(this=col(ERROR, None), expression=exp.null())]
         keep = self._kept(False)
-        if self.policy.subject.key:  # ascending keys: none twice (a record numbered by its row has no key to repeat)
+        key = self.policy.subject.key
+        if key:  # ascending keys: none twice (a record numbered by its row has no key to repeat)
+            # an int key in numeric order (1, 2, …, 10): its value, which a canonical cell writes one way only
+            by = col(key, None) if self.policy.subject.field(key) == INT else col(KEY, None)
             typed = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.Anonymous(
-                this="LAG", expressions=[col(KEY, None)])), "__previous", quoted=True)).from_(
+                this="LAG", expressions=[by])), "__previous", quoted=True)).from_(
                 exp.Subquery(this=typed, alias=exp.TableAlias(this=exp.to_identifier("t"))))
-            keep = keep + ["__previous"]
+            keep = list(dict.fromkeys(keep + ["__previous"] + ([key] if by.name == key else [])))
             ok.append(exp.or_(exp.EQ(this=col(ORDER, None), expression=exp.Literal.number(1)),
-                              exp.GT(this=col(KEY, None), expression=col("__previous", None))))
+                              exp.GT(this=by.copy(), expression=col("__previous", None))))
         # The guard is the key column itself (every results file writes the key), not a WHERE: DuckDB pushes a
         # filter down through the projections below it, computing again there what they compute
         stop = exp.func("ERROR", text(self.NOT_STREAMED))
