@@ -15,14 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import graph, ir
+from . import ir
 from .diagnostics import Diagnostic, PolicyError, SourceCache, render_all
 from .engines.base import BatchResult, run_batch  # noqa: F401  (the API's batch entry point, re-exported)
 from .engines.row import Engine, Result, RunReport
-from .semantics import Loader
 
 if TYPE_CHECKING:
     from .engines.records import DataError, LoadResult
+    from .semantics import Loader
 
 
 @dataclass
@@ -53,12 +53,14 @@ def check_policy(path: str | Path, sources: SourceCache | None = None,
     `texts` replaces files' contents (an editor's unsaved buffers). Returns the policy (None if it has errors),
     every diagnostic, and the loader (its `modules` are the parsed files, for editor features).
     """
+    from .semantics import Loader  # here: a cached run (`check_cached`) needs no parser
     loader = Loader(sources)
     for name, text in (texts or {}).items():
         loader.parse_text(name, text)
     policy = loader.load(str(path))
     found = list(loader.diags.items)
     if policy is not None:
+        from . import graph  # here: networkx loads only for a check, not for a cached run
         cycles = graph.cycle_diagnostics(policy, graph.build(policy))
         found.extend(cycles)
         refused = _template_diagnostics(policy)  # `explain` would refuse them: so does `check`
@@ -98,6 +100,25 @@ def check(paths: list[str | Path], warnings: bool = True) -> CheckReport:
             if key not in seen:
                 seen.add(key)
                 report.diagnostics.append(d)
+    return report
+
+
+def check_cached(path: str | Path) -> CheckReport:
+    """`check([path], warnings=False)` through the compile cache (`policydsl.cache`): a policy whose files are
+    unchanged since it last checked clean is not parsed or checked again; a policy with errors is never cached,
+    so its report is always a fresh one."""
+    from . import cache
+    report = CheckReport(SourceCache())
+    policy = cache.load_policy(str(path))
+    if policy is not None:
+        report.policies[str(path)] = policy
+        return report
+    policy, found, loader = check_policy(path, report.sources, warnings=False)
+    report.diagnostics.extend({(d.span, d.message): d for d in found}.values())  # once each, as `check` reports
+    if policy is not None:
+        report.policies[str(path)] = policy
+        if report.ok:
+            cache.save_policy(str(path), policy, [*loader.modules, *(x.path for x in policy.lists.values())])
     return report
 
 

@@ -187,15 +187,15 @@ def _as_of_or_exit(policies, as_of) -> date | None:
 
 def _depends_on_date(policy) -> bool:
     """Whether results change with the evaluation date: a param with dated values, or a rule reading as_of."""
-    from . import ir
-    from .analysis import _walk_body
+    from . import ir  # ir.walk, not the analysis module's walk: that module loads networkx
     if any(v.start is not None for p in policy.params.values() for v in p.values):
         return True
-    return any(isinstance(x, ir.AsOf) for node in policy.nodes.values() for x in _walk_body(node.body))
+    return any(isinstance(x, ir.AsOf) for node in policy.nodes.values() for x in ir.walk(node.body))
 
 
-def _load_or_exit(path: str):
-    report = api.check([path], warnings=False)  # the warnings are `check`'s business; a run needs no analysis
+def _load_or_exit(path: str, cached: bool = False):
+    # the warnings are `check`'s business; a run needs no analysis (and `cached`: no check of unchanged files)
+    report = api.check_cached(path) if cached else api.check([path], warnings=False)
     if not report.ok:
         click.echo(report.render(), err=True)
         click.echo(f"\n{len(report.errors)} error(s) in {path}", err=True)
@@ -269,7 +269,7 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
     from .limits import RAW_CELLS
     RAW_CELLS.set(raw_cells)
     _check_out(out, "file", OUTPUT_SUFFIXES)
-    policy = _load_or_exit(policy_file)
+    policy = _load_or_exit(policy_file, cached=True)
     when: date | None = _as_of_or_exit([policy], as_of)
     from .compare.terminal import DecisionCounter, summary_lines
     decisions = DecisionCounter(policy)

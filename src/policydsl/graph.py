@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from . import ir
 from .diagnostics import Diagnostic
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built: a cached run (`policydsl.cache`) needs none
+    import networkx as nx
 
 KIND_OF = {"field": "input", "param": "param"}
 
 
 def build(policy: ir.Policy) -> nx.DiGraph:
     """The DiGraph of a policy; each vertex has `kind` (input/param/fact/outcome/table/eligibility) and `type`."""
+    import networkx as nx
     g = nx.DiGraph()
     for name, ftype in policy.subject.fields:
         g.add_node(name, kind="input", type=str(ftype))
@@ -42,6 +45,7 @@ def build(policy: ir.Policy) -> nx.DiGraph:
 
 def cycle_diagnostics(policy: ir.Policy, g: nx.DiGraph) -> list[Diagnostic]:
     """One error per cycle among nodes, naming the whole path and pointing at each member."""
+    import networkx as nx
     out = []
     for component in nx.strongly_connected_components(g):
         members = sorted(component)
@@ -62,11 +66,28 @@ def cycle_diagnostics(policy: ir.Policy, g: nx.DiGraph) -> list[Diagnostic]:
     return out
 
 
+#: Evaluation orders known without building the graph (`remember_order`): the policy and its order, by id.
+_KNOWN_ORDERS: dict[int, tuple[ir.Policy, list[str]]] = {}
+_KNOWN_LIMIT = 8  # a long-running process (the service) loads many policies: keep only the last few
+
+
 def evaluation_order(policy: ir.Policy, g: nx.DiGraph | None = None) -> list[str]:
     """Node names in a topological order (ties broken by name so the order is reproducible)."""
+    known = _KNOWN_ORDERS.get(id(policy)) if g is None else None
+    if known is not None and known[0] is policy:
+        return list(known[1])
+    import networkx as nx
     g = g if g is not None else build(policy)
     order = nx.lexicographical_topological_sort(g)
     return [n for n in order if n in policy.nodes]
+
+
+def remember_order(policy: ir.Policy, order: list[str]) -> None:
+    """Let `evaluation_order(policy)` return `order` (computed by it earlier, e.g. kept in the compile cache) without
+    building the graph again."""
+    _KNOWN_ORDERS[id(policy)] = (policy, list(order))
+    while len(_KNOWN_ORDERS) > _KNOWN_LIMIT:
+        del _KNOWN_ORDERS[next(iter(_KNOWN_ORDERS))]
 
 
 @dataclass(frozen=True)

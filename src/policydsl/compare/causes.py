@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
-import networkx as nx
-
 from .. import ir
 from ..engines.row import Trace
 from ..graph import build
@@ -32,6 +30,7 @@ class _Causes:
             up = {name}
             for g in (self.graphs[0], self.graphs[i]):
                 if name in g:
+                    import networkx as nx  # here: `policydsl run` imports this module without needing it
                     up |= nx.ancestors(g, name)
             self._upstream[(i, name)] = up
         return self._upstream[(i, name)]

@@ -147,11 +147,21 @@ def typed_cell(raw: exp.Expression, t: Type, empty_text: bool = False, value: ex
     if t == DURATION:
         return durations.from_text(cell)
     if t == BOOL:
-        # a simple CASE: DuckDB runs an IN list of five or more constants as a join
-        typed = exp.Case(this=exp.Lower(this=cell), ifs=[exp.If(this=text(v), true=exp.true()) for v in _TRUE]
-                         + [exp.If(this=text(v), true=exp.false()) for v in _FALSE])
+        # a simple CASE (DuckDB runs an IN list of five or more constants as a join) on the words as written in
+        # their usual cases, not on LOWER(cell) (a new string per cell); "tRUE" and the like go to Python, which
+        # reads them the same
+        typed = exp.Case(this=cell, ifs=[exp.If(this=text(w), true=exp.true() if truth else exp.false())
+                                          for w, truth in _bool_words()])
         return typed, _known(value if value is not None else typed.copy())
     raise ValueError(f"no SQL reading for {t}")
+
+
+def _bool_words() -> list[tuple[str, bool]]:
+    """The bool words as written, each with its value: true and false first (a CASE tests its WHENs in turn, so the
+    usual words decide a cell in one or two comparisons), then the others, then as titles and in capitals
+    (spreadsheets write TRUE), without repeats."""
+    pairs = [p for pair in zip(((w, True) for w in _TRUE), ((w, False) for w in _FALSE)) for p in pair]
+    return list(dict.fromkeys(pairs + [(w.title(), v) for w, v in pairs] + [(w.upper(), v) for w, v in pairs]))
 
 
 def _known(value: exp.Expression) -> exp.Expression:

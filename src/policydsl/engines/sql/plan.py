@@ -15,7 +15,7 @@ from datetime import date
 from sqlglot import exp
 
 from ... import ir
-from ...graph import build, evaluation_order
+from ...graph import evaluation_order
 from ...limits import FORMULA_STARTS
 from ...types import BOOL, DATE, DECIMAL, DECIMAL_PLACES, DURATION, INT, MONEY, PERCENT, TEXT, EnumType, ListOf, Type
 from ..row import params_in_force
@@ -55,7 +55,7 @@ class PolicyPlan:
         self.as_of = as_of
         self.dialect = DIALECTS[dialect]
         self.params = {name: pv.value for name, pv in params_in_force(policy, as_of).items()}
-        self.order = evaluation_order(policy, build(policy))
+        self.order = evaluation_order(policy)
         self.compiler = ExprCompiler(policy, as_of, self.dialect, self.params)
         self.nodes = {}
         self.failing: list[str] = []  # nodes that can fail, in evaluation order
@@ -138,10 +138,12 @@ class PolicyPlan:
         key = self.policy.subject.key or "id"
         return [OutputColumn(key, TEXT)] + [OutputColumn(n.name, n.type) for n in self.policy.outcomes]
 
-    def output(self, results: str = RESULTS, typed: bool = False, ordered: bool = True, csv_safe: bool = False
-               ) -> exp.Select:
+    def output(self, results: str | exp.Select = RESULTS, typed: bool = False, ordered: bool = True,
+               csv_safe: bool = False, failed_left_out: bool = True) -> exp.Select:
         """The results file's rows: the key, then every outcome, as text (CSV) or typed (Parquet); `csv_safe`
-        neutralises text cells that a spreadsheet would run as formulas."""
+        neutralises text cells that a spreadsheet would run as formulas. `results`: a table's name, or a query of
+        evaluated records. `failed_left_out=False`: `results` holds no record whose evaluation failed (a streamed
+        run stops at one), so no filter is needed."""
         cells = []
         for i, c in enumerate(self.output_columns()):
             value = col(KEY) if i == 0 else col(c.name)
@@ -152,8 +154,11 @@ class PolicyPlan:
                 if csv_safe and (i == 0 or c.type == TEXT or isinstance(c.type, EnumType)):
                     textual = neutralised(textual, self.dialect.name)
                 cells.append(exp.alias_(exp.func("NULLIF", textual, exp.Literal.string("")), c.name, quoted=True))
-        q = exp.select(*cells).from_(exp.to_table(results).as_(ROW)).where(
-            exp.Is(this=col(ERROR), expression=exp.null()))
+        source = exp.to_table(results).as_(ROW) if isinstance(results, str) else \
+            exp.Subquery(this=results, alias=exp.TableAlias(this=exp.to_identifier(ROW)))
+        q = exp.select(*cells).from_(source)
+        if failed_left_out:
+            q = q.where(exp.Is(this=col(ERROR), expression=exp.null()))
         return q.order_by(col(ORDER)) if ordered else q
 
     def output_json_lines(self, results: str = RESULTS, ordered: bool = True) -> exp.Select:

@@ -11,6 +11,11 @@
 3. One query evaluates every node of every record (`plan.PolicyPlan.evaluation`) into a temporary table; DuckDB
    writes the results file from it (COPY), then the errors and summaries are read from it.
 
+A run that needs nothing from that table afterwards (a clean CSV file to a CSV results file, no related records, no
+summaries) is first tried as one streaming COPY that stops at the first record steps 2–3 would set aside or report
+(`DuckRun._stream`); only then is it done as above. Statement texts and plan verdicts of a policy loaded through the
+compile cache are kept there (`policydsl.cache`).
+
 Memory is bounded by DuckDB's limit (it spills to a temporary directory), not by the number of records; Python
 holds only the suspects and the errors.
 """
@@ -31,7 +36,7 @@ from sqlglot import exp
 
 from ... import ir
 from ...limits import RAW_CELLS
-from ...types import DURATION, Duration, ListOf, RecordType
+from ...types import DURATION, INT, TEXT, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
@@ -141,11 +146,93 @@ class DuckRun:
     def run(self, records: Path, related: dict[str, Path], out: str | Path | None, on_row: RowSink | None
             ) -> BatchResult:
         batch = BatchResult("duckdb")
+        written = self._stream(records, related, out)
+        if written is not None:  # every record canonical and evaluated: nothing to set aside or report
+            batch.ok_count = written
+            return batch
         self.load_and_evaluate(records, related, batch)
         with self._reported(records):
             self._write(out, on_row)
             self._collect(batch)
         return batch
+
+    #: The message of the guard that stops a streamed run (`_stream`) at the first record it cannot write.
+    NOT_STREAMED = "policydsl: this run cannot be streamed"
+
+    def _stream(self, records: Path, related: dict[str, Path], out: str | Path | None) -> int | None:
+        """Read, check, evaluate and write a CSV results file in one streaming pass, without holding the evaluated
+        records in a table; the number of results written, or None when this run cannot be streamed.
+
+        The table (`load_and_evaluate`) exists so that suspects and duplicate keys are known before the first row
+        is written. Here a guard instead stops DuckDB at the first record that is not canonical, a blank row, a
+        record whose evaluation failed, or a key not greater than the one before it (keys in ascending order are
+        all different; a file not in key order stops at its first step down): the run is then done again the
+        careful way, which writes the results file anew and reports exactly what it reports today. So a file with
+        a bad record costs the streamed pass up to that record on top; a clean one (the usual case) saves
+        materialising the evaluated records, the search for duplicate keys and a second scan.
+
+        Only for what needs no table afterwards: a CSV records file and results file, no related records, no
+        summaries, no rule reading across records, and a plan that keeps the file's order."""
+        subject = self.policy.subject
+        if not (self.caches_statements and out is not None and Path(out).suffix.lower() == ".csv"
+                and records.suffix.lower() == ".csv" and not related and not self.plan.reads_related
+                and not self.plan.staged and not self.policy.summaries):
+            return None
+        rec._check_related_setup(records, subject, self.policy.records, related)
+        self.inputs = self._inputs(records, related)
+        item = self.inputs[""]
+        out = Path(out)
+        existed = out.exists()
+        safe = not RAW_CELLS.get()
+        self._content = {}
+        try:
+            header, skip = _csv_start(records)
+            rec._check_header(records, subject, [(str(records), dict.fromkeys(header, ""))])
+
+            def build() -> str:
+                guarded = self._guarded(item)
+                types = {name: kind for name, kind, *_ in
+                         self.db.execute("DESCRIBE " + self.plan.sql(guarded)).fetchall()}
+                return self.plan.sql(self._unwidened(self.plan.output(guarded, ordered=False, csv_safe=safe,
+                                                                      failed_left_out=False), types))
+            # one statement, kept whole: the types DESCRIBE gave are DuckDB's for this text (its version is in
+            # the key), so a repeated run binds the query once, to run it
+            rows = self._remembered("stream", build, str(records), tuple(header), skip, safe,
+                                    getattr(self.duckdb, "__version__", "?"))
+            if self._may_reorder(rows):
+                return None
+            (written,) = self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
+                                         "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')").fetchone()
+            return written
+        except self.duckdb.Error:  # the guard, or anything DuckDB cannot read or compute: the careful way says
+            if not existed:
+                out.unlink(missing_ok=True)
+            return None
+
+    def _guarded(self, item: _Input) -> exp.Select:
+        """The evaluated records of `item`'s file, stopping DuckDB (ERROR) at the first one `_stream` cannot write."""
+        typed = self._typed(item, self._raw(item))
+        ok = [col("__ok", None), exp.not_(col(BLANK, None)), exp.Is(this=col(ERROR, None), expression=exp.null())]
+        keep = self._kept(False)
+        key = self.policy.subject.key
+        if key:  # ascending keys: none twice (a record numbered by its row has no key to repeat)
+            # an int key in numeric order (1, 2, …, 10): its value, which a canonical cell writes one way only
+            by = col(key, None) if self.policy.subject.field(key) == INT else col(KEY, None)
+            typed = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.Anonymous(
+                this="LAG", expressions=[by])), "__previous", quoted=True)).from_(
+                exp.Subquery(this=typed, alias=exp.TableAlias(this=exp.to_identifier("t"))))
+            keep = list(dict.fromkeys(keep + ["__previous"] + ([key] if by.name == key else [])))
+            ok.append(exp.or_(exp.EQ(this=col(ORDER, None), expression=exp.Literal.number(1)),
+                              exp.GT(this=by.copy(), expression=col("__previous", None))))
+        # The guard is the key column itself (every results file writes the key), not a WHERE: DuckDB pushes a
+        # filter down through the projections below it, computing again there what they compute
+        stop = exp.func("ERROR", text(self.NOT_STREAMED))
+        guarded_key = exp.Case(ifs=[exp.If(this=exp.and_(*ok), true=col(KEY, None))], default=stop)
+        evaluated = self.plan.evaluation(typed, keep=keep)
+        names = [n for n in dict.fromkeys([ORDER, KEY, *keep, ERROR]) if n != "__previous"]
+        columns = [exp.alias_(guarded_key, KEY, quoted=True) if n == KEY else col(n, None) for n in names]
+        return exp.select(*columns).from_(exp.Subquery(this=evaluated, alias=exp.TableAlias(
+            this=exp.to_identifier("e"))))
 
     @contextmanager
     def _reported(self, records: Path):
@@ -207,8 +294,14 @@ class DuckRun:
         return inputs
 
     def _table(self, name: str, query: exp.Expression, kind: str = "TABLE") -> None:
+        self._create(name, self._create_sql(name, query, kind), kind)
+
+    def _create_sql(self, name: str, query: exp.Expression, kind: str = "TABLE") -> str:
+        return self.plan.sql(exp.Create(this=exp.to_table(name), kind=kind, expression=query))
+
+    def _create(self, name: str, statement: str, kind: str = "TABLE") -> None:
         self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
-        self.execute(exp.Create(this=exp.to_table(name), kind=kind, expression=query))
+        self.db.execute(statement)
 
     def _point_relations(self, inputs: dict[str, _Input], suffix: str) -> None:
         """The views aggregates read (`__rel_<field>`): the file's canonical rows, or the accepted suspects'."""
@@ -218,18 +311,47 @@ class DuckRun:
                 self._table(f"__rel_{name}", source.where(col("__ok", None)), kind="VIEW")
 
     def _evaluate_into(self, table: str, records: exp.Expression, everything: bool = False) -> None:
-        query = self.plan.evaluation(records, keep=self._kept(everything))
-        if self._may_reorder(query):
-            self.joined = True
-        self._table(table, query)
+        # the statement's text is built once: DuckDB plans it for `_may_reorder`, then runs it
+        self._run_evaluation(table, self._create_sql(table, self.plan.evaluation(records, keep=self._kept(everything))))
 
-    def _may_reorder(self, query: exp.Expression) -> bool:
-        """Whether DuckDB's plan for `query` has an operator that may pass rows on out of the order it read them (a
-        join — DuckDB runs an IN list of five or more constants as one —, a grouping, a window): the results are
-        then sorted by file position; a plan of scans and projections keeps the file's order. (EXPLAIN only plans.)"""
-        plan = "\n".join(str(cell) for row in self.db.execute("EXPLAIN " + self.plan.sql(query)).fetchall()
-                         for cell in row)
-        return bool(_REORDERING.search(plan))
+    def _run_evaluation(self, table: str, statement: str) -> None:
+        if self._may_reorder(statement):
+            self.joined = True
+        self._create(table, statement)
+
+    #: Whether compiled statements may come from the compile cache (`_remembered`); the Spark runner builds its own.
+    caches_statements = True
+
+    def _remembered(self, kind: str, build, *key: object):
+        """`build()` (a statement's text, or a tuple of texts), or what it gave before for the same policy (by its
+        content digest), as-of date, dialect, schema and `key`: everything the statement is built from."""
+        from ... import cache
+        digest = cache.policy_digest(self.policy) if self.caches_statements else None
+        if digest is None:
+            return build()
+        context = repr((digest, self.plan.as_of, self.plan.dialect.name, self.schema, kind, key))
+        known = cache.lookup("statement", context)
+        if known is not None and _texts(known):
+            return known
+        value = build()
+        cache.store("statement", context, value)
+        return value
+
+    def _may_reorder(self, statement: str) -> bool:
+        """Whether DuckDB's plan for `statement` (a query, or a CREATE TABLE … AS query) has an operator that may
+        pass rows on out of the order it read them (a join — DuckDB runs an IN list of five or more constants as
+        one —, a grouping, a window): the results are then sorted by file position; a plan of scans and projections
+        keeps the file's order. (EXPLAIN only plans.) The answer depends only on the text and DuckDB's version, so
+        the compile cache keeps it: a repeated run does not plan the query twice."""
+        from ... import cache
+        version = getattr(self.duckdb, "__version__", "?")
+        known = cache.lookup("reorder", statement, version)
+        if isinstance(known, bool):
+            return known
+        plan = "\n".join(str(cell) for row in self.db.execute("EXPLAIN " + statement).fetchall() for cell in row)
+        found = bool(_REORDERING.search(plan))
+        cache.store("reorder", statement, found, version)
+        return found
 
     def _kept(self, everything: bool) -> list[str]:
         """The columns an evaluated table keeps: every field and node, or what the output and summaries read."""
@@ -295,7 +417,10 @@ class DuckRun:
             source = _read_csv(path, header=True, **leading, columns=columns, delim=",", quote='"', escape='"',
                                auto_detect=False, null_padding=True, strict_mode=True)
             cast_all = False
-        self._columns = self._file_columns(source)
+        named = [_column_name(h, i) for i, h in enumerate(header)] if not cast_all else []
+        # the columns as declared, unless DuckDB (whose names ignore case) would rename one: then as it reads them
+        self._columns = named if named and len({n.lower() for n in named}) == len(named) else \
+            self._file_columns(source)
         cells = [exp.alias_(cast(col(c, None), "VARCHAR") if cast_all else col(c, None), c, quoted=True)
                  for c in self._columns]
         empty = blank_row([cast(col(c, None), "VARCHAR") for c in self._columns])
@@ -341,6 +466,10 @@ class DuckRun:
                 value = exp.Case(ifs=[exp.If(this=blank(raw_cell.copy()), true=exp.null())], default=value)
             inner += [exp.alias_(raw_cell.copy(), f"__raw{index}", quoted=True), exp.alias_(value, name, quoted=True)]
             _, ok = typed_cell(col(f"__raw{index}", "v"), t, empty_text=canonical, value=col(name, "v"))
+            if name == item.rtype.key and t == TEXT and not canonical and name in present:
+                # the key is the cell stripped (NULL when empty): equal to the cell exactly when the cell is
+                # canonical text (not empty, no outer whitespace), so its whitespace is not tested twice
+                ok = exp.EQ(this=col(KEY, "v"), expression=col(f"__raw{index}", "v"))
             bounds = item.rtype.bounds_of(name)
             if bounds:  # a value outside the declared range: the careful path reports it
                 low, high = (literal(b, t).value for b in bounds)
@@ -404,11 +533,22 @@ class DuckRun:
                 self._table(item.table, self._typed(item, self._raw(item)))
         self._point_relations(inputs, "")
         subject = inputs[""]
-        typed = self._typed(subject, self._raw(subject))
         if self.plan.staged:  # evaluated later, once every record is known (suspects included)
-            self._table("__evaluated", typed)
+            self._table("__evaluated", self._typed(subject, self._raw(subject)))
+        elif self.caches_statements and subject.path.suffix.lower() == ".csv":
+            header, skip = _csv_start(subject.path)  # what the statement is built from: the file's path and header
+            rec._check_header(subject.path, subject.rtype, [(str(subject.path), dict.fromkeys(header, ""))])
+
+            def build() -> tuple[str, list[str]]:
+                records = self._typed(subject, self._raw(subject))
+                return self._create_sql("__evaluated", self.plan.evaluation(records, keep=self._kept(False))), \
+                    self._columns
+            statement, self._columns = self._remembered(
+                "evaluate", build, str(subject.path), tuple(header), skip,
+                tuple(sorted(self._content[subject.table])) if subject.table in self._content else None)
+            self._run_evaluation("__evaluated", statement)
         else:
-            self._evaluate_into("__evaluated", typed)
+            self._evaluate_into("__evaluated", self._typed(subject, self._raw(subject)))
 
     def _blank_rows(self, inputs: dict[str, _Input]) -> dict[str, set[int]]:
         """For each input with some, the positions of its rows flagged `__blank` (see `_raw`)."""
@@ -589,10 +729,15 @@ class DuckRun:
         if suffix == ".csv":
             safe = not RAW_CELLS.get()
             ordered = self.reorder or self.joined
-            rows = self._unwidened(self.plan.output(ordered=ordered, csv_safe=safe))
+            types = self._result_types()
+
+            def rows_sql(ordered: bool) -> str:
+                return self._remembered("output-csv", lambda: self.plan.sql(self._unwidened(
+                    self.plan.output(ordered=ordered, csv_safe=safe), types)), ordered, safe, tuple(types.items()))
+            rows = rows_sql(ordered)
             if not ordered and self._may_reorder(rows):
-                rows = self._unwidened(self.plan.output(ordered=True, csv_safe=safe))
-            self.db.execute(f"COPY ({self.plan.sql(rows)}) TO '{_quoted_path(out)}' "
+                rows = rows_sql(True)
+            self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
                             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder or self.joined))
@@ -605,12 +750,15 @@ class DuckRun:
         else:
             self._write_json(out, suffix)
 
-    def _unwidened(self, query: exp.Select) -> exp.Select:
+    def _result_types(self, table: str = RESULTS) -> dict[str, str]:
+        return {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{table}"').fetchall()}
+
+    def _unwidened(self, query: exp.Select, types: dict[str, str]) -> exp.Select:
         """The CSV rows without widening a two-place decimal column to DECIMAL(38, 2) (done for Parquet's typed
         columns): a CSV cell holds the same digits at any precision, and DuckDB writes a 64-bit decimal about twice
-        as fast as a 128-bit one."""
-        types = {name: kind for name, kind, *_ in self.db.execute(f'DESCRIBE "{RESULTS}"').fetchall()}
-        for node in list(query.find_all(exp.Cast)):
+        as fast as a 128-bit one. `types`: the results' column types (`_result_types`). Only the rows' own cells
+        are looked at, not the query they read from (which may be a subquery holding casts of its own)."""
+        for node in [n for cell in query.expressions for n in cell.find_all(exp.Cast)]:
             inner = node.this
             if (isinstance(inner, exp.Column) and node.to.sql("duckdb") == "DECIMAL(38, 2)"
                     and re.fullmatch(r"DECIMAL\(\d+,2\)", types.get(inner.name, ""))):
@@ -671,6 +819,15 @@ class DuckRun:
         self._table(view, exp.select(*columns, exp.alias_(cast(standing, "VARCHAR"), ERROR, quoted=True)).from_(
             exp.to_table(records_table)), kind="VIEW")
         return view
+
+
+def _texts(value: object) -> bool:
+    """Whether a cached value has the shape of what `_remembered` stores: a text, or a tuple of texts and lists of
+    texts (anything else in the cache folder is not ours and is rebuilt)."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, tuple) and all(isinstance(v, str) or isinstance(v, list) and
+                                            all(isinstance(x, str) for x in v) for v in value)
 
 
 def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: date | None = None,

@@ -246,6 +246,8 @@ class _NoErrors:
 class SparkRun(DuckRun):
     """One batch on a Spark session (see the module docstring); `DuckRun`'s steps, Spark's reading and writing."""
 
+    caches_statements = False  # its statements read Spark views of its own: built every run
+
     def __init__(self, policy: ir.Policy, as_of: date, master: str | None = None):
         base = spark_session(master)
         self.policy = policy
