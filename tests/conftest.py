@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import textwrap
 
 import pytest
 
 from policydsl import api
 from policydsl.engines.row import Engine
+
+_CACHE_HOME: str | None = None
+
+
+def pytest_configure(config):
+    """The suite keeps its caches (parse tables, the compile cache) in a folder of its own, set before any test
+    or command it starts runs: it neither reads nor fills the user's ~/.cache/policydsl."""
+    global _CACHE_HOME
+    _CACHE_HOME = tempfile.mkdtemp(prefix="policydsl-test-cache-")
+    os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+
+
+def pytest_unconfigure(config):
+    if _CACHE_HOME is not None:
+        shutil.rmtree(_CACHE_HOME, ignore_errors=True)
 
 
 @pytest.fixture
