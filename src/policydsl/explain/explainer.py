@@ -183,9 +183,9 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
 
     def _error_page(self, result: Result, values: dict | None) -> Explanation:
         p = self.policy
-        return Explanation(self.lang, p.name, naming.title(p, self.lang), self._source_line(), p.path,
-                           result.record_id, self._label(values, result), "", (), (), (), result.error,
-                           office=self._office(), recourse=self._recourse())
+        title, source, office, recourse = self._frame()
+        return Explanation(self.lang, p.name, title, source, p.path, result.record_id, self._label(values, result),
+                           "", (), (), (), result.error, office=office, recourse=recourse)
 
     def _page(self, record_id: str, values: dict, v: list, as_of: date, trace) -> Explanation:
         """The page of a record whose every value is in `v`; `trace` is the record's trace, or None when it was
