@@ -14,7 +14,7 @@ from ..types import INT, EnumType
 from .authored import _annotated, _author_env, _render_bounded, _template_problem
 from .decision import DecisionMixin
 from .formatting import LANGS, WORDS, _change, _wrap, format_date, format_value, fullwidth, unit_of
-from .memo import ReadsMemo
+from .memo import ReadsMemo, value_key
 from .model import ExplainError, Explanation, Figure
 from .reasons import MAX_SECTIONS, ReasonsMixin, _polished_suggestion
 from .sentences import SentencesMixin
@@ -313,7 +313,7 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
 
     def _input_line(self, name: str, t, value) -> tuple[str, str]:
         """(the field's name, its value) as the page lists the record's data (made once per value)."""
-        key = (name, type(value), value if type(value) in (int, bool, str, date) else repr(value))
+        key = (name, value_key(value))
         found = self._input_lines.get(key)
         if found is None:
             if len(self._input_lines) > MAX_SECTIONS:

@@ -12,6 +12,8 @@ of related records by its contents, each in its `repr`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from operator import itemgetter
 
 from jinja2 import meta
@@ -98,3 +100,26 @@ class ReadsMemo:
                 names |= meta.find_undeclared_variables(self.env.parse(ex.template))
         names.discard("value")
         return {"<as_of>" if n == "as_of" else n for n in names}
+
+
+def value_key(value) -> tuple:
+    """A value as a memo key that keeps apart what reads differently (True and 1, 0.1 and 0.10)."""
+    return (type(value), value if type(value) in (int, bool, str, date) else repr(value))
+
+
+class ByIdentity:
+    """What was made from an object, kept per object (by identity: the memoised sentences, sections and suggestions
+    are the same objects from page to page); it starts again past `limit` entries. The object is kept with what
+    was made from it, so its id cannot be reused while the entry lives."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._made: dict[int, tuple[object, object]] = {}
+
+    def get(self, obj: object, make: Callable[[object], object]):
+        found = self._made.get(id(obj))
+        if found is None or found[0] is not obj:
+            if len(self._made) > self.limit:
+                self._made.clear()
+            found = self._made[id(obj)] = (obj, make(obj))
+        return found[1]

@@ -10,6 +10,7 @@ from .. import ir, naming
 from ..engines.row import Step
 from ..types import BOOL
 from .formatting import _plural, format_date, fullwidth
+from .memo import ByIdentity
 from .model import Figure, OutcomeExplanation, Reason, Suggestion
 from .sentences import _Tracker
 from .tree import _case_guard, _flatten, _guard_field, _is_condition
@@ -50,21 +51,21 @@ class _Head:
 
 
 class _Part:
-    """One outcome of one record while its page is made: what the page's conclusion and its suggestions read
-    (the head's fields, as an `OutcomeExplanation` has them) and the sections' parts."""
+    """One outcome of one record while its page is made: the parts of its section, and the head's fields (name,
+    value, headline, serious …, read through to the head) that the page's conclusion and suggestions ask of an
+    `OutcomeExplanation`."""
 
-    __slots__ = ("head", "blocks", "reasons", "figures", "suggestions", "incidents", "name", "kind", "type",
-                 "value", "value_text", "headline", "label", "serious", "applies", "author", "plain", "done")
+    __slots__ = ("head", "blocks", "reasons", "figures", "suggestions", "incidents", "plain", "done")
 
     def __init__(self, head: _Head, blocks: list[_Block], reasons: tuple, figures: tuple, suggestions: tuple,
                  incidents: tuple):
         self.head, self.blocks, self.reasons, self.figures = head, blocks, reasons, figures
         self.suggestions, self.incidents = suggestions, incidents
-        self.name, self.kind, self.type, self.value = head.name, head.kind, head.type, head.value
-        self.value_text, self.headline, self.label = head.value_text, head.headline, head.label
-        self.serious, self.applies, self.author = head.serious, head.applies, head.author
         self.plain = any(b.plain for b in blocks)
         self.done: list[OutcomeExplanation | None] = [None, None]  # finished, by whether it leads the page
+
+    def __getattr__(self, name: str):
+        return getattr(self.head, name)
 
 
 #: Sections kept before the memo of finished sections starts again.
@@ -75,24 +76,17 @@ def _same_text(text: str) -> str:
     return text
 
 
-_POLISHED: dict[int, tuple[Suggestion, Suggestion]] = {}
-
-
 def _polished_suggestion(s: Suggestion, fix) -> Suggestion:
     """A suggestion in the reader's punctuation."""
     return s if fix is _same_text else replace(s, text=fix(s.text), effect=fix(s.effect), change=fix(s.change))
 
 
+_POLISHED = ByIdentity(MAX_SECTIONS)
+
+
 def _shared_polished_suggestion(s: Suggestion, fix) -> Suggestion:
     """`_polished_suggestion` once per suggestion (an outcome's suggestions are shared between records)."""
-    if fix is _same_text:
-        return s
-    found = _POLISHED.get(id(s))
-    if found is None or found[0] is not s:
-        if len(_POLISHED) > MAX_SECTIONS:
-            _POLISHED.clear()
-        found = _POLISHED[id(s)] = (s, _polished_suggestion(s, fix))
-    return found[1]
+    return s if fix is _same_text else _POLISHED.get(s, lambda s: _polished_suggestion(s, fix))
 
 
 def _polished(r: Reason) -> Reason:

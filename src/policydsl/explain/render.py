@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from .. import ir, naming
 from ..limits import printable_lines
 from .formatting import chinese_runs, fullwidth
+from .memo import ByIdentity
 from .model import ExplainError, Explanation
 from .text import MAX_LINES, render_text
 
@@ -76,15 +77,10 @@ def _environment(lang: str = "zh") -> jinja2.Environment:
 def _sections(env: jinja2.Environment, lang: str):
     """`section(o)` for the page templates: an outcome's section, rendered once per section object (the memoised
     sections are shared between records' pages, explain/reasons.py)."""
-    made: dict[int, tuple[object, Markup]] = {}
+    made = ByIdentity(MAX_LINES)
 
     def section(o) -> Markup:
-        found = made.get(id(o))
-        if found is None or found[0] is not o:
-            if len(made) > MAX_LINES:
-                made.clear()
-            found = made[id(o)] = (o, Markup(env.get_template("_outcome.html").render(o=o, t=LABELS[lang])))
-        return found[1]
+        return made.get(o, lambda o: Markup(env.get_template("_outcome.html").render(o=o, t=LABELS[lang])))
     return section
 
 

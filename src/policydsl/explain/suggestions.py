@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from .. import ir, naming
 from ..engines.row import EvaluationError
 from ..types import BOOL, DATE, DECIMAL, INT, MONEY, PERCENT, EnumType, Type
+from .memo import value_key
 from .model import Suggestion
 from .tree import _children, _decides, _decision_exprs, _flatten, _guard_field, _refs
 
@@ -119,11 +120,6 @@ def _ease(policy, changes, olds: dict) -> tuple:
 
 #: Sentences of suggestions kept for the records after this one.
 MAX_SENTENCES = 25_000
-
-
-def _shown_key(value) -> tuple:
-    """A value as a memo key that keeps apart what reads differently (True and 1, 0.1 and 0.10)."""
-    return (type(value), value if type(value) in (int, bool, str, date) else repr(value))
 
 
 def _same(a, b) -> bool:
@@ -256,7 +252,7 @@ class SuggestionsMixin:
 
     def _outcome_suggestion(self, node, current, new_v, changes, values) -> Suggestion:
         value = new_v[self.engine.slots[node.name]]
-        key = ("effect", node.name, _shown_key(current), _shown_key(value))
+        key = ("effect", node.name, value_key(current), value_key(value))
         effect = self._sentences.get(key)
         if effect is None:
             new = self._wu(node.name, value, node.type, self.lang)
@@ -410,7 +406,7 @@ class SuggestionsMixin:
     def _suggestion(self, changes: tuple, effect: str) -> Suggestion:
         """A suggestion of one or more changes ((field, old, new), …) and what they would bring (made once for
         the same changes and effect, and shared)."""
-        key = ("suggestion", effect, *((f, _shown_key(old), _shown_key(new)) for f, old, new in changes))
+        key = ("suggestion", effect, *((f, value_key(old), value_key(new)) for f, old, new in changes))
         found = self._sentences.get(key)
         if found is None:
             found = self._make_suggestion(changes, effect)

@@ -12,6 +12,7 @@ codes and other controls are shown, never sent.
 from __future__ import annotations
 
 from ..limits import printable_lines
+from .memo import ByIdentity
 from .model import Explanation, Figure, OutcomeExplanation, Reason
 
 #: The mark before a reason, by its kind.
@@ -19,21 +20,11 @@ MARKS = {"fail": "✗", "pass": "✓", "skipped-row": "·", "summary": "✓", "n
 #: Lines laid out before the memo starts again (the objects it keeps alive are the explainers' own).
 MAX_LINES = 50_000
 
-_LINES: dict[int, tuple[object, str]] = {}
+_LINES = ByIdentity(MAX_LINES)
 
 
 def _clean(text: str) -> str:
     return text if text.isprintable() else printable_lines(text)
-
-
-def _memo(obj: object, make) -> str:
-    """`make(obj)` once per object (by identity: the memoised reasons and figures are shared between pages)."""
-    found = _LINES.get(id(obj))
-    if found is None or found[0] is not obj:
-        if len(_LINES) > MAX_LINES:
-            _LINES.clear()
-        found = _LINES[id(obj)] = (obj, make(obj))
-    return found[1]
 
 
 def render_text(x: Explanation, t: dict[str, str]) -> str:
@@ -80,17 +71,17 @@ def _outcome(o: OutcomeExplanation, t: dict[str, str]) -> str:
         if r.detail:
             details.append(r)
         else:
-            out.append(_memo(r, lambda r: f"  {MARKS.get(r.kind, '-')} {_clean(r.text)}\n"))
+            out.append(_LINES.get(r, lambda r: f"  {MARKS.get(r.kind, '-')} {_clean(r.text)}\n"))
     if o.incidents:
         out.append(f"  {t['incidents']}{t['colon'].strip()}\n")
         out += [f"    · {_clean(i)}\n" for i in o.incidents]
     if details or o.figures or o.sources or o.assumed:
         out.append(f"  [{t['details']}]\n")
-        out += [_memo(r, lambda r: _detail(r, t)) for r in details]
+        out += [_LINES.get(r, lambda r: _detail(r, t)) for r in details]
         out += [f"    [{t['source']}{t['colon']}{_clean(s)}]\n" for s in o.sources]
         if o.assumed:
             out.append(f"    [{t['assumed']}{t['colon']}{_clean(o.assumed)}]\n")
-        out += [_memo(f, lambda f: _figure(f, t)) for f in o.figures]
+        out += [_LINES.get(f, lambda f: _figure(f, t)) for f in o.figures]
     return "".join(out)
 
 
