@@ -44,9 +44,10 @@ def policy(tmp_path):
     return api.load_policy(path)
 
 
-def runs(policy, tmp_path, lines, monkeypatch):
+def runs(policy, tmp_path, lines, monkeypatch, header=HEADER):
+    """Each engine's output and report on the records `lines`, and whether DuckDB took the careful path."""
     records = tmp_path / "r.csv"
-    records.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    records.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
     careful = []
     original = runner.DuckRun.load_and_evaluate
     monkeypatch.setattr(runner.DuckRun, "load_and_evaluate",
@@ -95,16 +96,6 @@ def test_an_int_key_is_in_order_by_its_value(tmp_path, monkeypatch, keys, stream
     path = tmp_path / "p.policy"
     path.write_text(textwrap.dedent(INT_KEYED), encoding="utf-8")
     policy = api.load_policy(path)
-    records = tmp_path / "r.csv"
-    records.write_text("编号,分数\n" + "".join(f"{k},{k % 7}\n" for k in keys), encoding="utf-8")
-    careful = []
-    original = runner.DuckRun.load_and_evaluate
-    monkeypatch.setattr(runner.DuckRun, "load_and_evaluate",
-                        lambda self, *a, **k: careful.append(1) or original(self, *a, **k))
-    found = {}
-    for engine in ("row", "duckdb"):
-        out = tmp_path / f"{engine}.csv"
-        batch = api.run_batch(policy, records, out=out, engine=engine)
-        found[engine] = (out.read_bytes(), batch.ok_count, [e.render() for e in batch.data_errors])
+    found, careful = runs(policy, tmp_path, [f"{k},{k % 7}" for k in keys], monkeypatch, header="编号,分数\n")
     assert found["duckdb"] == found["row"]
-    assert bool(careful) == (not streamed)
+    assert careful == (not streamed)
