@@ -163,3 +163,55 @@ def test_a_foreign_statement_entry_is_rebuilt(files):
         context, _ = pickle.loads(entry.read_bytes())
         entry.write_bytes(pickle.dumps((context, 42)))  # the right key, a value that is not a statement
     assert run(files) == first
+
+
+def test_a_clean_file_run_again_streams_from_the_cached_statements(files, monkeypatch):
+    """The second run of a clean CSV file runs the cached statements without building the plan (sqlglot)."""
+    from policydsl.engines.sql import plan
+    first = run(files)
+    assert entries(files, "statement")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the plan was built again")
+    monkeypatch.setattr(plan.PolicyPlan, "__init__", refuse)
+    assert run(files) == first
+
+
+@pytest.mark.parametrize("records", [RECORDS + "S2,优秀,1,0\n",  # a key twice: the key query stops it
+                                     RECORDS + "S4,优秀,x,0\n",  # a bad cell: the guard stops it
+                                     RECORDS + "S4, 优秀,1,0\n"])  # another form Python accepts
+def test_a_cached_streamed_run_that_stops_takes_the_careful_way_once(files, monkeypatch, records):
+    """The same path and header with a record the streamed pass cannot write: the row engine's bytes and report,
+    and the streamed pass is tried once (from the cache), not again by the runner."""
+    from policydsl.engines.sql import runner, streamed
+    run(files)
+    (files / "r.csv").write_text(records, encoding="utf-8")
+    tried = []
+    original = streamed.stream
+    monkeypatch.setattr(streamed, "stream", lambda *a: tried.append("from the cache") or original(*a))
+    monkeypatch.setattr(runner, "stream", lambda *a: tried.append("by the runner") or original(*a))
+    found = {}
+    for engine in ("row", "duckdb"):
+        out = files / f"out-{engine}.csv"
+        result = CliRunner().invoke(main, ["run", str(files / "p.policy"), "--records", str(files / "r.csv"),
+                                           "--out", str(out), "--engine", engine])
+        found[engine] = (result.exit_code, result.output.replace(str(out), "OUT"), out.read_bytes())
+    assert found["duckdb"] == found["row"]
+    assert tried == ["from the cache"]
+
+
+def test_a_cached_streamed_run_imports_neither_sqlglot_nor_the_row_engine(files):
+    """What a repeated clean run loads: not sqlglot and the compiler, the syntax tree, the row engine or the
+    comparison package (the summary lines of a run without summaries need none of it)."""
+    import subprocess
+    import sys
+    first = run(files)
+    heavy = ("sqlglot", "policydsl.engines.sql.runner", "policydsl.ast", "policydsl.engines.row", "policydsl.compare")
+    code = ("import sys\nfrom policydsl.cli import main\ntry:\n    main()\nfinally:\n"
+            f"    print('LOADED', [m for m in {heavy!r} if m in sys.modules])\n")
+    out = files / "out-sub.csv"
+    done = subprocess.run([sys.executable, "-c", code, "run", str(files / "p.policy"), "--records",
+                           str(files / "r.csv"), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout
+    assert out.read_text(encoding="utf-8") == first

@@ -18,11 +18,21 @@ from typing import TYPE_CHECKING
 from . import ir
 from .diagnostics import Diagnostic, PolicyError, SourceCache, render_all
 from .engines.base import BatchResult, run_batch  # noqa: F401  (the API's batch entry point, re-exported)
-from .engines.row import Engine, Result, RunReport
 
 if TYPE_CHECKING:
     from .engines.records import DataError, LoadResult
+    from .engines.row import Engine, Result, RunReport
     from .semantics import Loader
+
+#: Names of the row engine this module offers, imported when first asked for: a run on DuckDB never needs them.
+_ROW_ENGINE = ("Engine", "Result", "RunReport")
+
+
+def __getattr__(name: str):
+    if name in _ROW_ENGINE:
+        from .engines import row
+        return getattr(row, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -133,6 +143,7 @@ def load_policy(path: str | Path) -> ir.Policy:
 
 def compile_policy(policy: ir.Policy) -> Engine:
     """Compile a checked policy into an evaluator (do it once, evaluate many records)."""
+    from .engines.row import Engine
     return Engine(policy)
 
 
@@ -142,7 +153,7 @@ class RunOutcome:
 
     policy: ir.Policy
     loaded: "LoadResult"
-    report: RunReport
+    report: "RunReport"
 
     @property
     def data_errors(self) -> list["DataError"]:
@@ -171,6 +182,7 @@ def run_file(policy: ir.Policy, records_path: str | Path, as_of: date | None = N
              progress: Callable[[int], None] | None = None, engine: Engine | None = None) -> RunOutcome:
     """Load records from a file (CSV, JSON, JSONL, XLSX), evaluate them all, compute summaries."""
     from .engines.records import load_records  # the data layer is needed only when records are run
+    from .engines.row import Engine
     loaded = load_records(records_path, policy.subject, policy.records, related or {})
     engine = engine or Engine(policy)
     report = engine.run(((r.id, r.values) for r in loaded.records), as_of, trace, progress)
@@ -202,7 +214,7 @@ def run_examples(policy: ir.Policy, engine: Engine | None = None, on: str = "row
 
     `on` chooses the engine ("row", "duckdb" or "spark"); every engine must pass the same examples.
     """
-    from .engines.row import SetupError
+    from .engines.row import Engine, SetupError
     values_of = _example_values(policy, on) if on != "row" else None
     engine = engine or Engine(policy)
     outcomes = []

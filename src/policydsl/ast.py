@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .diagnostics import NO_SPAN, Span
+from .notes import Annotations, Citation, Explain  # noqa: F401  (part of the tree; defined apart, see notes)
 
 
 def _span() -> Span:
@@ -207,42 +208,6 @@ class InlineEnum(TypeRef):
 
 
 # ------------------------------------------------------------------------------------------------ annotations
-
-@dataclass(frozen=True)
-class Citation:
-    """`source "…"` (kind 'source') or `assumed "reason"` (kind 'assumed')."""
-
-    kind: str
-    text: str
-    span: Span = _span()
-    document: str | None = None  # a source citing a declared `document` by name; `text` is then the clause
-    en: str | None = None  # the note's English text, where the policy gives one
-
-
-@dataclass(frozen=True)
-class Explain:
-    """`explain zh "template"`: an author's explanation template in one language."""
-
-    lang: str
-    template: str
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class Annotations:
-    """What may follow a value: citations and explanation templates."""
-
-    citations: tuple[Citation, ...] = ()
-    explains: tuple[Explain, ...] = ()
-
-    @property
-    def assumed(self) -> Citation | None:
-        return next((c for c in self.citations if c.kind == "assumed"), None)
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return tuple(c.text for c in self.citations if c.kind == "source")
-
 
 # ------------------------------------------------------------------------------------------------ declarations
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .engines.row import SetupError  # the row engine loads networkx only once it compiles a policy
+from .engines.base import SetupError  # not from the row engine: a run on DuckDB does not import it
 from .limits import printable
 from .types import format_value
 
@@ -271,13 +271,15 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
     _check_out(out, "file", OUTPUT_SUFFIXES)
     policy = _load_or_exit(policy_file, cached=True)
     when: date | None = _as_of_or_exit([policy], as_of)
-    from .compare.terminal import DecisionCounter, summary_lines
-    decisions = DecisionCounter(policy)
     printer = _printer(policy)
+    decisions = []  # the decisions counted in the rows printed (none are, with --out)
 
     def on_row(cells: tuple) -> None:
         printer(cells)
-        decisions(cells)
+        if not decisions:
+            from .compare.terminal import DecisionCounter
+            decisions.append(DecisionCounter(policy))
+        decisions[0](cells)
     try:
         batch = api.run_batch(policy, records_file, related=_parse_related(related), as_of=when, out=out,
                               engine=engine, on_row=on_row, spark_master=spark_master)
@@ -292,8 +294,11 @@ def run(policy_file: str, records_file: str, related: tuple[str, ...], as_of, ou
     for failure in batch.evaluation_failures:
         click.echo(f"{records_file}: record {failure.record_id}: evaluation error: {failure.message}", err=True)
     # every summary (or, for a policy without any, how many records got each decision), for people, wrapped
-    for line in summary_lines(policy, batch.summaries, decisions.counts, first="汇总："):
-        click.echo(line)
+    counts = decisions[0].counts if decisions else {}
+    if batch.summaries or counts:  # else there are no lines (and the compare package is not imported)
+        from .compare.terminal import summary_lines
+        for line in summary_lines(policy, batch.summaries, counts, first="汇总："):
+            click.echo(line)
     click.echo(f"{batch.ok_count} ok, {batch.failed_count} failed"
                f" ({len(batch.failed_ids)} bad record(s), {len(batch.evaluation_failures)} evaluation "
                f"error(s))" + (f"; results in {out}" if out else ""), err=True)

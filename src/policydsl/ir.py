@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from .ast import Annotations, Citation
 from .diagnostics import NO_SPAN, Span
+from .notes import Annotations, Citation
 from .types import RecordType, Type
 
 

@@ -9,8 +9,8 @@ the name (a figure's unit the policy did not state), and no documents or recours
 
 from __future__ import annotations
 
-from .ast import Citation
 from .ir import Better, Document, Policy, Recourse, RecourseStep, Term
+from .notes import Citation
 
 __all__ = [
     "LOCALES", "Better", "Document", "Recourse", "RecourseStep", "actionable", "cite", "documents", "favourable",

@@ -39,6 +39,11 @@ class EngineUnavailable(Exception):
     """The chosen engine cannot run here or cannot run this policy (the message names the construct or package)."""
 
 
+class SetupError(Exception):
+    """The run as a whole cannot start (e.g. no value of a param is in force on the evaluation date). Defined here,
+    where the command line finds it without importing the row engine; `engines.row` raises it."""
+
+
 @dataclass(frozen=True)
 class EvaluationFailure:
     """A record that loaded but could not be evaluated (no table row applies, division by zero, …)."""
@@ -91,6 +96,12 @@ def run_batch(policy: "ir.Policy", records: str | Path, *, related: dict[str, st
         from .row import run_batch as run_rows
         return run_rows(policy, records, related=related or {}, as_of=as_of, out=out, on_row=on_row,
                         progress=progress)
+    streamed = False
+    if engine == "duckdb":  # a clean CSV file from statements in the compile cache, without building the plan
+        from .sql.streamed import run_cached
+        batch, streamed = run_cached(policy, records, related=related or {}, as_of=as_of, out=out)
+        if batch is not None:
+            return batch
     from .sql.runner import run_batch as run_sql
     return run_sql(policy, records, related=related or {}, as_of=as_of, out=out, on_row=on_row, dialect=engine,
-                   spark_master=spark_master)
+                   spark_master=spark_master, streamed=streamed)

@@ -42,6 +42,7 @@ from ..types import (
     round_money,
 )
 from .across import Entry, Figures, compute
+from .base import SetupError  # noqa: F401  (raised here; `row.SetupError` for its users)
 
 Fn = Callable[[list, object], object]
 #: The words for a value Decimal cannot keep exactly.
@@ -60,10 +61,6 @@ class EvaluationError(Exception):
     def __init__(self, message: str, node: str | None = None):
         self.node = node
         super().__init__(message)
-
-
-class SetupError(Exception):
-    """The run as a whole cannot start (e.g. no value of a param is in force on the evaluation date)."""
 
 
 # ------------------------------------------------------------------------------------------------ traces

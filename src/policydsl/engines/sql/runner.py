@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -36,16 +34,18 @@ from sqlglot import exp
 
 from ... import ir
 from ...limits import RAW_CELLS
-from ...types import DURATION, INT, TEXT, Duration, ListOf, RecordType
+from ...types import DURATION, TEXT, Duration, ListOf, RecordType
 from .. import records as rec
 from ..base import BatchResult, EngineUnavailable, EvaluationFailure, RowSink
 from ..row import Result
 from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, literal, text
 from .inputs import blank, blank_row, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
+from .streamed import CSV_OPTIONS, Database, as_of_date, can_stream, duckdb_version, keys_key, statement_context, stream, stream_key
+from .streamed import csv_start as _csv_start
+from .streamed import quoted_path as _quoted_path
 
 NATIVE_SUFFIXES = (".csv", ".parquet")
-MEMORY_LIMIT = os.environ.get("POLICYDSL_DUCKDB_MEMORY", "1GB")
 #: A raw row with nothing under the header (it may hold cells beyond it: see `DuckRun._raw`).
 BLANK = "__blank"
 #: Operators of a DuckDB plan that may pass rows on out of the order they were read in (see DuckRun._may_reorder).
@@ -64,40 +64,15 @@ class _Input:
 
 def run_batch(policy: ir.Policy, records: str | Path, *, related: dict[str, str | Path], as_of: date | None,
               out: str | Path | None, on_row: RowSink | None, dialect: str = "duckdb",
-              spark_master: str | None = None) -> BatchResult:
-    """Run a policy over a records file with the SQL engine (see the module docstring)."""
+              spark_master: str | None = None, streamed: bool = False) -> BatchResult:
+    """Run a policy over a records file with the SQL engine (see the module docstring). `streamed`: the streamed
+    pass already ran from the compile cache and stopped (`streamed.run_cached`), so the careful way is taken."""
     if dialect == "spark":
         from .spark import run_batch as run_spark
         return run_spark(policy, records, related=related, as_of=as_of, out=out, on_row=on_row,
                          master=spark_master)
-    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
-        return run.run(Path(records), {k: Path(v) for k, v in related.items()}, out, on_row)
-
-
-class Database:
-    """A private in-memory DuckDB database that spills to its own temporary directory (bounded memory)."""
-
-    def __init__(self):
-        try:
-            import duckdb
-        except ImportError:  # pragma: no cover - duckdb is a dependency
-            raise EngineUnavailable("the duckdb engine needs the duckdb package (pip install duckdb)") from None
-        self.duckdb = duckdb
-        self.tmp = tempfile.TemporaryDirectory(prefix="policydsl-")
-        self.folder = Path(self.tmp.name)
-        self.db = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
-                                                     "temp_directory": str(self.folder / "spill"),
-                                                     "preserve_insertion_order": True})
-
-    def close(self) -> None:
-        self.db.close()
-        self.tmp.cleanup()
-
-    def __enter__(self) -> "Database":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    with DuckRun(policy, as_of_date(policy, as_of)) as run:
+        return run.run(Path(records), {k: Path(v) for k, v in related.items()}, out, on_row, stream=not streamed)
 
 
 class DuckRun:
@@ -143,10 +118,10 @@ class DuckRun:
         self.db.execute(self.plan.sql(e))
 
     # -------------------------------------------------------------------------------------------- the run
-    def run(self, records: Path, related: dict[str, Path], out: str | Path | None, on_row: RowSink | None
-            ) -> BatchResult:
+    def run(self, records: Path, related: dict[str, Path], out: str | Path | None, on_row: RowSink | None,
+            stream: bool = True) -> BatchResult:
         batch = BatchResult("duckdb")
-        written = self._stream(records, related, out)
+        written = self._stream(records, related, out) if stream else None
         if written is not None:  # every record canonical and evaluated: nothing to set aside or report
             batch.ok_count = written
             return batch
@@ -164,25 +139,24 @@ class DuckRun:
         records in a table; the number of results written, or None when this run cannot be streamed.
 
         The table (`load_and_evaluate`) exists so that suspects and duplicate keys are known before the first row
-        is written. Here a guard instead stops DuckDB at the first record that is not canonical, a blank row, a
-        record whose evaluation failed, or a key not greater than the one before it (keys in ascending order are
-        all different; a file not in key order stops at its first step down): the run is then done again the
-        careful way, which writes the results file anew and reports exactly what it reports today. So a file with
-        a bad record costs the streamed pass up to that record on top; a clean one (the usual case) saves
-        materialising the evaluated records, the search for duplicate keys and a second scan.
+        is written. Here a first query reads only the key column and finds whether any key is written twice
+        (`_keys_query`); then a guard stops DuckDB at the first record that is not canonical, a blank row or a
+        record whose evaluation failed. Either sends the run the careful way, which writes the results file anew
+        and reports exactly what it reports today. So a file with a bad record costs the streamed pass up to that
+        record on top; a clean one (the usual case) saves materialising the evaluated records and a second scan
+        of every column. Neither query numbers the rows or compares a row with the one before it, so DuckDB runs
+        both on every core (`preserve_insertion_order` keeps the COPY's rows in the file's order); a subject
+        without a key is numbered by its rows (its key is `#n`), which DuckDB does in order, on one core.
 
         Only for what needs no table afterwards: a CSV records file and results file, no related records, no
         summaries, no rule reading across records, and a plan that keeps the file's order."""
         subject = self.policy.subject
-        if not (self.caches_statements and out is not None and Path(out).suffix.lower() == ".csv"
-                and records.suffix.lower() == ".csv" and not related and not self.plan.reads_related
-                and not self.plan.staged and not self.policy.summaries):
+        if not (self.caches_statements and can_stream(self.policy, records, related, out)
+                and not self.plan.reads_related and not self.plan.staged):
             return None
         rec._check_related_setup(records, subject, self.policy.records, related)
         self.inputs = self._inputs(records, related)
         item = self.inputs[""]
-        out = Path(out)
-        existed = out.exists()
         safe = not RAW_CELLS.get()
         self._content = {}
         try:
@@ -197,39 +171,42 @@ class DuckRun:
                                                                       failed_left_out=False), types))
             # one statement, kept whole: the types DESCRIBE gave are DuckDB's for this text (its version is in
             # the key), so a repeated run binds the query once, to run it
-            rows = self._remembered("stream", build, str(records), tuple(header), skip, safe,
-                                    getattr(self.duckdb, "__version__", "?"))
+            rows = self._remembered("stream", build, *stream_key(records, header, skip, safe,
+                                                                 duckdb_version(self.duckdb)))
             if self._may_reorder(rows):
                 return None
-            (written,) = self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
-                                         "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')").fetchone()
-            return written
-        except self.duckdb.Error:  # the guard, or anything DuckDB cannot read or compute: the careful way says
-            if not existed:
-                out.unlink(missing_ok=True)
+            keys = self._keys_query(item, header, skip) if subject.key else None
+        except self.duckdb.Error:  # anything DuckDB cannot read: the careful way says
             return None
+        return stream(self.db, self.duckdb, rows, keys, Path(out))
+
+    def _keys_query(self, item: _Input, header: list[str], skip: int) -> str:
+        """A query telling whether no key cell of `item`'s file is written twice, read from the key column alone
+        (one parallel scan and a hash aggregate). The cells are compared as written: the streamed pass accepts a
+        key only in canonical form (the cell is the key, stripped), so two records share a key exactly when they
+        share the cell. Their 64-bit hashes are counted: two keys with one hash only send the run the careful way,
+        which finds no duplicate and reports none; as many hashes as keys means as many keys."""
+        def build() -> str:
+            cell = col(item.rtype.key, None)
+            distinct = exp.EQ(this=exp.Count(this=cell.copy()),
+                              expression=exp.Count(this=exp.Distinct(expressions=[exp.func("HASH", cell.copy())])))
+            return self.plan.sql(exp.select(distinct).from_(exp.Subquery(
+                this=self._raw(item, numbered=False), alias=exp.TableAlias(this=exp.to_identifier("f")))))
+        return self._remembered("stream-keys", build, *keys_key(item.path, header, skip))
 
     def _guarded(self, item: _Input) -> exp.Select:
-        """The evaluated records of `item`'s file, stopping DuckDB (ERROR) at the first one `_stream` cannot write."""
-        typed = self._typed(item, self._raw(item))
+        """The evaluated records of `item`'s file, stopping DuckDB (ERROR) at the first one `_stream` cannot write
+        (duplicate keys are `_keys_query`'s)."""
+        keyed = self.policy.subject.key is not None  # else the record's key is its row number: `#n`
+        typed = self._typed(item, self._raw(item, numbered=not keyed))
         ok = [col("__ok", None), exp.not_(col(BLANK, None)), exp.Is(this=col(ERROR, None), expression=exp.null())]
         keep = self._kept(False)
-        key = self.policy.subject.key
-        if key:  # ascending keys: none twice (a record numbered by its row has no key to repeat)
-            # an int key in numeric order (1, 2, …, 10): its value, which a canonical cell writes one way only
-            by = col(key, None) if self.policy.subject.field(key) == INT else col(KEY, None)
-            typed = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.Anonymous(
-                this="LAG", expressions=[by])), "__previous", quoted=True)).from_(
-                exp.Subquery(this=typed, alias=exp.TableAlias(this=exp.to_identifier("t"))))
-            keep = list(dict.fromkeys(keep + ["__previous"] + ([key] if by.name == key else [])))
-            ok.append(exp.or_(exp.EQ(this=col(ORDER, None), expression=exp.Literal.number(1)),
-                              exp.GT(this=by.copy(), expression=col("__previous", None))))
         # The guard is the key column itself (every results file writes the key), not a WHERE: DuckDB pushes a
         # filter down through the projections below it, computing again there what they compute
         stop = exp.func("ERROR", text(self.NOT_STREAMED))
         guarded_key = exp.Case(ifs=[exp.If(this=exp.and_(*ok), true=col(KEY, None))], default=stop)
         evaluated = self.plan.evaluation(typed, keep=keep)
-        names = [n for n in dict.fromkeys([ORDER, KEY, *keep, ERROR]) if n != "__previous"]
+        names = list(dict.fromkeys([ORDER, KEY, *keep, ERROR]))
         columns = [exp.alias_(guarded_key, KEY, quoted=True) if n == KEY else col(n, None) for n in names]
         return exp.select(*columns).from_(exp.Subquery(this=evaluated, alias=exp.TableAlias(
             this=exp.to_identifier("e"))))
@@ -329,7 +306,7 @@ class DuckRun:
         digest = cache.policy_digest(self.policy) if self.caches_statements else None
         if digest is None:
             return build()
-        context = repr((digest, self.plan.as_of, self.plan.dialect.name, self.schema, kind, key))
+        context = statement_context(digest, self.plan.as_of, self.plan.dialect.name, self.schema, kind, key)
         known = cache.lookup("statement", context)
         if known is not None and _texts(known):
             return known
@@ -390,8 +367,9 @@ class DuckRun:
         return node.type if node is not None else self.policy.subject.field(name)
 
     # -------------------------------------------------------------------------------------------- reading
-    def _raw(self, item: _Input) -> exp.Select:
-        """Every row of the file the Python reader counts, every cell as text, numbered from 1 as it numbers them.
+    def _raw(self, item: _Input, numbered: bool = True) -> exp.Select:
+        """Every row of the file the Python reader counts, every cell as text, numbered from 1 as it numbers them
+        (`numbered`; else their number is NULL: DuckDB numbers rows in order, on one core).
 
         DuckDB reads a CSV row's cells up to the header's last column and drops the rest, so a row whose cells
         under the header are all blank may still hold something beyond them, and the Python reader then reports
@@ -430,8 +408,9 @@ class DuckRun:
             rows = exp.select(*cells, exp.alias_(empty, BLANK)).from_(source)
         else:
             return self._kept_rows(source, cells, empty, self._content[item.table])
-        numbered = exp.select(exp.alias_(exp.Window(this=exp.RowNumber()), ORDER, quoted=True), exp.Star())
-        return numbered.from_(exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("f"))))
+        number = exp.Window(this=exp.RowNumber()) if numbered else cast(exp.null(), "BIGINT")
+        return exp.select(exp.alias_(number, ORDER, quoted=True), exp.Star()).from_(
+            exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier("f"))))
 
     def _kept_rows(self, source: exp.Expression, cells: list[exp.Expression], empty: exp.Expression,
                    content: set[int]) -> exp.Select:
@@ -737,8 +716,7 @@ class DuckRun:
             rows = rows_sql(ordered)
             if not ordered and self._may_reorder(rows):
                 rows = rows_sql(True)
-            self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' "
-                            "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
+            self.db.execute(f"COPY ({rows}) TO '{_quoted_path(out)}' {CSV_OPTIONS}")
         elif suffix == ".parquet":
             query = self.plan.sql(self.plan.output(typed=True, ordered=self.reorder or self.joined))
             self.db.execute(f"COPY ({query}) TO '{_quoted_path(out)}' (FORMAT parquet)")
@@ -837,7 +815,7 @@ def evaluate_example(policy: ir.Policy, records: list[tuple[str, dict]], as_of: 
     if dialect == "spark":
         from .spark import evaluate_example as on_spark
         return on_spark(policy, records, as_of)
-    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
+    with DuckRun(policy, as_of_date(policy, as_of)) as run:
         results = run.evaluate_records(records)
         return results, run.summaries("__evaluated") if policy.summaries else {}
 
@@ -849,7 +827,7 @@ def evaluate_records(policy: ir.Policy, records: list[tuple[str, dict]], as_of: 
     if dialect == "spark":
         from .spark import evaluate_records as on_spark
         return on_spark(policy, records, as_of)
-    with DuckRun(policy, as_of or policy.effective or date(2000, 1, 1)) as run:
+    with DuckRun(policy, as_of_date(policy, as_of)) as run:
         return run.evaluate_records(records)
 
 
@@ -895,22 +873,6 @@ def _csv_header(path: Path) -> list[str]:
     return _csv_start(path)[0]
 
 
-def _csv_start(path: Path) -> tuple[list[str], int]:
-    """The header row as the Python reader finds it, and how many (blank) rows come before it."""
-    rec.read_rows(path)  # a missing file or an unknown suffix: the reader's own message
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            for before, cells in enumerate(reader):
-                if not all(rec._is_blank(c) for c in cells):
-                    return rec._header(cells, f"{path}:{reader.line_num}"), before
-    except (UnicodeDecodeError, csv.Error):
-        for _ in rec.read_rows(path):  # raises the reader's own message (not UTF-8, malformed CSV)
-            pass
-        raise
-    raise rec.DataSetupError(f"{path}: empty file; expected a header row naming the fields")
-
-
 def _csv_blank_rows(path: Path) -> tuple[int, set[int]]:
     """The rows after the header that DuckDB reads (every row but empty lines), and the positions among them of
     the ones the Python reader skips as blank."""
@@ -945,7 +907,3 @@ def _read_csv(path: Path, **options: object) -> exp.Expression:
 
 def _column_name(header: str, index: int) -> str:
     return header if header else f"__unnamed_{index}"
-
-
-def _quoted_path(path: Path) -> str:
-    return str(path).replace("'", "''")
