@@ -190,8 +190,13 @@ class DuckRun:
             cell = col(item.rtype.key, None)
             distinct = exp.EQ(this=exp.Count(this=cell.copy()),
                               expression=exp.Count(this=exp.Distinct(expressions=[exp.func("HASH", cell.copy())])))
+            names = [_column_name(h, i) for i, h in enumerate(header)]
+            if len({n.lower() for n in names}) == len(names):  # the file's own reader, the key column alone
+                rows = exp.select(cell.copy()).from_(_csv_source(item.path, header, skip))
+            else:  # columns DuckDB renames (their names differ only in case): as `_raw` reads them
+                rows = self._raw(item, numbered=False)
             return self.plan.sql(exp.select(distinct).from_(exp.Subquery(
-                this=self._raw(item, numbered=False), alias=exp.TableAlias(this=exp.to_identifier("f")))))
+                this=rows, alias=exp.TableAlias(this=exp.to_identifier("f")))))
         return self._remembered("stream-keys", build, *keys_key(item.path, header, skip))
 
     def _guarded(self, item: _Input) -> exp.Select:
@@ -385,15 +390,7 @@ class DuckRun:
         else:
             header, skip = _csv_start(path)
             rec._check_header(path, item.rtype, [(str(path), dict.fromkeys(header, ""))]) if item.by is None else None
-            columns = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(_column_name(h, i)),
-                                                             expression=text("VARCHAR"))
-                                              for i, h in enumerate(header)])
-            # DuckDB takes the first line for the header; the Python reader the first non-blank row. strict: an
-            # unclosed quote or extra cells fail here, and the Python reader then reports that row and reads the
-            # others (never a row swallowed or cut short)
-            leading = {"skip": skip} if skip else {}
-            source = _read_csv(path, header=True, **leading, columns=columns, delim=",", quote='"', escape='"',
-                               auto_detect=False, null_padding=True, strict_mode=True)
+            source = _csv_source(path, header, skip)
             cast_all = False
         named = [_column_name(h, i) for i, h in enumerate(header)] if not cast_all else []
         # the columns as declared, unless DuckDB (whose names ignore case) would rename one: then as it reads them
@@ -888,6 +885,18 @@ def _csv_blank_rows(path: Path) -> tuple[int, set[int]]:
                 if all(rec._is_blank(c) for c in cells):
                     blanks.add(count)
     return count, blanks
+
+
+def _csv_source(path: Path, header: list[str], skip: int) -> exp.Expression:
+    """The CSV file as DuckDB reads it for the Python reader's rows: every column of `header` as text."""
+    columns = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(_column_name(h, i)),
+                                                     expression=text("VARCHAR")) for i, h in enumerate(header)])
+    # DuckDB takes the first line for the header; the Python reader the first non-blank row. strict: an unclosed
+    # quote or extra cells fail here, and the Python reader then reports that row and reads the others (never a row
+    # swallowed or cut short)
+    leading = {"skip": skip} if skip else {}
+    return _read_csv(path, header=True, **leading, columns=columns, delim=",", quote='"', escape='"',
+                     auto_detect=False, null_padding=True, strict_mode=True)
 
 
 def _read_csv(path: Path, **options: object) -> exp.Expression:
