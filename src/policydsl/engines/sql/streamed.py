@@ -125,7 +125,10 @@ def run_cached(policy, records: str | Path, *, related: dict, as_of: date | None
     header, skip = csv_start(records)
     rec._check_header(records, subject, [(str(records), dict.fromkeys(header, ""))])
     when = as_of_date(policy, as_of)
-    import duckdb
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - a dependency; the runner says so in words
+        return None, False
     version = duckdb_version(duckdb)
     rows = cache.lookup("statement", statement_context(digest, when, "duckdb", "main", "stream",
                                                       stream_key(records, header, skip, not RAW_CELLS.get(), version)))
