@@ -50,12 +50,16 @@ class _Head:
     applies: bool
 
 
+_HEAD_FIELDS = tuple(_Head.__dataclass_fields__)
+
+
 class _Part:
     """One outcome of one record while its page is made: the parts of its section, and the head's fields (name,
-    value, headline, serious …, read through to the head) that the page's conclusion and suggestions ask of an
-    `OutcomeExplanation`."""
+    value, headline, serious …) that the page's conclusion and suggestions ask of an `OutcomeExplanation`, copied
+    from the head (they are read a hundred times a page; a part explained by a few nodes is shared between
+    records, so it is made far less often than read)."""
 
-    __slots__ = ("head", "blocks", "reasons", "figures", "suggestions", "incidents", "plain", "done")
+    __slots__ = ("head", "blocks", "reasons", "figures", "suggestions", "incidents", "plain", "done", *_HEAD_FIELDS)
 
     def __init__(self, head: _Head, blocks: list[_Block], reasons: tuple, figures: tuple, suggestions: tuple,
                  incidents: tuple):
@@ -63,9 +67,8 @@ class _Part:
         self.suggestions, self.incidents = suggestions, incidents
         self.plain = any(b.plain for b in blocks)
         self.done: list[OutcomeExplanation | None] = [None, None]  # finished, by whether it leads the page
-
-    def __getattr__(self, name: str):
-        return getattr(self.head, name)
+        for name in _HEAD_FIELDS:
+            setattr(self, name, getattr(head, name))
 
 
 #: Sections kept before the memo of finished sections starts again.

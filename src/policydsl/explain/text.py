@@ -21,6 +21,8 @@ MARKS = {"fail": "✗", "pass": "✓", "skipped-row": "·", "summary": "✓", "n
 MAX_LINES = 50_000
 
 _LINES = ByIdentity(MAX_LINES)
+#: An outcome's whole section, by the section (shared between records) and the page labels it was laid out with.
+_SECTIONS: dict[int, tuple[dict, ByIdentity]] = {}
 
 
 def _clean(text: str) -> str:
@@ -43,9 +45,10 @@ def render_text(x: Explanation, t: dict[str, str]) -> str:
     if x.policy_source:
         out += [t["source"], t["colon"], _clean(x.policy_source), "\n"]
     if x.ok:
+        sections = _sections(t)
         for o in x.outcomes:
             if o.applies:
-                out.append(_outcome(o, t))
+                out.append(sections.get(o, lambda o: _outcome(o, t)))
         na = [o for o in x.outcomes if not o.applies]
         if na:
             out += ["\n○ ", t["not_applying"], t["colon"], _clean(t["sep"].join(o.label for o in na)), "\n"]
@@ -59,6 +62,15 @@ def render_text(x: Explanation, t: dict[str, str]) -> str:
         out += ["\n", t["inputs"], t["colon"].strip(), "\n"]
         out += [f"  {_clean(name)}{t['colon']}{_clean(value)}\n" for name, value in x.inputs]
     return "".join(out)
+
+
+def _sections(t: dict[str, str]) -> ByIdentity:
+    """The memo of laid-out sections for the labels `t` (one per language: the same section object is laid out
+    once per set of labels)."""
+    found = _SECTIONS.get(id(t))
+    if found is None or found[0] is not t:
+        found = _SECTIONS[id(t)] = (t, ByIdentity(MAX_LINES))
+    return found[1]
 
 
 def _outcome(o: OutcomeExplanation, t: dict[str, str]) -> str:
