@@ -159,3 +159,23 @@ def test_a_count_is_not_read_as_the_equal_decimal_seen_before():
     from policydsl.types import DECIMAL, INT
     assert formatting.format_value(Decimal("1000"), DECIMAL, "zh") == "1,000"
     assert formatting.format_value(1000, INT, "zh") == "1000"  # a year or a count: not grouped below 10,000
+
+
+_SENTENCE_CHARS = st.sampled_from(list("张三李四JY0129 ,:;?!()（）:,、。a-.%《》") + ["\u3000", "\t"])
+
+
+@given(st.one_of(st.none(), st.text(_SENTENCE_CHARS, max_size=6)), st.text(_SENTENCE_CHARS, min_size=1, max_size=8),
+       st.text(_SENTENCE_CHARS, max_size=12))
+@settings(max_examples=3000, deadline=None)
+def test_the_conclusion_punctuated_on_a_stand_in_reads_as_punctuated_whole(label, record_id, rest):
+    """The conclusion names the person: it is punctuated with the name and id replaced by stand-ins and the names
+    put back (`fullwidth_led_by`); that must give exactly what punctuating the whole sentence gives."""
+    from policydsl.explain.formatting import fullwidth, fullwidth_led_by
+    whole = f"{label}({record_id}){rest}" if label else record_id + rest
+    assert fullwidth_led_by(label, record_id, rest) == fullwidth(whole)
+
+
+def test_the_conclusion_names_the_person_in_full_width_brackets():
+    from policydsl.explain.formatting import fullwidth_led_by
+    assert fullwidth_led_by("张三", "JY001", ":星级:5 星。") == "张三（JY001）：星级：5 星。"
+    assert fullwidth_led_by(None, "JY001", ":星级:5 星。") == "JY001：星级：5 星。"

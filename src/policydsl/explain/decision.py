@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import naming
 from ..types import MONEY
-from .formatting import format_duration
+from .formatting import format_duration, fullwidth_led_by
 from .model import OutcomeExplanation
 
 #: Words of the page's frame, in each language.
@@ -64,11 +64,14 @@ class DecisionMixin:
         source = naming.policy_source(self.policy, self.lang)
         return self._zh(source) if source else None
 
-    def _conclusion(self, who: str, leading: list[OutcomeExplanation]) -> str:
-        """One sentence: the outcomes `_leading_outcomes` chose, each with its value."""
+    def _conclusion(self, label: str | None, record_id: str, leading: list[OutcomeExplanation]) -> str:
+        """One sentence: the person, then the outcomes `_leading_outcomes` chose, each with its value."""
         words = FRAME[self.lang]
-        parts = [self._said_of(o) for o in leading]
-        return self._zh(words["got"].format(who=who, what=words["sep"].join(parts)) + words["end"])
+        what = words["sep"].join([self._said_of(o) for o in leading])
+        if self.lang == "zh":
+            return fullwidth_led_by(label, record_id, words["got"].format(who="", what=what) + words["end"])
+        who = f"{label} ({record_id})" if label else record_id
+        return words["got"].format(who=who, what=what) + words["end"]
 
     def _leading_outcomes(self, outcomes: list[OutcomeExplanation]) -> list[OutcomeExplanation]:
         """What the person got, first: the eligibility decided (else the first outcome), the largest sum of

@@ -208,8 +208,6 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
                 all_figures.setdefault(f.name, f)
         label = self._label(values, None)
         inputs = tuple(self._input_line(n, t, values.get(n)) for n, t in p.subject.fields if n in values)
-        who = f"{label}({record_id})" if label and self.lang == "zh" else (
-            f"{label} ({record_id})" if label else record_id)
         when = format_date(as_of, self.lang)
         leading = self._leading_outcomes(parts)
         self._leading = tuple(o.label for o in leading)
@@ -220,7 +218,8 @@ class Explainer(DecisionMixin, ReasonsMixin, SentencesMixin, SuggestionsMixin):
         title, source, office, recourse = self._frame()
         return Explanation(self.lang, p.name, title, source, p.path, record_id, label, when, inputs, outcomes,
                            tuple(sorted(all_figures.values(), key=lambda f: self._param_order[f.name])),
-                           conclusion=self._conclusion(who, leading), serious=any(o.serious for o in outcomes),
+                           conclusion=self._conclusion(label, record_id, leading),
+                           serious=any(o.serious for o in outcomes),
                            office=office, decided_on=when, recourse=recourse, suggestions=suggestions)
 
     def _step(self, name: str):

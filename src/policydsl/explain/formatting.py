@@ -239,6 +239,34 @@ def _fullwidth(text: str) -> str:
     return "".join(out)
 
 
+def _inert(name: str) -> bool:
+    """A name `_fullwidth` leaves as it is and sees only by its first and last characters: non-empty, none of the
+    punctuation it changes, no space at either end."""
+    return bool(name) and not name[0].isspace() and not name[-1].isspace() and not any(c in ",:;?!()" for c in name)
+
+
+def _stand_in(name: str) -> str:
+    return name if len(name) <= 2 else name[0] + name[-1]
+
+
+def fullwidth_led_by(label: str | None, record_id: str, rest: str) -> str:
+    """`fullwidth` of a sentence that opens with the person, `{label}({record_id}){rest}` (or `{record_id}{rest}`
+    without a label). A name and an id differ on every page, so the sentence is punctuated with each of them
+    replaced by its first and last characters — all `_fullwidth` reads of a name with no punctuation of its own —
+    (a stand-in many pages share, memoised) and the name put back; any other name is punctuated as it is."""
+    if label:
+        if not (_inert(label) and _inert(record_id)):
+            return fullwidth(f"{label}({record_id}){rest}")
+        lead, key = label[-1], _stand_in(record_id)
+        out = fullwidth(f"{lead}({key}){rest}")
+        opened, closed = len(lead), len(lead) + 1 + len(key)  # each bracket becomes exactly one character
+        return label + out[opened] + record_id + out[closed] + out[closed + 1:]
+    if not _inert(record_id):
+        return fullwidth(record_id + rest)
+    key = _stand_in(record_id)
+    return record_id + fullwidth(key + rest)[len(key):]
+
+
 _CJK_RUN = re.compile(rf"[{_CJK}](?:[{_CJK}0-9·.\-%/ ]*[{_CJK}])?")
 
 
