@@ -69,7 +69,10 @@ class DecisionMixin:
         words = FRAME[self.lang]
         what = words["sep"].join([self._said_of(o) for o in leading])
         if self.lang == "zh":
-            return fullwidth_led_by(label, record_id, words["got"].format(who="", what=what) + words["end"])
+            # the sentence opens with the person (`got` starts with {who}: a frame that put them elsewhere fails
+            # here, on its {who}, instead of being punctuated as if it opened with them)
+            rest = words["got"].removeprefix("{who}").format(what=what)
+            return fullwidth_led_by(label, record_id, rest + words["end"])
         who = f"{label} ({record_id})" if label else record_id
         return words["got"].format(who=who, what=what) + words["end"]
 

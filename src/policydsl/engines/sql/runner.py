@@ -41,7 +41,17 @@ from ..row import Result
 from .compile import BY, ERROR, KEY, ORDER, Unsupported, cast, col, literal, text
 from .inputs import blank, blank_row, canonical, scalar_fields, stripped, typed_cell
 from .plan import RESULTS, PolicyPlan
-from .streamed import CSV_OPTIONS, Database, as_of_date, can_stream, duckdb_version, keys_key, statement_context, stream, stream_key
+from .streamed import (
+    CSV_OPTIONS,
+    Database,
+    as_of_date,
+    can_stream,
+    duckdb_version,
+    keys_key,
+    statement_context,
+    stream,
+    stream_key,
+)
 from .streamed import csv_start as _csv_start
 from .streamed import quoted_path as _quoted_path
 
