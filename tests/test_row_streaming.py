@@ -601,6 +601,9 @@ def test_results_go_through_a_symlink_and_keep_the_file_mode(tmp_path):
 
 
 def test_a_callers_frozen_objects_stay_frozen():
+    # Every object alive now is held, so none of the frozen ones can be freed during the run (a freed frozen object
+    # lowers the count too): the count can then change only by the run freezing or unfreezing.
+    alive = gc.get_objects()
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
@@ -608,3 +611,4 @@ def test_a_callers_frozen_objects_stay_frozen():
         assert gc.get_freeze_count() == frozen and gc.isenabled()
     finally:
         gc.unfreeze()
+        del alive
